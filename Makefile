@@ -1,0 +1,66 @@
+# mmdet-psroi: the two commands are `make test` and `make demo` (see README.md).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV      ?= .venv
+VENV_CUDA ?= .venv-cuda
+PY        := $(VENV)/bin/python
+PY_CUDA   := $(VENV_CUDA)/bin/python
+ENV_STAMP := $(VENV)/.mmdet-psroi-env
+OP_SOURCES := $(shell find mmdet_psroi/ops/csrc -type f 2>/dev/null) setup.py
+OP_STAMP  := build/.op-inplace.stamp
+NVCC      := $(shell command -v nvcc 2>/dev/null || ls $${CUDA_HOME:-/usr/local/cuda}/bin/nvcc 2>/dev/null)
+PYTEST_ARGS ?=
+
+.PHONY: help env env-cuda op test test-cpu test-cuda demo lint benchmark clean
+
+help:
+	@echo "make test   create the environment if missing, then run the whole test suite"
+	@echo "make demo   create the environment if missing, then run the R-FCN vs RoI Align demo"
+	@echo "make lint   ruff"
+	@echo "make benchmark   op and head benchmarks"
+
+env: $(ENV_STAMP)
+$(ENV_STAMP): tools/env/make_venv.sh requirements/constraints.txt
+	bash tools/env/make_venv.sh $(VENV)
+
+# Rebuild the compiled op in place when its sources change (ninja: incremental).
+op: $(OP_STAMP)
+$(OP_STAMP): $(ENV_STAMP) $(OP_SOURCES)
+	@echo "[op] compiling mmdet_psroi.ops._C (CPU) in place"
+	$(PY) setup.py -q build_ext --inplace
+	@mkdir -p build && touch $@
+
+env-cuda:
+	bash tools/env/make_venv_cuda.sh $(VENV_CUDA)
+
+test: test-cpu test-cuda
+
+test-cpu: op
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Op-level checks against torch 2.14 + torchvision, and the nvcc build of the CUDA kernels.
+test-cuda:
+ifeq ($(NVCC),)
+	@echo "[test-cuda] SKIPPED: nvcc not found (set CUDA_HOME or put nvcc on PATH);"
+	@echo "[test-cuda] the CUDA build and the torchvision comparison did not run."
+else
+	bash tools/env/make_venv_cuda.sh $(VENV_CUDA)
+	bash tools/env/build_cuda_ext.sh $(VENV_CUDA)
+	MMDET_PSROI_LIBRARY=$$(ls build/cuda/lib/mmdet_psroi/ops/_C*.so) PYTHONPATH=$(CURDIR) \
+		$(PY_CUDA) -m pytest tests/ops $(PYTEST_ARGS)
+endif
+
+demo: op
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash tools/demo.sh
+
+benchmark: op
+	$(PY) tools/benchmark_op.py
+	$(PY) tools/benchmark_head.py
+
+lint: $(ENV_STAMP)
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf build mmdet_psroi/ops/_C*.so
