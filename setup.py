@@ -65,6 +65,11 @@ def make_extension():
     sources = _sources('*.cpp', os.path.join('cpu', '*.cpp'))
     include_dirs = [os.path.abspath(CSRC)]
     cxx_flags = ['-O3']
+    link_flags = []
+    if sys.platform.startswith('linux'):
+        # at::parallel_for is header code: without OpenMP it silently runs serially.
+        cxx_flags.append('-fopenmp')
+        link_flags.append('-fopenmp')
     if _want_cuda():
         sources += _sources(os.path.join('cuda', '*.cu'))
         return CUDAExtension(
@@ -75,12 +80,14 @@ def make_extension():
             extra_compile_args={
                 'cxx': cxx_flags,
                 'nvcc': ['-O3', '--expt-relaxed-constexpr'],
-            })
+            },
+            extra_link_args=link_flags)
     return CppExtension(
         'mmdet_psroi.ops._C',
         sources=sources,
         include_dirs=include_dirs,
-        extra_compile_args={'cxx': cxx_flags})
+        extra_compile_args={'cxx': cxx_flags},
+        extra_link_args=link_flags)
 
 
 setup(

@@ -1,0 +1,207 @@
+// Per-element arithmetic of position-sensitive RoI pooling, shared by the CPU kernels
+// (cpu/*.cpp) and the CUDA kernels (cuda/ps_roi_kernels.cuh), so that the CPU tests cover
+// the arithmetic the GPU runs. Header-only, no ATen: plain C++ that nvcc also compiles.
+//
+// Conventions (torchvision's):
+//   input  (N, C_out * kh * kw, H, W); output (K, C_out, kh, kw)
+//   rois   (K, 5) = (batch_index, x1, y1, x2, y2) in image coordinates
+//   output bin (c, i, j) reads input channel (c * kh + i) * kw + j.
+// A RoI with a non-finite coordinate pools nothing: its outputs are 0 and it gets no
+// gradient. acc_t is the accumulation type (float for half/bfloat16).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+
+#if defined(__CUDACC__) || defined(PSROI_EMULATE_CUDA)
+#define PSROI_HOST_DEVICE __host__ __device__
+#else
+#define PSROI_HOST_DEVICE
+#endif
+
+namespace mmdet_psroi {
+
+// Scaled coordinates are clamped to +-2^24 before any cast to int, so absurd but finite
+// RoIs cannot overflow integer arithmetic (every bin of such a RoI lies off any real map).
+constexpr double kCoordinateLimit = 16777216.0;
+// Largest adaptive sampling grid per bin side (sampling_ratio = -1) before a RoI is refused.
+constexpr int64_t kMaxAdaptiveGrid = 1 << 16;
+
+template <typename acc_t>
+PSROI_HOST_DEVICE inline bool is_finite(acc_t v) {
+  return (v - v) == (v - v);  // false for NaN and +-inf
+}
+
+template <typename acc_t>
+PSROI_HOST_DEVICE inline acc_t clamp_coordinate(acc_t v) {
+  const acc_t limit = static_cast<acc_t>(kCoordinateLimit);
+  return v < -limit ? -limit : (v > limit ? limit : v);
+}
+
+// The input channel that output bin (c_out, ph, pw) reads.
+PSROI_HOST_DEVICE inline int64_t ps_input_channel(int64_t c_out, int64_t ph, int64_t pw,
+                                                  int64_t pooled_h, int64_t pooled_w) {
+  return (c_out * pooled_h + ph) * pooled_w + pw;
+}
+
+// Reads the batch index and the 4 coordinates of RoI `roi` (a pointer to its 5 values).
+// Returns false (pool nothing) if any value is non-finite.
+template <typename scalar_t, typename acc_t>
+PSROI_HOST_DEVICE inline bool read_roi(const scalar_t* roi, int64_t* batch, acc_t* box) {
+  const acc_t b = static_cast<acc_t>(roi[0]);
+  bool finite = is_finite(b);
+  for (int i = 0; i < 4; ++i) {
+    box[i] = static_cast<acc_t>(roi[i + 1]);
+    finite = finite && is_finite(box[i]);
+  }
+  *batch = finite ? static_cast<int64_t>(b) : -1;
+  return finite;
+}
+
+// ---------------------------------------------------------------------------------------
+// PS RoI Pool: quantised RoI and bins, bins clipped to [0, H] x [0, W] (as in the original
+// R-FCN layer and torchvision's CUDA kernels and backward); an empty bin pools 0.
+// ---------------------------------------------------------------------------------------
+struct PoolBin {
+  int64_t hstart, hend, wstart, wend;
+  PSROI_HOST_DEVICE bool empty() const { return hend <= hstart || wend <= wstart; }
+  PSROI_HOST_DEVICE int64_t area() const { return (hend - hstart) * (wend - wstart); }
+};
+
+template <typename acc_t>
+struct PoolRoi {
+  int64_t start_h, start_w;
+  acc_t bin_h, bin_w;
+};
+
+// box = (x1, y1, x2, y2) finite, in image coordinates.
+template <typename acc_t>
+PSROI_HOST_DEVICE inline PoolRoi<acc_t> pool_roi(const acc_t* box, acc_t spatial_scale,
+                                                 int64_t pooled_h, int64_t pooled_w) {
+  PoolRoi<acc_t> r;
+  r.start_w = static_cast<int64_t>(::round(clamp_coordinate(box[0] * spatial_scale)));
+  r.start_h = static_cast<int64_t>(::round(clamp_coordinate(box[1] * spatial_scale)));
+  const int64_t end_w = static_cast<int64_t>(::round(clamp_coordinate(box[2] * spatial_scale)));
+  const int64_t end_h = static_cast<int64_t>(::round(clamp_coordinate(box[3] * spatial_scale)));
+  // Too small RoIs are forced to 1x1.
+  const int64_t roi_w = end_w - r.start_w > 1 ? end_w - r.start_w : 1;
+  const int64_t roi_h = end_h - r.start_h > 1 ? end_h - r.start_h : 1;
+  r.bin_h = static_cast<acc_t>(roi_h) / static_cast<acc_t>(pooled_h);
+  r.bin_w = static_cast<acc_t>(roi_w) / static_cast<acc_t>(pooled_w);
+  return r;
+}
+
+PSROI_HOST_DEVICE inline int64_t clip(int64_t v, int64_t lo, int64_t hi) {
+  return v < lo ? lo : (v > hi ? hi : v);
+}
+
+template <typename acc_t>
+PSROI_HOST_DEVICE inline PoolBin pool_bin(const PoolRoi<acc_t>& r, int64_t ph, int64_t pw,
+                                          int64_t height, int64_t width) {
+  PoolBin b;
+  b.hstart = static_cast<int64_t>(::floor(static_cast<acc_t>(ph) * r.bin_h));
+  b.wstart = static_cast<int64_t>(::floor(static_cast<acc_t>(pw) * r.bin_w));
+  b.hend = static_cast<int64_t>(::ceil(static_cast<acc_t>(ph + 1) * r.bin_h));
+  b.wend = static_cast<int64_t>(::ceil(static_cast<acc_t>(pw + 1) * r.bin_w));
+  b.hstart = clip(b.hstart + r.start_h, 0, height);
+  b.hend = clip(b.hend + r.start_h, 0, height);
+  b.wstart = clip(b.wstart + r.start_w, 0, width);
+  b.wend = clip(b.wend + r.start_w, 0, width);
+  return b;
+}
+
+// ---------------------------------------------------------------------------------------
+// PS RoI Align: continuous RoI with torchvision's half-pixel offset, sampling_ratio points
+// per bin side (adaptive ceil(roi_size / pooled_size) when <= 0), bilinear sampling.
+// ---------------------------------------------------------------------------------------
+template <typename acc_t>
+struct AlignRoi {
+  acc_t start_h, start_w, bin_h, bin_w;
+  int64_t grid_h, grid_w;
+};
+
+// box finite. grid_h/grid_w may come out larger than kMaxAdaptiveGrid for absurd RoIs:
+// callers check align_grid_too_large() and refuse such RoIs instead of looping for ages.
+template <typename acc_t>
+PSROI_HOST_DEVICE inline AlignRoi<acc_t> align_roi(const acc_t* box, acc_t spatial_scale,
+                                                   int64_t pooled_h, int64_t pooled_w,
+                                                   int64_t sampling_ratio) {
+  AlignRoi<acc_t> r;
+  const acc_t half = static_cast<acc_t>(0.5);
+  r.start_w = box[0] * spatial_scale - half;
+  r.start_h = box[1] * spatial_scale - half;
+  const acc_t roi_w = box[2] * spatial_scale - half - r.start_w;
+  const acc_t roi_h = box[3] * spatial_scale - half - r.start_h;
+  r.bin_h = roi_h / static_cast<acc_t>(pooled_h);
+  r.bin_w = roi_w / static_cast<acc_t>(pooled_w);
+  if (sampling_ratio > 0) {
+    r.grid_h = sampling_ratio;
+    r.grid_w = sampling_ratio;
+  } else {
+    const acc_t limit = static_cast<acc_t>(kMaxAdaptiveGrid + 1);
+    const acc_t gh = ::ceil(r.bin_h), gw = ::ceil(r.bin_w);
+    r.grid_h = static_cast<int64_t>(gh > limit ? limit : (gh > 0 ? gh : 0));
+    r.grid_w = static_cast<int64_t>(gw > limit ? limit : (gw > 0 ? gw : 0));
+  }
+  return r;
+}
+
+template <typename acc_t>
+PSROI_HOST_DEVICE inline bool align_grid_too_large(const AlignRoi<acc_t>& r) {
+  return r.grid_h > kMaxAdaptiveGrid || r.grid_w > kMaxAdaptiveGrid;
+}
+
+// Sample point (iy, ix) of bin (ph, pw).
+template <typename acc_t>
+PSROI_HOST_DEVICE inline void align_sample(const AlignRoi<acc_t>& r, int64_t ph, int64_t pw,
+                                           int64_t iy, int64_t ix, acc_t* y, acc_t* x) {
+  const acc_t hstart = static_cast<acc_t>(ph) * r.bin_h + r.start_h;
+  const acc_t wstart = static_cast<acc_t>(pw) * r.bin_w + r.start_w;
+  *y = hstart + static_cast<acc_t>(iy + .5f) * r.bin_h / static_cast<acc_t>(r.grid_h);
+  *x = wstart + static_cast<acc_t>(ix + .5f) * r.bin_w / static_cast<acc_t>(r.grid_w);
+}
+
+// The 4 bilinear taps of a point: offsets into an H x W plane and their weights.
+template <typename acc_t>
+struct BilinearTaps {
+  int64_t offset[4];
+  acc_t weight[4];
+};
+
+// Returns false when the point lies outside [-1, H] x [-1, W] or is NaN (it contributes 0).
+template <typename acc_t>
+PSROI_HOST_DEVICE inline bool bilinear_taps(acc_t y, acc_t x, int64_t height, int64_t width,
+                                            BilinearTaps<acc_t>* taps) {
+  if (!(y >= -1 && y <= height && x >= -1 && x <= width)) {
+    return false;
+  }
+  if (y <= 0) y = 0;
+  if (x <= 0) x = 0;
+  int64_t y_low = static_cast<int64_t>(y), x_low = static_cast<int64_t>(x);
+  int64_t y_high, x_high;
+  if (y_low >= height - 1) {
+    y_high = y_low = height - 1;
+    y = static_cast<acc_t>(y_low);
+  } else {
+    y_high = y_low + 1;
+  }
+  if (x_low >= width - 1) {
+    x_high = x_low = width - 1;
+    x = static_cast<acc_t>(x_low);
+  } else {
+    x_high = x_low + 1;
+  }
+  const acc_t ly = y - y_low, lx = x - x_low;
+  const acc_t hy = 1 - ly, hx = 1 - lx;
+  taps->offset[0] = y_low * width + x_low;
+  taps->offset[1] = y_low * width + x_high;
+  taps->offset[2] = y_high * width + x_low;
+  taps->offset[3] = y_high * width + x_high;
+  taps->weight[0] = hy * hx;
+  taps->weight[1] = hy * lx;
+  taps->weight[2] = ly * hx;
+  taps->weight[3] = ly * lx;
+  return true;
+}
+
+}  // namespace mmdet_psroi

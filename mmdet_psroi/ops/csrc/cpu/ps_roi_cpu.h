@@ -1,0 +1,178 @@
+// The CPU driver shared by PS RoI Pool and PS RoI Align.
+//
+// Both ops read, for output bin (k, c, i, j), a weighted sum of input pixels ("taps") of
+// channel (c * kh + i) * kw + j, times a per-bin scale (1 / bin area, 1 / sample count).
+// A collector (PoolCollector, AlignCollector) computes the taps of one (RoI, bin) from the
+// shared per-element math in common/ps_roi_math.h; this driver does the rest:
+//
+//   work item = (bin (i, j), block of output channels c), run in parallel;
+//   for every RoI: collect its taps for bin (i, j) once, reuse them for every c of the block.
+//
+// The backward uses the same partition. Input channel (c * kh + i) * kw + j belongs to exactly
+// one work item, so each worker owns whole gradient planes: no races, no atomics, and every
+// plane accumulates in the same order (RoI order, then tap order) whatever the thread count.
+#pragma once
+
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
+#include <ATen/Parallel.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "common/ps_roi_math.h"
+
+namespace mmdet_psroi {
+namespace cpu {
+
+template <typename acc_t>
+struct Taps {
+  std::vector<int64_t> offset;  // into one H x W plane
+  std::vector<acc_t> weight;
+  acc_t scale = 0;
+  int64_t batch = -1;
+
+  void clear() {
+    offset.clear();
+    weight.clear();
+    scale = 0;
+    batch = -1;
+  }
+  void add(int64_t at, acc_t w) {
+    offset.push_back(at);
+    weight.push_back(w);
+  }
+};
+
+struct Shape {
+  int64_t num_rois, batch, channels, height, width, pooled_h, pooled_w;
+  int64_t channels_out() const { return channels / (pooled_h * pooled_w); }
+  int64_t plane() const { return height * width; }
+};
+
+// Refuses batch indices outside [0, N) with a message that names the RoI.
+template <typename scalar_t>
+void check_batch_indices(const scalar_t* rois, const Shape& s) {
+  for (int64_t k = 0; k < s.num_rois; ++k) {
+    const double b = static_cast<double>(rois[k * 5]);
+    const bool out_of_range = b < 0 || b >= static_cast<double>(s.batch);
+    TORCH_CHECK(!(is_finite(b) && out_of_range),
+                "ps_roi: rois[", k, ", 0] = ", b, " is not a batch index of the input (expected ",
+                "0 <= index < ", s.batch, ")");
+  }
+}
+
+// Runs fn(ph, pw, c_begin, c_end) over all (bin, channel block) work items in parallel.
+template <typename Fn>
+void for_each_work_item(const Shape& s, const Fn& fn) {
+  const int64_t bins = s.pooled_h * s.pooled_w;
+  const int64_t c_out = s.channels_out();
+  const int64_t wanted_items = 4 * static_cast<int64_t>(at::get_num_threads());
+  const int64_t blocks = std::max<int64_t>(1, std::min(c_out, (wanted_items + bins - 1) / bins));
+  const int64_t block = (c_out + blocks - 1) / blocks;
+  at::parallel_for(0, bins * blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t bin = item % bins, c_begin = (item / bins) * block;
+      fn(bin / s.pooled_w, bin % s.pooled_w, c_begin, std::min(c_out, c_begin + block));
+    }
+  });
+}
+
+template <typename scalar_t, typename acc_t, typename Collector>
+void forward(const scalar_t* input, const scalar_t* rois, const Shape& s,
+             const Collector& collect, scalar_t* output) {
+  check_batch_indices(rois, s);
+  const int64_t c_out = s.channels_out(), plane = s.plane();
+  for_each_work_item(s, [&](int64_t ph, int64_t pw, int64_t c_begin, int64_t c_end) {
+    Taps<acc_t> taps;
+    for (int64_t k = 0; k < s.num_rois; ++k) {
+      scalar_t* out = output + (k * c_out * s.pooled_h + ph) * s.pooled_w + pw;
+      const int64_t out_stride = s.pooled_h * s.pooled_w;
+      if (!collect(rois + k * 5, ph, pw, &taps)) {
+        for (int64_t c = c_begin; c < c_end; ++c) out[c * out_stride] = scalar_t(0);
+        continue;
+      }
+      const int64_t n_taps = static_cast<int64_t>(taps.offset.size());
+      for (int64_t c = c_begin; c < c_end; ++c) {
+        const int64_t channel = ps_input_channel(c, ph, pw, s.pooled_h, s.pooled_w);
+        const scalar_t* src = input + (taps.batch * s.channels + channel) * plane;
+        acc_t sum = 0;
+        for (int64_t t = 0; t < n_taps; ++t) {
+          sum += taps.weight[t] * static_cast<acc_t>(src[taps.offset[t]]);
+        }
+        out[c * out_stride] = static_cast<scalar_t>(sum * taps.scale);
+      }
+    }
+  });
+}
+
+// grad_input must be zero-filled; it has the accumulation type (float for half/bfloat16).
+template <typename scalar_t, typename acc_t, typename Collector>
+void backward(const scalar_t* grad_output, const scalar_t* rois, const Shape& s,
+              const Collector& collect, acc_t* grad_input) {
+  check_batch_indices(rois, s);
+  const int64_t c_out = s.channels_out(), plane = s.plane();
+  for_each_work_item(s, [&](int64_t ph, int64_t pw, int64_t c_begin, int64_t c_end) {
+    Taps<acc_t> taps;
+    for (int64_t k = 0; k < s.num_rois; ++k) {
+      if (!collect(rois + k * 5, ph, pw, &taps)) continue;
+      const scalar_t* grad = grad_output + (k * c_out * s.pooled_h + ph) * s.pooled_w + pw;
+      const int64_t grad_stride = s.pooled_h * s.pooled_w;
+      const int64_t n_taps = static_cast<int64_t>(taps.offset.size());
+      for (int64_t c = c_begin; c < c_end; ++c) {
+        const acc_t g = static_cast<acc_t>(grad[c * grad_stride]) * taps.scale;
+        const int64_t channel = ps_input_channel(c, ph, pw, s.pooled_h, s.pooled_w);
+        acc_t* dst = grad_input + (taps.batch * s.channels + channel) * plane;
+        for (int64_t t = 0; t < n_taps; ++t) {
+          dst[taps.offset[t]] += g * taps.weight[t];
+        }
+      }
+    }
+  });
+}
+
+// Tensor-level entry points: dispatch on dtype, make inputs contiguous, allocate outputs.
+// make_collector(scalar_t tag, acc_t tag) returns the collector for that type pair.
+template <typename MakeCollector>
+at::Tensor forward_op(const at::Tensor& input, const at::Tensor& rois, int64_t pooled_h,
+                      int64_t pooled_w, const MakeCollector& make_collector) {
+  const Shape s{rois.size(0),  input.size(0), input.size(1), input.size(2),
+                input.size(3), pooled_h,      pooled_w};
+  at::Tensor output = at::empty({s.num_rois, s.channels_out(), pooled_h, pooled_w},
+                                input.options().memory_format(at::MemoryFormat::Contiguous));
+  if (output.numel() == 0) return output;
+  const at::Tensor input_ = input.contiguous(), rois_ = rois.contiguous();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "ps_roi_forward", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
+    forward<scalar_t, acc_t>(input_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<scalar_t>(),
+                             s, make_collector(scalar_t(0), acc_t(0)),
+                             output.mutable_data_ptr<scalar_t>());
+  });
+  return output;
+}
+
+template <typename MakeCollector>
+at::Tensor backward_op(const at::Tensor& grad, const at::Tensor& rois, int64_t pooled_h,
+                       int64_t pooled_w, int64_t batch, int64_t channels, int64_t height,
+                       int64_t width, const MakeCollector& make_collector) {
+  const Shape s{rois.size(0), batch, channels, height, width, pooled_h, pooled_w};
+  const auto acc_type = at::toOpMathType(grad.scalar_type());
+  at::Tensor grad_input = at::zeros({batch, channels, height, width}, grad.options().dtype(acc_type));
+  if (grad.numel() == 0) return grad_input.to(grad.scalar_type());
+  const at::Tensor grad_ = grad.contiguous(), rois_ = rois.contiguous();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(), "ps_roi_backward", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
+    backward<scalar_t, acc_t>(grad_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<scalar_t>(),
+                              s, make_collector(scalar_t(0), acc_t(0)),
+                              grad_input.mutable_data_ptr<acc_t>());
+  });
+  return grad_input.to(grad.scalar_type());
+}
+
+}  // namespace cpu
+}  // namespace mmdet_psroi

@@ -1,0 +1,63 @@
+// PS RoI Pool on the CPU: the taps of a bin are the pixels of its quantised, clipped
+// rectangle, each of weight 1, scaled by 1 / area. See ps_roi_cpu.h for the driver.
+#include <torch/library.h>
+
+#include "cpu/ps_roi_cpu.h"
+
+namespace mmdet_psroi {
+namespace cpu {
+namespace {
+
+template <typename scalar_t, typename acc_t>
+struct PoolCollector {
+  acc_t spatial_scale;
+  int64_t pooled_h, pooled_w, height, width;
+
+  bool operator()(const scalar_t* roi, int64_t ph, int64_t pw, Taps<acc_t>* taps) const {
+    taps->clear();
+    acc_t box[4];
+    if (!read_roi(roi, &taps->batch, box)) return false;
+    const PoolBin bin = pool_bin(pool_roi(box, spatial_scale, pooled_h, pooled_w), ph, pw,
+                                 height, width);
+    if (bin.empty()) return false;
+    for (int64_t h = bin.hstart; h < bin.hend; ++h) {
+      for (int64_t w = bin.wstart; w < bin.wend; ++w) taps->add(h * width + w, acc_t(1));
+    }
+    taps->scale = acc_t(1) / static_cast<acc_t>(bin.area());
+    return true;
+  }
+};
+
+struct MakePoolCollector {
+  double spatial_scale;
+  int64_t pooled_h, pooled_w, height, width;
+
+  template <typename scalar_t, typename acc_t>
+  PoolCollector<scalar_t, acc_t> operator()(scalar_t, acc_t) const {
+    return {static_cast<acc_t>(spatial_scale), pooled_h, pooled_w, height, width};
+  }
+};
+
+at::Tensor ps_roi_pool_forward(const at::Tensor& input, const at::Tensor& rois,
+                               double spatial_scale, int64_t pooled_h, int64_t pooled_w) {
+  return forward_op(input, rois, pooled_h, pooled_w,
+                    MakePoolCollector{spatial_scale, pooled_h, pooled_w, input.size(2),
+                                      input.size(3)});
+}
+
+at::Tensor ps_roi_pool_backward(const at::Tensor& grad, const at::Tensor& rois,
+                                double spatial_scale, int64_t pooled_h, int64_t pooled_w,
+                                int64_t batch, int64_t channels, int64_t height, int64_t width) {
+  return backward_op(grad, rois, pooled_h, pooled_w, batch, channels, height, width,
+                     MakePoolCollector{spatial_scale, pooled_h, pooled_w, height, width});
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(mmdet_psroi, CPU, m) {
+  m.impl("ps_roi_pool", &ps_roi_pool_forward);
+  m.impl("ps_roi_pool_backward", &ps_roi_pool_backward);
+}
+
+}  // namespace cpu
+}  // namespace mmdet_psroi

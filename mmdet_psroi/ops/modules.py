@@ -1,0 +1,50 @@
+"""``nn.Module`` wrappers, built from config dicts such as
+``roi_layer=dict(type='PSRoIPool', output_size=7, spatial_scale=1 / 16)``."""
+from torch import nn
+
+from .ps_roi import (
+    check_sampling_ratio,
+    check_spatial_scale,
+    pair_output_size,
+    ps_roi_align,
+    ps_roi_pool,
+)
+
+
+class PSRoIPool(nn.Module):
+    """Position-sensitive RoI pooling, see :func:`ps_roi_pool`.
+
+    ``forward(input, rois)``: ``(N, C_out*kh*kw, H, W)`` and ``(K, 5)`` -> ``(K, C_out, kh, kw)``.
+    """
+
+    def __init__(self, output_size, spatial_scale=1.0):
+        super().__init__()
+        self.output_size = pair_output_size(output_size)
+        self.spatial_scale = check_spatial_scale(spatial_scale)
+
+    def forward(self, input, rois):
+        return ps_roi_pool(input, rois, self.output_size, self.spatial_scale)
+
+    def extra_repr(self):
+        return f'output_size={self.output_size}, spatial_scale={self.spatial_scale}'
+
+
+class PSRoIAlign(nn.Module):
+    """Position-sensitive RoI Align, see :func:`ps_roi_align`.
+
+    ``forward(input, rois)``: ``(N, C_out*kh*kw, H, W)`` and ``(K, 5)`` -> ``(K, C_out, kh, kw)``.
+    """
+
+    def __init__(self, output_size, spatial_scale=1.0, sampling_ratio=-1):
+        super().__init__()
+        self.output_size = pair_output_size(output_size)
+        self.spatial_scale = check_spatial_scale(spatial_scale)
+        self.sampling_ratio = check_sampling_ratio(sampling_ratio)
+
+    def forward(self, input, rois):
+        return ps_roi_align(input, rois, self.output_size, self.spatial_scale,
+                            self.sampling_ratio)
+
+    def extra_repr(self):
+        return (f'output_size={self.output_size}, spatial_scale={self.spatial_scale}, '
+                f'sampling_ratio={self.sampling_ratio}')
