@@ -1,0 +1,72 @@
+"""The CUDA build compiles and links with nvcc against a CUDA torch, for sm_75, sm_80, sm_90.
+
+Runs where torch is a CUDA build and nvcc exists (`make test` runs it in .venv-cuda); skipped
+with the reason elsewhere. No GPU is needed: the kernels are compiled, not run (their source
+is run on the CPU by test_cuda_emulation.py).
+"""
+import glob
+import os
+import shutil
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+CUDA_HOME = os.environ.get('CUDA_HOME', '/usr/local/cuda')
+NVCC = shutil.which('nvcc') or os.path.join(CUDA_HOME, 'bin', 'nvcc')
+EXPECTED_ARCHS = {75, 80, 90}
+FATBIN_MAGIC = 0xBA55ED50
+FATBIN_CUBIN = 2
+
+pytestmark = [
+    pytest.mark.skipif(torch.version.cuda is None,
+                       reason=f'torch {torch.__version__} is a CPU build: the CUDA build is '
+                              'checked in .venv-cuda (make test-cuda)'),
+    pytest.mark.skipif(not os.path.isfile(NVCC), reason='nvcc not found (set CUDA_HOME)'),
+]
+
+
+def cubin_archs(library):
+    """The SM architectures of the cubins embedded in a library's fat binaries."""
+    data = Path(library).read_bytes()
+    magic = struct.pack('<I', FATBIN_MAGIC)
+    archs, pos = set(), data.find(magic)
+    while pos != -1:
+        _, header_size, fat_size = struct.unpack_from('<HHQ', data, pos + 4)
+        entry, end = pos + header_size, pos + header_size + fat_size
+        while entry < end:
+            kind, _, entry_header, payload = struct.unpack_from('<HHIQ', data, entry)
+            if kind == FATBIN_CUBIN:
+                archs.add(struct.unpack_from('<I', data, entry + 28)[0])
+            entry += entry_header + payload
+        pos = data.find(magic, end)
+    return archs
+
+
+@pytest.fixture(scope='module')
+def cuda_library():
+    venv = Path(sys.executable).parents[1]
+    subprocess.run(['bash', str(ROOT / 'tools/env/build_cuda_ext.sh'), str(venv)], cwd=ROOT,
+                   check=True, capture_output=True, text=True)
+    (library,) = glob.glob(str(ROOT / 'build/cuda/lib/mmdet_psroi/ops/_C*.so'))
+    return library
+
+
+def test_cubins_for_every_target_architecture(cuda_library):
+    assert cubin_archs(cuda_library) == EXPECTED_ARCHS
+
+
+def test_library_registers_cuda_kernels(cuda_library):
+    code = ('import sys, torch\n'
+            'torch.ops.load_library(sys.argv[1])\n'
+            'has = torch._C._dispatch_has_kernel_for_dispatch_key\n'
+            'names = ["ps_roi_pool", "ps_roi_pool_backward", "ps_roi_align", '
+            '"ps_roi_align_backward"]\n'
+            'print(all(has("mmdet_psroi::" + n, key) for n in names for key in ("CUDA", "CPU")))\n')
+    result = subprocess.run([sys.executable, '-c', code, cuda_library], capture_output=True,
+                            text=True, check=True)
+    assert result.stdout.strip() == 'True'
