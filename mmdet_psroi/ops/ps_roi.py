@@ -15,6 +15,7 @@ import numbers
 import torch
 
 _ops = torch.ops.mmdet_psroi
+MAX_ADAPTIVE_GRID = 1 << 16  # kMaxAdaptiveGrid in csrc/common/ps_roi_math.h
 
 
 def pair_output_size(output_size):
@@ -142,8 +143,24 @@ def ps_roi_align(input, rois, output_size, spatial_scale=1.0, sampling_ratio=-1)
         Tensor: ``(K, C_out, kh, kw)``, the mean of the bilinear samples of each bin.
     """
     rois, (kh, kw) = _check_inputs('ps_roi_align', input, rois, output_size)
-    return _ops.ps_roi_align(input, rois, check_spatial_scale(spatial_scale), kh, kw,
-                             check_sampling_ratio(sampling_ratio))
+    spatial_scale = check_spatial_scale(spatial_scale)
+    sampling_ratio = check_sampling_ratio(sampling_ratio)
+    if sampling_ratio <= 0 and rois.size(0) and not _is_traced(input, rois):
+        _check_adaptive_grid(rois, (kh, kw), spatial_scale)
+    return _ops.ps_roi_align(input, rois, spatial_scale, kh, kw, sampling_ratio)
+
+
+def _check_adaptive_grid(rois, output_size, spatial_scale):
+    """Refuses RoIs whose adaptive sampling grid would take ages (the kernels' limit)."""
+    sizes = (rois[:, 3:5] - rois[:, 1:3]).double() * spatial_scale
+    grid = (sizes / sizes.new_tensor(output_size[::-1])).ceil()
+    too_large = (grid > MAX_ADAPTIVE_GRID) & torch.isfinite(grid)
+    if bool(too_large.any()):
+        index = int(too_large.nonzero()[0, 0])
+        raise ValueError(
+            f'ps_roi_align: rois[{index}] = {rois[index].tolist()} needs more than '
+            f'{MAX_ADAPTIVE_GRID} sampling points per bin side with sampling_ratio=-1; pass a '
+            'positive sampling_ratio or clip the RoIs to the image')
 
 
 # --------------------------------------------------------------------------------------
