@@ -17,6 +17,8 @@ import pickle
 import numpy as np
 import torch
 
+# HistoryBuffer's own statistics; it registers them lazily, on its first instance.
+_BUILTIN_STATISTICS = ('min', 'max', 'current', 'mean')
 _NUMPY_DTYPE_CLASSES = ('Float64DType', 'Float32DType', 'Float16DType', 'Int64DType',
                         'Int32DType', 'UInt8DType', 'BoolDType')
 
@@ -38,7 +40,8 @@ def history_buffer_method(owner, name):
     """
     from mmengine.logging import HistoryBuffer
 
-    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    allowed = set(_BUILTIN_STATISTICS) | set(HistoryBuffer._statistics_methods)
+    if owner is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
         f'weights-only load refuses getattr({owner!r}, {name!r}): only the statistics methods '

@@ -27,16 +27,20 @@ def _save_runner_like_checkpoint(path):
 
 
 def test_mmengine_checkpoint_loads_weights_only_after_import(tmp_path):
+    """In a fresh process, as tools/test.py and --resume do (no HistoryBuffer made yet)."""
     path = tmp_path / 'ckpt.pth'
     _save_runner_like_checkpoint(path)
-    import mmdet_psroi  # noqa: F401  (applies the allowlist)
-
-    loaded = torch.load(path, weights_only=True)
-    buffer = loaded['message_hub']['log_scalars']['train/loss']
-    assert isinstance(buffer, HistoryBuffer)
-    assert buffer.current() == pytest.approx(0.25)
-    assert loaded['meta']['seed'] == 7
-    assert torch.equal(loaded['state_dict']['w'], torch.ones(2))
+    code = ('import sys, torch\n'
+            'import mmdet_psroi  # applies the allowlist\n'
+            'ckpt = torch.load(sys.argv[1], weights_only=True)\n'
+            'buffer = ckpt["message_hub"]["log_scalars"]["train/loss"]\n'
+            'print(type(buffer).__name__, buffer.current(), buffer.min(),\n'
+            '      int(ckpt["meta"]["seed"]),\n'
+            '      ckpt["state_dict"]["w"].tolist())\n')
+    result = subprocess.run([sys.executable, '-c', code, str(path)], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ['HistoryBuffer', '0.25', '0.25', '7', '[1.0,', '1.0]']
 
 
 def test_without_the_plugin_weights_only_load_fails(tmp_path):
@@ -70,6 +74,7 @@ def test_getattr_stand_in_refuses_other_attributes():
     from mmdet_psroi.utils.checkpoint import history_buffer_method
 
     assert history_buffer_method(HistoryBuffer, 'mean') is HistoryBuffer.mean
+    assert history_buffer_method(HistoryBuffer, 'min') is HistoryBuffer.min
     with pytest.raises(pickle.UnpicklingError, match='only the statistics methods'):
         history_buffer_method(HistoryBuffer, '__init__')
     with pytest.raises(pickle.UnpicklingError, match='only the statistics methods'):

@@ -1,0 +1,40 @@
+# Model base: R-FCN with a ResNet-50 (caffe style) backbone, COCO's 80 classes.
+# Base: mmdet's Faster R-CNN C4 model (same RPN, data preprocessor, pretrained weights,
+# train/test settings). Differences: conv5 kept at stride 16 with dilation 2 (paper,
+# section 3); the RPN reads conv4 and the RoI head reads conv5; the per-RoI res5 head +
+# RoIAlign is replaced by R-FCN's position-sensitive head (k=7, PSRoIPool, class-agnostic
+# boxes) whose score maps are computed once per image; 300 RoIs per image at test (paper).
+_base_ = 'mmdet::_base_/models/faster-rcnn_r50-caffe-c4.py'
+custom_imports = dict(imports=['mmdet_psroi'], allow_failed_imports=False)
+
+model = dict(
+    type='RFCN',
+    rpn_in_indices=(0, ),
+    roi_in_indices=(1, ),
+    backbone=dict(
+        num_stages=4,
+        strides=(1, 2, 2, 1),
+        dilations=(1, 1, 1, 2),
+        out_indices=(2, 3)),
+    roi_head=dict(
+        _delete_=True,
+        type='RFCNRoIHead',
+        bbox_roi_extractor=dict(
+            type='PSRoIExtractor',
+            roi_layer=dict(type='PSRoIPool', output_size=7),
+            featmap_strides=[16]),
+        bbox_head=dict(
+            type='PSBBoxHead',
+            in_channels=2048,
+            hidden_channels=1024,
+            roi_feat_size=7,
+            num_classes=80,
+            reg_class_agnostic=True,
+            bbox_coder=dict(
+                type='DeltaXYWHBBoxCoder',
+                target_means=[0., 0., 0., 0.],
+                target_stds=[0.1, 0.1, 0.2, 0.2]),
+            loss_cls=dict(
+                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+            loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0))),
+    test_cfg=dict(rpn=dict(max_per_img=300)))

@@ -1,0 +1,9 @@
+# Ablation: PSRoIAlign (bilinear sampling, 2x2 points per bin) instead of PSRoIPool
+# (quantised bins). Base: ../rfcn/rfcn_r50-c4_1x_coco.py; differs only in roi_layer.
+_base_ = '../rfcn/rfcn_r50-c4_1x_coco.py'
+
+model = dict(
+    roi_head=dict(
+        bbox_roi_extractor=dict(
+            roi_layer=dict(_delete_=True, type='PSRoIAlign', output_size=7,
+                           sampling_ratio=2))))

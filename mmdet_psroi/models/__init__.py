@@ -1,0 +1,6 @@
+"""R-FCN components, registered in ``mmdet.registry.MODELS`` on import."""
+from .detectors import RFCN
+from .roi_extractors import PSRoIExtractor
+from .roi_heads import PSBBoxHead, RFCNRoIHead
+
+__all__ = ['PSRoIExtractor', 'PSBBoxHead', 'RFCNRoIHead', 'RFCN']

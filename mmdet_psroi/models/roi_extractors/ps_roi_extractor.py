@@ -1,0 +1,79 @@
+from typing import List, Optional, Tuple
+
+from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
+from mmdet.registry import MODELS
+from torch import Tensor, nn
+
+from mmdet_psroi.ops import PSRoIAlign, PSRoIPool
+
+PS_ROI_LAYERS = {'PSRoIPool': PSRoIPool, 'PSRoIAlign': PSRoIAlign}
+
+
+@MODELS.register_module()
+class PSRoIExtractor(SingleRoIExtractor):
+    """Pools position-sensitive score maps per RoI, from one level (C4/C5) or several (FPN).
+
+    With several levels, each RoI is pooled from the level its scale maps to, as in
+    mmdet's ``SingleRoIExtractor`` (``finest_scale``). The output has ``C // (kh*kw)``
+    channels for ``C``-channel maps, so one extractor serves the classification maps
+    ``(N, k*k*(num_classes+1), H, W)`` and the box maps ``(N, k*k*4, H, W)`` alike.
+
+    Args:
+        roi_layer (dict): ``type`` 'PSRoIPool' or 'PSRoIAlign', ``output_size`` (k or
+            (kh, kw)) and, for 'PSRoIAlign', ``sampling_ratio``. ``spatial_scale`` is set
+            from ``featmap_strides``.
+        featmap_strides (list[int]): strides of the input levels, e.g. ``[16]``.
+        finest_scale (int): scale threshold of level 0 when mapping RoIs to levels.
+        init_cfg (dict, optional): initialisation config (the layers have no weights).
+
+    Shapes: ``forward(feats, rois)``: a tuple of ``(N, C_out*kh*kw, H_l, W_l)`` maps and
+    ``(K, 5)`` rois -> ``(K, C_out, kh, kw)``.
+    """
+
+    def __init__(self,
+                 roi_layer: dict,
+                 featmap_strides: List[int],
+                 finest_scale: int = 56,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(roi_layer=roi_layer, out_channels=None,
+                         featmap_strides=featmap_strides, finest_scale=finest_scale,
+                         init_cfg=init_cfg)
+
+    def build_roi_layers(self, layer_cfg: dict, featmap_strides: List[int]) -> nn.ModuleList:
+        cfg = dict(layer_cfg)
+        layer_type = cfg.pop('type', None)
+        if layer_type not in PS_ROI_LAYERS:
+            raise ValueError(f'PSRoIExtractor: roi_layer.type must be one of '
+                             f'{sorted(PS_ROI_LAYERS)}, got {layer_type!r}')
+        if 'spatial_scale' in cfg:
+            raise ValueError('PSRoIExtractor: roi_layer.spatial_scale is set from '
+                             'featmap_strides; remove it from roi_layer')
+        layer_cls = PS_ROI_LAYERS[layer_type]
+        try:
+            return nn.ModuleList([layer_cls(spatial_scale=1 / s, **cfg) for s in featmap_strides])
+        except (TypeError, ValueError) as error:
+            raise ValueError(f'PSRoIExtractor: bad roi_layer {layer_cfg}: {error}') from error
+
+    @property
+    def output_size(self) -> Tuple[int, int]:
+        """(kh, kw) of the pooled bins."""
+        return self.roi_layers[0].output_size
+
+    def forward(self, feats: Tuple[Tensor], rois: Tensor,
+                roi_scale_factor: Optional[float] = None) -> Tensor:
+        rois = rois.type_as(feats[0])
+        levels = self.map_roi_levels(rois, len(feats)) if len(feats) > 1 else None
+        if roi_scale_factor is not None:
+            rois = self.roi_rescale(rois, roi_scale_factor)
+        if levels is None:
+            return self.roi_layers[0](feats[0], rois)
+        kh, kw = self.output_size
+        out = feats[0].new_zeros(rois.size(0), feats[0].size(1) // (kh * kw), kh, kw)
+        for level, (feat, layer) in enumerate(zip(feats, self.roi_layers)):
+            inds = (levels == level).nonzero(as_tuple=False).squeeze(1)
+            if inds.numel() > 0:
+                out[inds] = layer(feat, rois[inds])
+            else:
+                # keep every level in the graph (distributed training expects it)
+                out = out + feat.sum() * 0.
+        return out

@@ -1,0 +1,3 @@
+from .ps_bbox_head import PSBBoxHead
+
+__all__ = ['PSBBoxHead']

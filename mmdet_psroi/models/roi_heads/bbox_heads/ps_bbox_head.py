@@ -1,0 +1,82 @@
+from typing import Optional, Tuple
+
+from mmdet.models.roi_heads.bbox_heads import BBoxHead
+from mmdet.registry import MODELS
+from torch import Tensor, nn
+
+
+@MODELS.register_module()
+class PSBBoxHead(BBoxHead):
+    """R-FCN's position-sensitive box head.
+
+    On the whole feature map, once per image: a 1x1 conv to ``hidden_channels`` + ReLU, then
+    a 1x1 conv to ``k*k*(num_classes+1)`` classification score maps and a 1x1 conv to
+    ``k*k*4`` box maps (``k*k*4*num_classes`` when ``reg_class_agnostic=False``)
+    (:meth:`forward_maps`). Per RoI, the maps are PS-pooled (by the RoI head's extractor) to
+    ``(K, C, k, k)`` and each RoI votes by averaging its ``k*k`` bins (:meth:`forward`).
+    Losses, targets and ``predict_by_feat`` are mmdet's ``BBoxHead``'s.
+
+    Args:
+        in_channels (int): channels of the input feature map (2048 for ResNet conv5).
+        hidden_channels (int): width of the 1x1 conv before the score maps (paper: 1024);
+            0 feeds the input straight to the score-map convs.
+        roi_feat_size (int | tuple[int, int]): ``k``, the PS grid; must equal the
+            extractor's ``roi_layer.output_size``.
+        num_classes (int): object classes (without background).
+        reg_class_agnostic (bool): one box per RoI (R-FCN's choice, default) or one per class.
+        **kwargs: the rest of mmdet's ``BBoxHead`` (bbox_coder, loss_cls, loss_bbox, ...).
+    """
+
+    def __init__(self,
+                 in_channels: int = 2048,
+                 hidden_channels: int = 1024,
+                 roi_feat_size: int = 7,
+                 num_classes: int = 80,
+                 reg_class_agnostic: bool = True,
+                 init_cfg: Optional[dict] = None,
+                 **kwargs) -> None:
+        for name, value in (('in_channels', in_channels), ('num_classes', num_classes)):
+            if not isinstance(value, int) or value <= 0:
+                raise ValueError(f'PSBBoxHead: {name} must be a positive int, got {value!r}')
+        if not isinstance(hidden_channels, int) or hidden_channels < 0:
+            raise ValueError('PSBBoxHead: hidden_channels must be an int >= 0, '
+                             f'got {hidden_channels!r}')
+        for name in ('with_avg_pool', 'with_cls', 'with_reg'):
+            if name in kwargs:
+                raise ValueError(f'PSBBoxHead: {name} is not configurable (always voting, '
+                                 'with classification and regression)')
+        if init_cfg is None:
+            init_cfg = [dict(type='Normal', std=0.01, override=dict(name='conv_hidden')),
+                        dict(type='Normal', std=0.01, override=dict(name='conv_cls')),
+                        dict(type='Normal', std=0.001, override=dict(name='conv_reg'))]
+        # in_channels=1 keeps BBoxHead from allocating its (unused) linear predictors.
+        super().__init__(in_channels=1, roi_feat_size=roi_feat_size, num_classes=num_classes,
+                         reg_class_agnostic=reg_class_agnostic, init_cfg=init_cfg, **kwargs)
+        del self.fc_cls, self.fc_reg
+        self.in_channels = in_channels
+        self.hidden_channels = hidden_channels
+        kh, kw = self.roi_feat_size
+        cls_channels = (self.loss_cls.get_cls_channels(num_classes)
+                        if self.custom_cls_channels else num_classes + 1)
+        reg_channels = self.bbox_coder.encode_size * (1 if reg_class_agnostic else num_classes)
+        if hidden_channels:
+            self.conv_hidden = nn.Conv2d(in_channels, hidden_channels, 1)
+        maps_in = hidden_channels or in_channels
+        self.conv_cls = nn.Conv2d(maps_in, kh * kw * cls_channels, 1)
+        self.conv_reg = nn.Conv2d(maps_in, kh * kw * reg_channels, 1)
+
+    def forward_maps(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """``(N, in_channels, H, W)`` -> score maps ``(N, k*k*(num_classes+1), H, W)`` and box
+        maps ``(N, k*k*4[*num_classes], H, W)``."""
+        if x.size(1) != self.in_channels:
+            raise ValueError(f'PSBBoxHead: the feature map has {x.size(1)} channels but '
+                             f'in_channels={self.in_channels}: set bbox_head.in_channels to '
+                             'the channels of the level the RoI head reads')
+        if self.hidden_channels:
+            x = self.conv_hidden(x).relu_()
+        return self.conv_cls(x), self.conv_reg(x)
+
+    def forward(self, cls_feats: Tensor, reg_feats: Tensor) -> Tuple[Tensor, Tensor]:
+        """Vote: PS-pooled ``(K, C_cls, k, k)`` and ``(K, C_reg, k, k)`` -> ``cls_score``
+        ``(K, C_cls)`` and ``bbox_pred`` ``(K, C_reg)``, the mean over the k*k bins."""
+        return cls_feats.mean(dim=(2, 3)), reg_feats.mean(dim=(2, 3))

@@ -1,0 +1,23 @@
+"""CPU-only distributed runs (``--launcher pytorch`` with gloo) under mmengine 0.10.
+
+mmengine's pytorch launcher calls ``torch.cuda.set_device`` before it creates the process
+group, and wraps the model in DDP with ``device_ids=[LOCAL_RANK]``: both fail without a GPU.
+When there is none, the tools create the gloo process group first (mmengine then finds it
+initialised and skips its own set-up) and wrap the model in DDP without device ids.
+"""
+import torch
+import torch.distributed as dist
+
+
+def prepare_cpu_distributed(cfg):
+    """For ``cfg.launcher == 'pytorch'`` without CUDA: init a gloo group from torchrun's
+    environment and make the runner's DDP wrapper CPU-friendly. Returns True if it did."""
+    if cfg.get('launcher') != 'pytorch' or torch.cuda.is_available():
+        return False
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+    return True

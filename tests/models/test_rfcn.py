@@ -1,0 +1,200 @@
+"""RFCN, RFCNRoIHead, PSBBoxHead and PSRoIExtractor inside MMDetection."""
+import copy
+
+import pytest
+import torch
+from mmdet.registry import MODELS
+from mmdet.testing import demo_mm_inputs
+from mmdet.utils import register_all_modules
+
+import mmdet_psroi  # noqa: F401
+from mmdet_psroi.ops import ps_roi_align, ps_roi_pool
+from tests.models.tiny import tiny_rfcn_cfg
+
+register_all_modules()
+
+
+def _data(model, num_images=2, size=128, seed=0):
+    torch.manual_seed(seed)
+    packed = demo_mm_inputs(batch_size=num_images, image_shapes=[(3, size, size)] * num_images,
+                            num_items=[3] * num_images, num_classes=2)
+    return model.data_preprocessor(packed, True)
+
+
+def _build(**kwargs):
+    torch.manual_seed(0)
+    return MODELS.build(tiny_rfcn_cfg(**kwargs))
+
+
+@pytest.mark.parametrize('roi_layer', ['PSRoIPool', 'PSRoIAlign'])
+def test_loss_and_predict_shapes(roi_layer):
+    model = _build(roi_layer=roi_layer)
+    data = _data(model)
+    losses = model(**data, mode='loss')
+    for key in ('loss_rpn_cls', 'loss_rpn_bbox', 'loss_cls', 'loss_bbox', 'acc'):
+        assert key in losses
+    total, _ = model.parse_losses(losses)
+    assert torch.isfinite(total)
+    total.backward()
+    assert model.roi_head.bbox_head.conv_cls.weight.grad.abs().sum() > 0
+
+    model.eval()
+    with torch.no_grad():
+        results = model(**_data(model), mode='predict')
+    for sample in results:
+        pred = sample.pred_instances
+        assert pred.bboxes.shape[1] == 4
+        assert len(pred.bboxes) == len(pred.scores) == len(pred.labels) <= 50
+        assert torch.isfinite(pred.bboxes).all()
+        assert ((pred.labels >= 0) & (pred.labels < 2)).all()
+
+
+def test_score_maps_are_computed_once_per_image_not_per_roi():
+    model = _build()
+    model.eval()
+    calls = []
+    model.roi_head.bbox_head.conv_cls.register_forward_hook(
+        lambda module, args, out: calls.append(tuple(out.shape)))
+    with torch.no_grad():
+        model(**_data(model, num_images=2), mode='predict')
+    assert len(calls) == 1  # one conv over the batch of feature maps
+    assert calls[0][0] == 2 and calls[0][1] == 3 * 3 * 3  # (N, k*k*(num_classes+1), H, W)
+
+
+def test_bbox_forward_contract_and_vote():
+    model = _build()
+    feats = (torch.randn(2, 512, 8, 8), )
+    rois = torch.tensor([[0, 10.0, 10.0, 90.0, 80.0], [1, 0.0, 0.0, 127.0, 127.0]])
+    out = model.roi_head._bbox_forward(feats, rois)
+    assert out['cls_score'].shape == (2, 3)
+    assert out['bbox_pred'].shape == (2, 4)
+    assert out['bbox_feats'].shape == (2, 3, 3, 3)
+    cls_maps, _ = model.roi_head.bbox_head.forward_maps(feats[0])
+    pooled = ps_roi_pool(cls_maps, rois, 3, 1 / 16)
+    torch.testing.assert_close(out['cls_score'], pooled.mean(dim=(2, 3)))
+
+
+def test_class_specific_regression_shapes():
+    cfg = tiny_rfcn_cfg()
+    cfg['roi_head']['bbox_head']['reg_class_agnostic'] = False
+    model = MODELS.build(cfg)
+    out = model.roi_head._bbox_forward((torch.randn(1, 512, 6, 6), ),
+                                       torch.tensor([[0, 0, 0, 50.0, 50.0]]))
+    assert out['bbox_pred'].shape == (1, 4 * 2)
+    assert model.roi_head.bbox_head.conv_reg.out_channels == 3 * 3 * 4 * 2
+
+
+def test_ohem_sampler_trains():
+    ohem = dict(type='OHEMSampler', num=32, pos_fraction=0.25, neg_pos_ub=-1,
+                add_gt_as_proposals=True)
+    model = _build(rcnn_sampler=ohem)
+    losses = model(**_data(model), mode='loss')
+    assert torch.isfinite(losses['loss_cls']) and torch.isfinite(losses['loss_bbox'])
+
+
+def test_multi_level_extractor_maps_rois_to_levels():
+    extractor = MODELS.build(dict(type='PSRoIExtractor',
+                                  roi_layer=dict(type='PSRoIAlign', output_size=2,
+                                                 sampling_ratio=2),
+                                  featmap_strides=[4, 8], finest_scale=56))
+    feats = (torch.randn(1, 3 * 4, 32, 32), torch.randn(1, 3 * 4, 16, 16))
+    rois = torch.tensor([[0, 0, 0, 20.0, 20.0], [0, 0, 0, 120.0, 120.0]])  # small, large
+    out = extractor(feats, rois)
+    assert out.shape == (2, 3, 2, 2)
+    torch.testing.assert_close(out[0], ps_roi_align(feats[0], rois[:1], 2, 1 / 4, 2)[0])
+    torch.testing.assert_close(out[1], ps_roi_align(feats[1], rois[1:], 2, 1 / 8, 2)[0])
+
+
+def test_rfcn_on_fpn_trains():
+    cfg = tiny_rfcn_cfg()
+    cfg.update(rpn_in_indices=None, roi_in_indices=None)
+    cfg['backbone'].update(strides=(1, 2, 2, 2), dilations=(1, 1, 1, 1), out_indices=(0, 1, 2, 3))
+    cfg['neck'] = dict(type='FPN', in_channels=[64, 128, 256, 512], out_channels=32,
+                       num_outs=4)
+    cfg['rpn_head'].update(in_channels=32, anchor_generator=dict(
+        type='AnchorGenerator', scales=[8], ratios=[0.5, 1.0, 2.0], strides=[4, 8, 16, 32]))
+    cfg['roi_head']['bbox_roi_extractor']['featmap_strides'] = [4, 8, 16, 32]
+    cfg['roi_head']['bbox_head'].update(in_channels=32, hidden_channels=32)
+    model = MODELS.build(cfg)
+    losses = model(**_data(model), mode='loss')
+    assert torch.isfinite(losses['loss_cls'])
+
+
+def test_short_overfit_drives_the_loss_down():
+    model = _build()
+    data = _data(model, num_images=2, size=96, seed=1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    history = []
+    for _ in range(40):
+        losses = model(**copy.deepcopy(data), mode='loss')
+        loss, _ = model.parse_losses(losses)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(float(loss))
+    assert history[-1] < 0.5 * history[0], history
+
+
+def test_checkpoint_save_load_gives_identical_predictions(tmp_path):
+    from mmengine.runner import load_checkpoint, save_checkpoint
+
+    model = _build()
+    model.eval()
+    path = str(tmp_path / 'rfcn.pth')
+    save_checkpoint(model.state_dict(), path)
+    torch.manual_seed(123)  # a different initialisation, then overwritten by the checkpoint
+    other = MODELS.build(tiny_rfcn_cfg())
+    other.eval()
+    load_checkpoint(other, path, map_location='cpu', strict=True)
+    data = _data(model, seed=3)
+    with torch.no_grad():
+        a = model(**copy.deepcopy(data), mode='predict')
+        b = other(**copy.deepcopy(data), mode='predict')
+    for x, y in zip(a, b):
+        assert len(x.pred_instances.bboxes) > 0
+        torch.testing.assert_close(x.pred_instances.bboxes, y.pred_instances.bboxes)
+        torch.testing.assert_close(x.pred_instances.scores, y.pred_instances.scores)
+
+
+def _with(cfg, path, value):
+    node = cfg
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return cfg
+
+
+WRONG_CONFIGS = [
+    (('roi_head', 'bbox_head', 'roi_feat_size'), 7,
+     r'bbox_head.roi_feat_size=\(7, 7\).*does not match bbox_roi_extractor.roi_layer.output_size'),
+    (('roi_head', 'bbox_roi_extractor', 'roi_layer'), dict(type='RoIAlign', output_size=3),
+     r"roi_layer.type must be one of \['PSRoIAlign', 'PSRoIPool'\], got 'RoIAlign'"),
+    (('roi_head', 'bbox_roi_extractor', 'roi_layer'), dict(type='PSRoIPool', output_size=0),
+     'output_size must be positive'),
+    (('roi_head', 'bbox_roi_extractor', 'roi_layer'),
+     dict(type='PSRoIPool', output_size=3, spatial_scale=0.5), 'spatial_scale is set from'),
+    (('roi_head', 'bbox_head', 'num_classes'), 0, 'num_classes must be a positive int'),
+    (('roi_in_indices', ), (0, 5), None),  # fails on the first forward, see below
+    (('rpn_in_indices', ), 1, r'rpn_in_indices must be None or a non-empty sequence'),
+    (('roi_head', 'shared_head'), dict(type='ResLayer', depth=50), 'shared_head is not supported'),
+]
+
+
+@pytest.mark.parametrize('path, value, message', WRONG_CONFIGS)
+def test_wrong_configs_fail_with_the_field_named(path, value, message):
+    cfg = _with(tiny_rfcn_cfg(), path, value)
+    if message is None:
+        model = MODELS.build(cfg)
+        with pytest.raises(ValueError, match=r'roi_in_indices=\(0, 5\) but the backbone/neck '
+                                             'gives 2 feature maps'):
+            model(**_data(model), mode='loss')
+        return
+    with pytest.raises(ValueError, match=message):
+        MODELS.build(cfg)
+
+
+def test_head_in_channels_mismatch_is_named():
+    cfg = _with(tiny_rfcn_cfg(), ('roi_head', 'bbox_head', 'in_channels'), 256)
+    model = MODELS.build(cfg)
+    with pytest.raises(ValueError, match=r'has 512 channels but in_channels=256'):
+        model(**_data(model), mode='loss')

@@ -1,0 +1,87 @@
+"""tools/train.py, --resume, tools/test.py with CocoMetric, and a 2-process torchrun, on a tiny
+synthetic COCO dataset. The resume and test steps load checkpoints that mmengine saved: they
+fail with UnpicklingError on torch >= 2.6 unless the plugin's loading fix is in place."""
+import glob
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+
+import mmdet_psroi  # noqa: F401  (lets this process read the checkpoints too)
+from tests.models.tiny import tiny_experiment_cfg, write_coco_dataset
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def run(args, **kwargs):
+    result = subprocess.run([sys.executable] + args, cwd=ROOT, capture_output=True, text=True,
+                            timeout=600, **kwargs)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result
+
+
+@pytest.fixture
+def experiment(tmp_path):
+    ann_file = write_coco_dataset(str(tmp_path / 'data'), num_images=4)
+    cfg = tiny_experiment_cfg(str(tmp_path / 'data'), ann_file, max_iters=2)
+    path = str(tmp_path / 'tiny_rfcn.py')
+    Config(cfg.to_dict()).dump(path)
+    return path, tmp_path
+
+
+def test_train_resume_and_test(experiment):
+    config, tmp_path = experiment
+    work_dir = str(tmp_path / 'work')
+    run(['tools/train.py', config, '--work-dir', work_dir])
+    assert os.path.isfile(os.path.join(work_dir, 'iter_2.pth'))
+
+    resumed = run(['tools/train.py', config, '--work-dir', work_dir, '--resume',
+                   '--cfg-options', 'train_cfg.max_iters=3'])
+    assert 'resumed' in (resumed.stdout + resumed.stderr).lower()
+    checkpoint = torch.load(os.path.join(work_dir, 'iter_3.pth'))  # weights_only by default
+    assert checkpoint['meta']['iter'] == 3
+
+    results = str(tmp_path / 'results.pkl')
+    run(['tools/test.py', config, os.path.join(work_dir, 'iter_3.pth'), '--work-dir', work_dir,
+         '--out', results])
+    assert os.path.getsize(results) > 0
+    (metrics_file, ) = glob.glob(os.path.join(work_dir, '*', '*.json'))
+    with open(metrics_file) as f:
+        metrics = json.load(f)
+    for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75'):
+        assert 0.0 <= metrics[key] <= 1.0
+
+
+def test_tools_refuse_missing_files(experiment):
+    config, tmp_path = experiment
+    result = subprocess.run([sys.executable, 'tools/test.py', config, str(tmp_path / 'no.pth')],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode != 0 and 'checkpoint file not found' in result.stderr
+    result = subprocess.run([sys.executable, 'tools/train.py', str(tmp_path / 'missing.py')],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode != 0 and 'config file not found' in result.stderr
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_two_process_cpu_training_with_dist_train_sh(experiment):
+    config, tmp_path = experiment
+    work_dir = str(tmp_path / 'dist')
+    env = dict(os.environ, PORT=str(_free_port()), OMP_NUM_THREADS='1',
+               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
+    result = subprocess.run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', work_dir],
+                            cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert os.path.isfile(os.path.join(work_dir, 'iter_2.pth'))
+    log = result.stdout + result.stderr
+    assert 'Distributed training: True' in log and 'GPU number: 2' in log, log[-3000:]
