@@ -1,0 +1,185 @@
+"""R-FCN vs Faster R-CNN C4 (RoI Align), CPU: inference and training-step time per image.
+
+Both models use the same ResNet-50 (caffe) backbone, RPN and input size (600x1000); they
+differ only in the RoI head: R-FCN computes position-sensitive score maps once per image and
+pools them per RoI; Faster R-CNN C4 pools 14x14 RoI Align features and runs res5 per RoI.
+The RoI count is fixed by the RPN settings (no NMS suppression, ``max_per_img`` = RoIs) and,
+in training, by the RoI sampler (``num`` = RoIs).
+
+Rows: the whole model (backbone + RPN + RoI head) and the RoI head alone (on precomputed
+features and proposals), at each RoI count. Every time is the median over alternating rounds
+(R-FCN, Faster R-CNN, R-FCN, ...) after a warm-up; speed-up = Faster R-CNN time / R-FCN time.
+A training step is forward + backward (no optimizer update). Weights are random (no
+download): timings do not depend on them.
+
+Usage:
+    python tools/benchmark_head.py                      # 300, 1000, 2000 RoIs, 3 rounds
+    python tools/benchmark_head.py --rois 300 --rounds 1 --quick
+"""
+import argparse
+import copy
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from mmengine.config import Config  # noqa: E402
+
+import mmdet_psroi  # noqa: E402,F401
+from mmdet_psroi.models.detectors.rfcn import RFCN  # noqa: E402
+
+CONFIGS = {
+    'R-FCN': 'configs/rfcn/rfcn_r50-c4_1x_coco.py',
+    'Faster R-CNN C4': 'configs/baselines/faster-rcnn_r50-caffe-c4_1x_coco.py',
+}
+IMAGE_SHAPE = (600, 1000)
+
+
+def without_pretrained(node):
+    if isinstance(node, dict):
+        if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
+            node['init_cfg'] = None
+        for value in node.values():
+            without_pretrained(value)
+    elif isinstance(node, list):
+        for value in node:
+            without_pretrained(value)
+    return node
+
+
+def build(name, num_rois):
+    """The model of CONFIGS[name], set to give exactly ``num_rois`` RoIs per image."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+
+    register_all_modules()
+    cfg = Config.fromfile(os.path.join(ROOT, CONFIGS[name])).model
+    without_pretrained(cfg)
+    every_proposal = dict(nms_pre=100000, max_per_img=num_rois,
+                          nms=dict(type='nms', iou_threshold=1.0), min_bbox_size=0)
+    cfg.test_cfg.rpn = every_proposal
+    cfg.test_cfg.rcnn.update(score_thr=0.0, max_per_img=100)
+    cfg.train_cfg.rpn_proposal = every_proposal
+    cfg.train_cfg.rcnn.sampler = dict(type='RandomSampler', num=num_rois, pos_fraction=0.25,
+                                      neg_pos_ub=-1, add_gt_as_proposals=False)
+    torch.manual_seed(0)
+    return MODELS.build(cfg)
+
+
+def make_batch(model):
+    from mmdet.testing import demo_mm_inputs
+
+    torch.manual_seed(0)
+    packed = demo_mm_inputs(batch_size=1, image_shapes=[(3, *IMAGE_SHAPE)], num_items=[5],
+                            num_classes=80)
+    return model.data_preprocessor(packed, True)
+
+
+def features(model, batch):
+    """(features the RPN reads, features the RoI head reads)."""
+    x = model.extract_feat(batch['inputs'])
+    return model._route(x) if isinstance(model, RFCN) else (x, x)
+
+
+class Workload:
+    """The four timed callables of one model at one RoI count."""
+
+    def __init__(self, name, num_rois):
+        self.model = build(name, num_rois)
+        self.batch = make_batch(self.model)
+        self.model.eval()
+        with torch.no_grad():
+            x_rpn, self.x_roi = features(self.model, self.batch)
+            self.proposals = self.model.rpn_head.predict(x_rpn, self.batch['data_samples'],
+                                                         rescale=False)
+        assert len(self.proposals[0]) == num_rois, (name, len(self.proposals[0]))
+        for sample in self.batch['data_samples']:
+            sample.gt_instances.labels = sample.gt_instances.labels % 80
+
+    def samples(self):
+        return copy.deepcopy(self.batch['data_samples'])
+
+    def infer_model(self):
+        self.model.eval()
+        with torch.no_grad():
+            self.model(self.batch['inputs'], self.samples(), mode='predict')
+
+    def infer_head(self):
+        self.model.eval()
+        with torch.no_grad():
+            self.model.roi_head.predict(self.x_roi, copy.deepcopy(self.proposals),
+                                        self.samples(), rescale=False)
+
+    def train_model(self):
+        self.model.train()
+        losses = self.model(self.batch['inputs'], self.samples(), mode='loss')
+        loss, _ = self.model.parse_losses(losses)
+        loss.backward()
+        self.model.zero_grad(set_to_none=True)
+
+    def train_head(self):
+        self.model.train()
+        x_roi = tuple(t.detach().requires_grad_() for t in self.x_roi)
+        losses = self.model.roi_head.loss(x_roi, copy.deepcopy(self.proposals), self.samples())
+        loss, _ = self.model.parse_losses(losses)
+        loss.backward()
+        self.model.zero_grad(set_to_none=True)
+
+
+def alternate(fn_a, fn_b, rounds):
+    fn_a(), fn_b()  # warm-up
+    a_times, b_times, ratios = [], [], []
+    for _ in range(rounds):
+        for fn, times in ((fn_a, a_times), (fn_b, b_times)):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        ratios.append(b_times[-1] / a_times[-1])
+    return statistics.median(a_times), statistics.median(b_times), statistics.median(ratios)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--rois', type=int, nargs='+', default=[300, 1000, 2000])
+    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--quick', action='store_true', help='inference rows only')
+    parser.add_argument('--json', default='work_dirs/benchmark_head.json')
+    args = parser.parse_args()
+    if args.rounds < 1 or any(n < 1 for n in args.rois):
+        parser.error('--rounds and --rois take positive integers')
+
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, image '
+          f'{IMAGE_SHAPE[0]}x{IMAGE_SHAPE[1]}, ResNet-50, times per image, median of '
+          f'{args.rounds} alternating rounds\n')
+    print('| RoIs | phase | part | R-FCN s | Faster R-CNN C4 s | speed-up |')
+    print('|---|---|---|---|---|---|')
+    rows = []
+    phases = (('inference', 'infer'),) if args.quick else (('inference', 'infer'),
+                                                           ('training step', 'train'))
+    for num_rois in args.rois:
+        rfcn, faster = Workload('R-FCN', num_rois), Workload('Faster R-CNN C4', num_rois)
+        for phase, prefix in phases:
+            for part, suffix in (('whole model', 'model'), ('RoI head', 'head')):
+                method = f'{prefix}_{suffix}'
+                a, b, ratio = alternate(getattr(rfcn, method), getattr(faster, method),
+                                        args.rounds)
+                rows.append(dict(rois=num_rois, phase=phase, part=part, rfcn_s=a, faster_s=b,
+                                 speedup=ratio))
+                print(f'| {num_rois} | {phase} | {part} | {a:.3f} | {b:.3f} | '
+                      f'**{ratio:.1f}x** |', flush=True)
+        del rfcn, faster
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, 'w') as f:
+        json.dump(dict(torch=torch.__version__, threads=torch.get_num_threads(),
+                       image=IMAGE_SHAPE, rounds=args.rounds, rows=rows), f, indent=2)
+    print(f'\nwrote {args.json}')
+
+
+if __name__ == '__main__':
+    main()
