@@ -1,0 +1,113 @@
+# Shared base of the NEON tree-crown demo (make demo): MobileNetV2 (ImageNet weights converted
+# by tools/model_converters/mobilenetv2_to_mmdet.py), RPN and RoI head on its stride-16 output
+# (layer5, 96 channels), 400 px aerial tiles resized to 640 px, one class, a short CPU
+# schedule. Base: mmdet's Faster R-CNN C4 model, COCO dataset and runtime files; this file
+# swaps the backbone and data and sets the RoI head to RoI Align + 2 fc (the baseline). The
+# configs next to it differ from each other only in the RoI head.
+_base_ = [
+    'mmdet::_base_/models/faster-rcnn_r50-caffe-c4.py',
+    'mmdet::_base_/datasets/coco_detection.py',
+    'mmdet::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['mmdet_psroi'], allow_failed_imports=False)
+
+data_root = 'data/neon_trees/'
+classes = ('tree', )
+image_size = (640, 640)
+max_iters = 600
+feat_channels = 96
+
+model = dict(
+    data_preprocessor=dict(mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375],
+                           bgr_to_rgb=True, pad_size_divisor=32),
+    backbone=dict(
+        _delete_=True,
+        type='MobileNetV2',
+        widen_factor=1.0,
+        out_indices=(4, ),
+        frozen_stages=1,
+        norm_eval=True,
+        init_cfg=dict(type='Pretrained', checkpoint='data/weights/mobilenetv2_mmdet.pth')),
+    rpn_head=dict(
+        in_channels=feat_channels,
+        feat_channels=256,
+        anchor_generator=dict(scales=[2, 4, 8], ratios=[0.5, 1.0, 2.0], strides=[16])),
+    roi_head=dict(
+        _delete_=True,
+        type='StandardRoIHead',
+        bbox_roi_extractor=dict(
+            type='SingleRoIExtractor',
+            roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=2),
+            out_channels=feat_channels,
+            featmap_strides=[16]),
+        bbox_head=dict(
+            type='Shared2FCBBoxHead',
+            in_channels=feat_channels,
+            fc_out_channels=256,
+            roi_feat_size=7,
+            num_classes=len(classes),
+            reg_class_agnostic=True,
+            bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0., 0., 0., 0.],
+                            target_stds=[0.1, 0.1, 0.2, 0.2]),
+            loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+            loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0))),
+    train_cfg=dict(
+        rpn_proposal=dict(nms_pre=2000, max_per_img=600),
+        rcnn=dict(sampler=dict(num=256))),
+    test_cfg=dict(
+        rpn=dict(nms_pre=2000, max_per_img=300),
+        rcnn=dict(score_thr=0.05, max_per_img=150)))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='Resize', scale=image_size, keep_ratio=True),
+    dict(type='RandomFlip', prob=[0.25, 0.25], direction=['horizontal', 'vertical']),
+    dict(type='PackDetInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=image_size, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs',
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
+]
+train_dataloader = dict(
+    batch_size=2,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(data_root=data_root, metainfo=dict(classes=classes),
+                 ann_file='annotations/train.json', data_prefix=dict(img=''),
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=1,
+    num_workers=0,
+    persistent_workers=False,
+    dataset=dict(data_root=data_root, metainfo=dict(classes=classes),
+                 ann_file='annotations/val.json', data_prefix=dict(img=''),
+                 pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/val.json', metric='bbox',
+                     backend_args=None)
+test_evaluator = val_evaluator
+
+train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=1e-4),
+    clip_grad=dict(max_norm=10, norm_type=2))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
+    dict(type='MultiStepLR', by_epoch=False, begin=0, end=max_iters,
+         milestones=[int(max_iters * 0.75)], gamma=0.1),
+]
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=25),
+    checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=max_iters))
+log_processor = dict(by_epoch=False)
+env_cfg = dict(dist_cfg=dict(backend='gloo'))
+randomness = dict(seed=0, deterministic=False)
+auto_scale_lr = dict(enable=False, base_batch_size=2)

