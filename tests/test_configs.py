@@ -6,25 +6,12 @@ import pytest
 from mmengine.config import Config
 
 import mmdet_psroi  # noqa: F401
-from mmdet_psroi.utils.config_checks import check_config
+from mmdet_psroi.utils.config_checks import check_config, without_pretrained
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(path for path in glob.glob(os.path.join(ROOT, 'configs', '**', '*.py'),
                                             recursive=True)
                  if f'{os.sep}_base_{os.sep}' not in path)
-
-
-def without_pretrained(node):
-    """Drops every Pretrained init_cfg (their URLs are not reachable in tests)."""
-    if isinstance(node, dict):
-        if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
-            node['init_cfg'] = None
-        for value in node.values():
-            without_pretrained(value)
-    elif isinstance(node, list):
-        for value in node:
-            without_pretrained(value)
-    return node
 
 
 def test_configs_are_found():

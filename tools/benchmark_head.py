@@ -33,24 +33,13 @@ from mmengine.config import Config  # noqa: E402
 
 import mmdet_psroi  # noqa: E402,F401
 from mmdet_psroi.models.detectors.rfcn import RFCN  # noqa: E402
+from mmdet_psroi.utils.config_checks import without_pretrained  # noqa: E402
 
 CONFIGS = {
     'R-FCN': 'configs/rfcn/rfcn_r50-c4_1x_coco.py',
     'Faster R-CNN C4': 'configs/baselines/faster-rcnn_r50-caffe-c4_1x_coco.py',
 }
 IMAGE_SHAPE = (600, 1000)
-
-
-def without_pretrained(node):
-    if isinstance(node, dict):
-        if isinstance(node.get('init_cfg'), dict) and node['init_cfg'].get('type') == 'Pretrained':
-            node['init_cfg'] = None
-        for value in node.values():
-            without_pretrained(value)
-    elif isinstance(node, list):
-        for value in node:
-            without_pretrained(value)
-    return node
 
 
 def build(name, num_rois):

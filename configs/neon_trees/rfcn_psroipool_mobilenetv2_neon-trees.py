@@ -12,7 +12,7 @@ model = dict(
         bbox_roi_extractor=dict(
             type='PSRoIExtractor',
             roi_layer=dict(type='PSRoIPool', output_size=7),
-            featmap_strides=[16]),
+            featmap_strides={{_base_.strides}}),
         bbox_head=dict(
             type='PSBBoxHead',
             in_channels={{_base_.feat_channels}},

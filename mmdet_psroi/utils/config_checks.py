@@ -1,4 +1,5 @@
-"""Checks of a whole config that no single module can make, run by tools/train.py and test.py."""
+"""Whole-config helpers for the tools: checks no single module can make, and switching off
+pretrained initialisation (for tests and benchmarks, where checkpoint URLs are unreachable)."""
 
 
 def _dataset_classes(dataset_cfg):
@@ -26,3 +27,18 @@ def check_config(cfg):
                 f'model.roi_head.bbox_head.num_classes={bbox_head["num_classes"]} but '
                 f'{loader}.dataset.metainfo.classes lists {len(classes)} classes: make '
                 'them agree')
+
+
+def without_pretrained(node):
+    """Sets every ``init_cfg=dict(type='Pretrained', ...)`` in a (nested) config to None, in
+    place, and returns the config."""
+    if isinstance(node, dict):
+        init_cfg = node.get('init_cfg')
+        if isinstance(init_cfg, dict) and init_cfg.get('type') == 'Pretrained':
+            node['init_cfg'] = None
+        for value in node.values():
+            without_pretrained(value)
+    elif isinstance(node, list):
+        for value in node:
+            without_pretrained(value)
+    return node
