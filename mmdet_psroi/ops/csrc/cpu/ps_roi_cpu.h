@@ -30,22 +30,44 @@
 namespace mmdet_psroi {
 namespace cpu {
 
+// The input pixels a (RoI, bin) reads, with their weights: either a list of (offset, weight)
+// (PS RoI Align's bilinear neighbours) or a rectangle of weight-1 pixels (PS RoI Pool's bin),
+// which is walked row by row without building a list.
 template <typename acc_t>
 struct Taps {
   std::vector<int64_t> offset;  // into one H x W plane
   std::vector<acc_t> weight;
+  bool is_rectangle = false;
+  int64_t h0 = 0, h1 = 0, w0 = 0, w1 = 0, row = 0;  // [h0, h1) x [w0, w1), row = W
   acc_t scale = 0;
   int64_t batch = -1;
 
   void clear() {
     offset.clear();
     weight.clear();
+    is_rectangle = false;
     scale = 0;
     batch = -1;
   }
   void add(int64_t at, acc_t w) {
     offset.push_back(at);
     weight.push_back(w);
+  }
+  void set_rectangle(int64_t hstart, int64_t hend, int64_t wstart, int64_t wend, int64_t width) {
+    is_rectangle = true;
+    h0 = hstart, h1 = hend, w0 = wstart, w1 = wend, row = width;
+  }
+  // Calls fn(offset, weight) for every tap.
+  template <typename Fn>
+  void visit(const Fn& fn) const {
+    if (is_rectangle) {
+      for (int64_t h = h0; h < h1; ++h) {
+        for (int64_t w = w0; w < w1; ++w) fn(h * row + w, acc_t(1));
+      }
+      return;
+    }
+    const int64_t n = static_cast<int64_t>(offset.size());
+    for (int64_t t = 0; t < n; ++t) fn(offset[t], weight[t]);
   }
 };
 
@@ -83,69 +105,78 @@ void for_each_work_item(const Shape& s, const Fn& fn) {
   });
 }
 
+// The kernels read and write outputs in the bin-major layout (K, kh, kw, C_out), where the
+// channels of one (RoI, bin) are contiguous: a work item then touches whole cache lines instead
+// of one element per line (the (K, C_out, kh, kw) layout strides channels by kh * kw). The
+// tensor-level entry points transpose to and from the op's (K, C_out, kh, kw) layout.
+inline int64_t bin_row(int64_t k, int64_t ph, int64_t pw, const Shape& s) {
+  return ((k * s.pooled_h + ph) * s.pooled_w + pw) * s.channels_out();
+}
+
 template <typename scalar_t, typename acc_t, typename Collector>
 void forward(const scalar_t* input, const scalar_t* rois, const Shape& s,
              const Collector& collect, scalar_t* output) {
   check_batch_indices(rois, s);
-  const int64_t c_out = s.channels_out(), plane = s.plane();
+  const int64_t plane = s.plane();
   for_each_work_item(s, [&](int64_t ph, int64_t pw, int64_t c_begin, int64_t c_end) {
     Taps<acc_t> taps;
     for (int64_t k = 0; k < s.num_rois; ++k) {
-      scalar_t* out = output + (k * c_out * s.pooled_h + ph) * s.pooled_w + pw;
-      const int64_t out_stride = s.pooled_h * s.pooled_w;
+      scalar_t* out = output + bin_row(k, ph, pw, s);
       if (!collect(rois + k * 5, ph, pw, &taps)) {
-        for (int64_t c = c_begin; c < c_end; ++c) out[c * out_stride] = scalar_t(0);
+        std::fill(out + c_begin, out + c_end, scalar_t(0));
         continue;
       }
-      const int64_t n_taps = static_cast<int64_t>(taps.offset.size());
       for (int64_t c = c_begin; c < c_end; ++c) {
         const int64_t channel = ps_input_channel(c, ph, pw, s.pooled_h, s.pooled_w);
         const scalar_t* src = input + (taps.batch * s.channels + channel) * plane;
         acc_t sum = 0;
-        for (int64_t t = 0; t < n_taps; ++t) {
-          sum += taps.weight[t] * static_cast<acc_t>(src[taps.offset[t]]);
-        }
-        out[c * out_stride] = static_cast<scalar_t>(sum * taps.scale);
+        taps.visit([&](int64_t at, acc_t w) { sum += w * static_cast<acc_t>(src[at]); });
+        out[c] = static_cast<scalar_t>(sum * taps.scale);
       }
     }
   });
 }
 
-// grad_input must be zero-filled; it has the accumulation type (float for half/bfloat16).
+// grad_input may be uninitialised: each work item zeroes the planes it owns (in every image)
+// just before accumulating into them, so they are written while in cache, not in a separate
+// pass. It has the accumulation type (float for half/bfloat16).
 template <typename scalar_t, typename acc_t, typename Collector>
 void backward(const scalar_t* grad_output, const scalar_t* rois, const Shape& s,
               const Collector& collect, acc_t* grad_input) {
   check_batch_indices(rois, s);
-  const int64_t c_out = s.channels_out(), plane = s.plane();
+  const int64_t plane = s.plane();
   for_each_work_item(s, [&](int64_t ph, int64_t pw, int64_t c_begin, int64_t c_end) {
+    for (int64_t n = 0; n < s.batch; ++n) {
+      for (int64_t c = c_begin; c < c_end; ++c) {
+        const int64_t channel = ps_input_channel(c, ph, pw, s.pooled_h, s.pooled_w);
+        std::fill_n(grad_input + (n * s.channels + channel) * plane, plane, acc_t(0));
+      }
+    }
     Taps<acc_t> taps;
     for (int64_t k = 0; k < s.num_rois; ++k) {
       if (!collect(rois + k * 5, ph, pw, &taps)) continue;
-      const scalar_t* grad = grad_output + (k * c_out * s.pooled_h + ph) * s.pooled_w + pw;
-      const int64_t grad_stride = s.pooled_h * s.pooled_w;
-      const int64_t n_taps = static_cast<int64_t>(taps.offset.size());
+      const scalar_t* grad = grad_output + bin_row(k, ph, pw, s);
       for (int64_t c = c_begin; c < c_end; ++c) {
-        const acc_t g = static_cast<acc_t>(grad[c * grad_stride]) * taps.scale;
+        const acc_t g = static_cast<acc_t>(grad[c]) * taps.scale;
         const int64_t channel = ps_input_channel(c, ph, pw, s.pooled_h, s.pooled_w);
         acc_t* dst = grad_input + (taps.batch * s.channels + channel) * plane;
-        for (int64_t t = 0; t < n_taps; ++t) {
-          dst[taps.offset[t]] += g * taps.weight[t];
-        }
+        taps.visit([&](int64_t at, acc_t w) { dst[at] += g * w; });
       }
     }
   });
 }
 
-// Tensor-level entry points: dispatch on dtype, make inputs contiguous, allocate outputs.
+// Tensor-level entry points: dispatch on dtype, make inputs contiguous, allocate outputs,
+// transpose between the op layout and the kernels' bin-major layout.
 // make_collector(scalar_t tag, acc_t tag) returns the collector for that type pair.
 template <typename MakeCollector>
 at::Tensor forward_op(const at::Tensor& input, const at::Tensor& rois, int64_t pooled_h,
                       int64_t pooled_w, const MakeCollector& make_collector) {
   const Shape s{rois.size(0),  input.size(0), input.size(1), input.size(2),
                 input.size(3), pooled_h,      pooled_w};
-  at::Tensor output = at::empty({s.num_rois, s.channels_out(), pooled_h, pooled_w},
+  at::Tensor output = at::empty({s.num_rois, pooled_h, pooled_w, s.channels_out()},
                                 input.options().memory_format(at::MemoryFormat::Contiguous));
-  if (output.numel() == 0) return output;
+  if (output.numel() == 0) return output.permute({0, 3, 1, 2}).contiguous();
   const at::Tensor input_ = input.contiguous(), rois_ = rois.contiguous();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "ps_roi_forward", [&] {
     using acc_t = at::opmath_type<scalar_t>;
@@ -153,7 +184,7 @@ at::Tensor forward_op(const at::Tensor& input, const at::Tensor& rois, int64_t p
                              s, make_collector(scalar_t(0), acc_t(0)),
                              output.mutable_data_ptr<scalar_t>());
   });
-  return output;
+  return output.permute({0, 3, 1, 2}).contiguous();
 }
 
 template <typename MakeCollector>
@@ -162,9 +193,11 @@ at::Tensor backward_op(const at::Tensor& grad, const at::Tensor& rois, int64_t p
                        int64_t width, const MakeCollector& make_collector) {
   const Shape s{rois.size(0), batch, channels, height, width, pooled_h, pooled_w};
   const auto acc_type = at::toOpMathType(grad.scalar_type());
-  at::Tensor grad_input = at::zeros({batch, channels, height, width}, grad.options().dtype(acc_type));
-  if (grad.numel() == 0) return grad_input.to(grad.scalar_type());
-  const at::Tensor grad_ = grad.contiguous(), rois_ = rois.contiguous();
+  if (grad.numel() == 0) {
+    return at::zeros({batch, channels, height, width}, grad.options());
+  }
+  at::Tensor grad_input = at::empty({batch, channels, height, width}, grad.options().dtype(acc_type));
+  const at::Tensor grad_ = grad.permute({0, 2, 3, 1}).contiguous(), rois_ = rois.contiguous();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(), "ps_roi_backward", [&] {
     using acc_t = at::opmath_type<scalar_t>;
     backward<scalar_t, acc_t>(grad_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<scalar_t>(),

@@ -1,5 +1,5 @@
 // PS RoI Pool on the CPU: the taps of a bin are the pixels of its quantised, clipped
-// rectangle, each of weight 1, scaled by 1 / area. See ps_roi_cpu.h for the driver.
+// rectangle, each of weight 1 (walked as a rectangle), scaled by 1 / area. See ps_roi_cpu.h for the driver.
 #include <torch/library.h>
 
 #include "cpu/ps_roi_cpu.h"
@@ -20,9 +20,7 @@ struct PoolCollector {
     const PoolBin bin = pool_bin(pool_roi(box, spatial_scale, pooled_h, pooled_w), ph, pw,
                                  height, width);
     if (bin.empty()) return false;
-    for (int64_t h = bin.hstart; h < bin.hend; ++h) {
-      for (int64_t w = bin.wstart; w < bin.wend; ++w) taps->add(h * width + w, acc_t(1));
-    }
+    taps->set_rectangle(bin.hstart, bin.hend, bin.wstart, bin.wend, width);
     taps->scale = acc_t(1) / static_cast<acc_t>(bin.area());
     return true;
   }
