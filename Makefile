@@ -12,13 +12,14 @@ OP_STAMP  := build/.op-inplace.stamp
 NVCC      := $(shell command -v nvcc 2>/dev/null || ls $${CUDA_HOME:-/usr/local/cuda}/bin/nvcc 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: help env env-cuda op test test-cpu test-cuda demo lint benchmark clean
+.PHONY: help env env-cuda op op-cuda test test-cpu test-cuda demo lint benchmark benchmark-torchvision clean
 
 help:
 	@echo "make test   create the environment if missing, then run the whole test suite"
 	@echo "make demo   create the environment if missing, then run the R-FCN vs RoI Align demo"
 	@echo "make lint   ruff"
-	@echo "make benchmark   op and head benchmarks"
+	@echo "make benchmark   op and head benchmarks (.venv; op peer: mmcv RoIAlign)"
+	@echo "make benchmark-torchvision   op benchmark against torchvision (.venv-cuda)"
 
 env: $(ENV_STAMP)
 $(ENV_STAMP): tools/env/make_venv.sh requirements/constraints.txt
@@ -46,11 +47,20 @@ ifeq ($(NVCC),)
 	@echo "[test-cuda] SKIPPED: nvcc not found (set CUDA_HOME or put nvcc on PATH);"
 	@echo "[test-cuda] the CUDA build and the torchvision comparison did not run."
 else
+	$(MAKE) --no-print-directory op-cuda
+	$(WITH_CUDA_OP) -m pytest tests/ops $(PYTEST_ARGS)
+endif
+
+# The op built by nvcc against .venv-cuda's torch (also the CPU kernels, for torchvision runs).
+WITH_CUDA_OP = MMDET_PSROI_LIBRARY=$$(ls build/cuda/lib/mmdet_psroi/ops/_C*.so) \
+	PYTHONPATH=$(CURDIR) $(PY_CUDA)
+op-cuda:
 	bash tools/env/make_venv_cuda.sh $(VENV_CUDA)
 	bash tools/env/build_cuda_ext.sh $(VENV_CUDA)
-	MMDET_PSROI_LIBRARY=$$(ls build/cuda/lib/mmdet_psroi/ops/_C*.so) PYTHONPATH=$(CURDIR) \
-		$(PY_CUDA) -m pytest tests/ops $(PYTEST_ARGS)
-endif
+
+# The op against torchvision (README's table); needs nvcc like test-cuda.
+benchmark-torchvision: op-cuda
+	$(WITH_CUDA_OP) tools/benchmark_op.py --threads 1 2 --self-check
 
 demo: op
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash tools/demo.sh

@@ -74,6 +74,21 @@ def test_bbox_forward_contract_and_vote():
     torch.testing.assert_close(out['cls_score'], pooled.mean(dim=(2, 3)))
 
 
+def test_hidden_kernel_size_keeps_the_map_size_and_sees_neighbours():
+    model = _build()
+    model.roi_head.bbox_head = MODELS.build(
+        dict(tiny_rfcn_cfg()['roi_head']['bbox_head'], hidden_kernel_size=3))
+    head = model.roi_head.bbox_head
+    assert head.conv_hidden.kernel_size == (3, 3)
+    x = torch.zeros(1, 512, 6, 7)
+    cls_maps, reg_maps = head.forward_maps(x)
+    assert cls_maps.shape == (1, 27, 6, 7) and reg_maps.shape == (1, 36, 6, 7)
+    poked = x.clone()
+    poked[0, :, 3, 3] = 1.0
+    changed = (head.forward_maps(poked)[0] != cls_maps).any(dim=1)[0]
+    assert changed[2:5, 2:5].all() and changed.sum() == 9  # a 3x3 neighbourhood
+
+
 def test_class_specific_regression_shapes():
     cfg = tiny_rfcn_cfg()
     cfg['roi_head']['bbox_head']['reg_class_agnostic'] = False
@@ -174,6 +189,8 @@ WRONG_CONFIGS = [
     (('roi_head', 'bbox_roi_extractor', 'roi_layer'),
      dict(type='PSRoIPool', output_size=3, spatial_scale=0.5), 'spatial_scale is set from'),
     (('roi_head', 'bbox_head', 'num_classes'), 0, 'num_classes must be a positive int'),
+    (('roi_head', 'bbox_head', 'hidden_kernel_size'), 2,
+     'hidden_kernel_size must be a positive odd int, got 2'),
     (('roi_in_indices', ), (0, 5), None),  # fails on the first forward, see below
     (('rpn_in_indices', ), 1, r'rpn_in_indices must be None or a non-empty sequence'),
     (('roi_head', 'shared_head'), dict(type='ResLayer', depth=50), 'shared_head is not supported'),

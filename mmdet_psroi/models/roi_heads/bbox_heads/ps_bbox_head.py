@@ -9,7 +9,8 @@ from torch import Tensor, nn
 class PSBBoxHead(BBoxHead):
     """R-FCN's position-sensitive box head.
 
-    On the whole feature map, once per image: a 1x1 conv to ``hidden_channels`` + ReLU, then
+    On the whole feature map, once per image: a 1x1 conv (``hidden_kernel_size``) to
+    ``hidden_channels`` + ReLU, then
     a 1x1 conv to ``k*k*(num_classes+1)`` classification score maps and a 1x1 conv to
     ``k*k*4`` box maps (``k*k*4*num_classes`` when ``reg_class_agnostic=False``)
     (:meth:`forward_maps`). Per RoI, the maps are PS-pooled (by the RoI head's extractor) to
@@ -20,6 +21,8 @@ class PSBBoxHead(BBoxHead):
         in_channels (int): channels of the input feature map (2048 for ResNet conv5).
         hidden_channels (int): width of the 1x1 conv before the score maps (paper: 1024);
             0 feeds the input straight to the score-map convs.
+        hidden_kernel_size (int): odd kernel size of that conv (paper: 1). 3 gives the score
+            maps some spatial context on a light feature map (e.g. a 64-channel FPN level).
         roi_feat_size (int | tuple[int, int]): ``k``, the PS grid; must equal the
             extractor's ``roi_layer.output_size``.
         num_classes (int): object classes (without background).
@@ -30,6 +33,7 @@ class PSBBoxHead(BBoxHead):
     def __init__(self,
                  in_channels: int = 2048,
                  hidden_channels: int = 1024,
+                 hidden_kernel_size: int = 1,
                  roi_feat_size: int = 7,
                  num_classes: int = 80,
                  reg_class_agnostic: bool = True,
@@ -41,6 +45,10 @@ class PSBBoxHead(BBoxHead):
         if not isinstance(hidden_channels, int) or hidden_channels < 0:
             raise ValueError('PSBBoxHead: hidden_channels must be an int >= 0, '
                              f'got {hidden_channels!r}')
+        if (not isinstance(hidden_kernel_size, int) or hidden_kernel_size <= 0
+                or hidden_kernel_size % 2 == 0):
+            raise ValueError('PSBBoxHead: hidden_kernel_size must be a positive odd int, '
+                             f'got {hidden_kernel_size!r}')
         for name in ('with_avg_pool', 'with_cls', 'with_reg'):
             if name in kwargs:
                 raise ValueError(f'PSBBoxHead: {name} is not configurable (always voting, '
@@ -60,7 +68,8 @@ class PSBBoxHead(BBoxHead):
                         if self.custom_cls_channels else num_classes + 1)
         reg_channels = self.bbox_coder.encode_size * (1 if reg_class_agnostic else num_classes)
         if hidden_channels:
-            self.conv_hidden = nn.Conv2d(in_channels, hidden_channels, 1)
+            self.conv_hidden = nn.Conv2d(in_channels, hidden_channels, hidden_kernel_size,
+                                         padding=hidden_kernel_size // 2)
         maps_in = hidden_channels or in_channels
         self.conv_cls = nn.Conv2d(maps_in, kh * kw * cls_channels, 1)
         self.conv_reg = nn.Conv2d(maps_in, kh * kw * reg_channels, 1)
