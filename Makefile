@@ -54,8 +54,7 @@ endif
 # The op built by nvcc against .venv-cuda's torch (also the CPU kernels, for torchvision runs).
 WITH_CUDA_OP = MMDET_PSROI_LIBRARY=$$(ls build/cuda/lib/mmdet_psroi/ops/_C*.so) \
 	PYTHONPATH=$(CURDIR) $(PY_CUDA)
-op-cuda:
-	bash tools/env/make_venv_cuda.sh $(VENV_CUDA)
+op-cuda: env-cuda
 	bash tools/env/build_cuda_ext.sh $(VENV_CUDA)
 
 # The op against torchvision (README's table); needs nvcc like test-cuda.

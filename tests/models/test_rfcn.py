@@ -75,10 +75,8 @@ def test_bbox_forward_contract_and_vote():
 
 
 def test_hidden_kernel_size_keeps_the_map_size_and_sees_neighbours():
-    model = _build()
-    model.roi_head.bbox_head = MODELS.build(
-        dict(tiny_rfcn_cfg()['roi_head']['bbox_head'], hidden_kernel_size=3))
-    head = model.roi_head.bbox_head
+    torch.manual_seed(0)
+    head = MODELS.build(dict(tiny_rfcn_cfg()['roi_head']['bbox_head'], hidden_kernel_size=3))
     assert head.conv_hidden.kernel_size == (3, 3)
     x = torch.zeros(1, 512, 6, 7)
     cls_maps, reg_maps = head.forward_maps(x)

@@ -9,17 +9,17 @@ from torch import Tensor, nn
 class PSBBoxHead(BBoxHead):
     """R-FCN's position-sensitive box head.
 
-    On the whole feature map, once per image: a 1x1 conv (``hidden_kernel_size``) to
-    ``hidden_channels`` + ReLU, then
-    a 1x1 conv to ``k*k*(num_classes+1)`` classification score maps and a 1x1 conv to
-    ``k*k*4`` box maps (``k*k*4*num_classes`` when ``reg_class_agnostic=False``)
-    (:meth:`forward_maps`). Per RoI, the maps are PS-pooled (by the RoI head's extractor) to
-    ``(K, C, k, k)`` and each RoI votes by averaging its ``k*k`` bins (:meth:`forward`).
+    On the whole feature map, once per image: a conv (1x1 by default, ``hidden_kernel_size``)
+    to ``hidden_channels`` + ReLU, then a 1x1 conv to ``k*k*(num_classes+1)`` classification
+    score maps and a 1x1 conv to ``k*k*4`` box maps (``k*k*4*num_classes`` when
+    ``reg_class_agnostic=False``) (:meth:`forward_maps`). Per RoI, the maps are PS-pooled (by
+    the RoI head's extractor) to ``(K, C, k, k)`` and each RoI votes by averaging its ``k*k``
+    bins (:meth:`forward`).
     Losses, targets and ``predict_by_feat`` are mmdet's ``BBoxHead``'s.
 
     Args:
         in_channels (int): channels of the input feature map (2048 for ResNet conv5).
-        hidden_channels (int): width of the 1x1 conv before the score maps (paper: 1024);
+        hidden_channels (int): width of the conv before the score maps (paper: 1024);
             0 feeds the input straight to the score-map convs.
         hidden_kernel_size (int): odd kernel size of that conv (paper: 1). 3 gives the score
             maps some spatial context on a light feature map (e.g. a 64-channel FPN level).

@@ -1,5 +1,6 @@
 // PS RoI Pool on the CPU: the taps of a bin are the pixels of its quantised, clipped
-// rectangle, each of weight 1 (walked as a rectangle), scaled by 1 / area. See ps_roi_cpu.h for the driver.
+// rectangle (walked as a rectangle), each of weight 1, scaled by 1 / area. See ps_roi_cpu.h
+// for the driver.
 #include <torch/library.h>
 
 #include "cpu/ps_roi_cpu.h"
