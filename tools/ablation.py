@@ -1,8 +1,10 @@
 """Train and compare detectors that differ only in their RoI head (what `make demo` runs).
 
-For each config: train with MMDetection's runner, evaluate bbox mAP / AP50 / AP75 on the val
-split with ``CocoMetric``, and time inference per image in this process (same thread count
-for every model). Writes, under ``--work-dir`` (default ``work_dirs/neon_trees_ablation``):
+For each config: train with MMDetection's runner and evaluate bbox mAP / AP50 / AP75 on the
+val split with ``CocoMetric``. Then time inference per image in this process, same thread
+count for every model, in interleaved rounds (each round times every model once over the val
+split), so that a change in the machine's speed hits all models alike. Writes, under
+``--work-dir`` (default ``work_dirs/neon_trees_ablation``):
 
     results.json, results.md   the table (also printed), updated after every model
     ap.png, latency.png        bars per model
@@ -76,8 +78,8 @@ def load_config(path, work_dir, args):
     return cfg
 
 
-def time_inference(runner, warmup=2):
-    """Median and mean seconds per val image, batch 1, in this process."""
+def inference_seconds(runner, warmup=2):
+    """Seconds per val image (batch 1) of one pass, the first ``warmup`` images left out."""
     model = runner.model
     model.eval()
     times = []
@@ -88,8 +90,19 @@ def time_inference(runner, warmup=2):
             if index >= warmup:
                 times.append(time.perf_counter() - start)
     if not times:
-        raise RuntimeError('not enough val images to time inference')
-    return statistics.median(times), statistics.mean(times)
+        raise RuntimeError(f'not enough val images to time inference (more than {warmup} '
+                           'are needed)')
+    return times
+
+
+def time_interleaved(runners, rounds):
+    """Median and mean ms per image of every runner, timed round-robin over ``rounds``."""
+    times = [[] for _ in runners]
+    for round_index in range(1, rounds + 1):
+        say(f'timing inference, round {round_index}/{rounds}')
+        for model_times, runner in zip(times, runners):
+            model_times.extend(inference_seconds(runner))
+    return [(statistics.median(t) * 1e3, statistics.mean(t) * 1e3) for t in times]
 
 
 def loss_curve(work_dir):
@@ -106,6 +119,7 @@ def loss_curve(work_dir):
 
 
 def run_one(path, out_dir, args):
+    """Train and evaluate one config; returns its result (no timing yet) and its runner."""
     name = model_name(path)
     work_dir = osp.join(out_dir, name)
     cfg = load_config(path, work_dir, args)
@@ -117,22 +131,21 @@ def run_one(path, out_dir, args):
     train_s = time.perf_counter() - start
     say(f'evaluating {name}')
     metrics = runner.test()
-    median_s, mean_s = time_inference(runner)
     result = dict(model=name, config=path, train_seconds=train_s,
-                  inference_ms_median=median_s * 1e3, inference_ms_mean=mean_s * 1e3,
                   threads=torch.get_num_threads(), loss_curve=loss_curve(work_dir),
                   **{key.split('/')[-1]: float(metrics[key]) for key in METRICS})
     draw_predictions(runner, name, out_dir, args.show_images)
-    return result
+    return result, runner
 
 
 def table(results):
     lines = ['| model | mAP | AP50 | AP75 | inference ms/image (median) | train s |',
              '|---|---|---|---|---|---|']
     for r in results:
+        latency = (f"{r['inference_ms_median']:.1f}" if 'inference_ms_median' in r
+                   else 'not timed yet')
         lines.append(f"| {r['model']} | {r['bbox_mAP']:.3f} | {r['bbox_mAP_50']:.3f} | "
-                     f"{r['bbox_mAP_75']:.3f} | {r['inference_ms_median']:.1f} | "
-                     f"{r['train_seconds']:.0f} |")
+                     f"{r['bbox_mAP_75']:.3f} | {latency} | {r['train_seconds']:.0f} |")
     return '\n'.join(lines)
 
 
@@ -164,14 +177,15 @@ def plot_summary(results, out_dir):
     fig.savefig(osp.join(out_dir, 'ap.png'), dpi=100)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(7, 4))
-    ax.bar(x, [r['inference_ms_median'] for r in results], 0.5)
-    ax.set_xticks(x, names)
-    ax.set_ylabel('ms / image (median)')
-    ax.set_title(f'Inference on the CPU, {results[0]["threads"]} threads')
-    fig.tight_layout()
-    fig.savefig(osp.join(out_dir, 'latency.png'), dpi=100)
-    plt.close(fig)
+    if all('inference_ms_median' in r for r in results):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        ax.bar(x, [r['inference_ms_median'] for r in results], 0.5)
+        ax.set_xticks(x, names)
+        ax.set_ylabel('ms / image (median)')
+        ax.set_title(f'Inference on the CPU, {results[0]["threads"]} threads')
+        fig.tight_layout()
+        fig.savefig(osp.join(out_dir, 'latency.png'), dpi=100)
+        plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for name, r in zip(names, results):
@@ -224,6 +238,8 @@ def main():
     parser.add_argument('--data-root', help='override the configs\' data root')
     parser.add_argument('--max-iters', type=int, help='override the schedule (constant lr)')
     parser.add_argument('--show-images', type=int, default=3)
+    parser.add_argument('--timing-rounds', type=int, default=3,
+                        help='interleaved inference timing rounds over the val split')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
     for path in args.configs:
@@ -231,18 +247,27 @@ def main():
             parser.error(f'config not found: {path}')
     if args.max_iters is not None and args.max_iters < 1:
         parser.error(f'--max-iters must be >= 1, got {args.max_iters}')
+    if args.timing_rounds < 1:
+        parser.error(f'--timing-rounds must be >= 1, got {args.timing_rounds}')
 
     out_dir = args.work_dir
     os.makedirs(out_dir, exist_ok=True)
     previous = osp.join(out_dir, 'results.json')
     if osp.isfile(previous):
         shutil.copy(previous, osp.join(out_dir, 'results.previous.json'))
-    results = []
+    results, runners = [], []
     for index, path in enumerate(args.configs, start=1):
         say(f'model {index}/{len(args.configs)}: {path}')
-        results.append(run_one(path, out_dir, args))
+        result, runner = run_one(path, out_dir, args)
+        results.append(result)
+        runners.append(runner)
         write_results(results, out_dir)
         plot_summary(results, out_dir)
+    for result, (median_ms, mean_ms) in zip(results,
+                                            time_interleaved(runners, args.timing_rounds)):
+        result.update(inference_ms_median=median_ms, inference_ms_mean=mean_ms)
+    write_results(results, out_dir)
+    plot_summary(results, out_dir)
     print('\n' + table(results) + '\n')
     say(f'wrote {out_dir}/results.json, results.md and PNGs')
 

@@ -36,6 +36,7 @@ def write_tree_split(root, split, count, rng):
 def run_ablation(data_root, out):
     command = [sys.executable, 'tools/ablation.py', '--configs', *CONFIGS, '--data-root',
                data_root, '--max-iters', '2', '--work-dir', out, '--show-images', '2',
+               '--timing-rounds', '2',
                '--cfg-options', 'model.backbone.init_cfg=None']
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -51,6 +52,7 @@ def test_two_iteration_ablation_writes_every_output(tmp_path):
     out = str(tmp_path / 'out')
     stdout = run_ablation(data_root, out)
     assert '[ablation] model 2/2' in stdout and '| model | mAP |' in stdout
+    assert stdout.index('model 2/2') < stdout.index('timing inference, round 2/2')
 
     with open(os.path.join(out, 'results.json')) as f:
         results = json.load(f)['results']
@@ -67,3 +69,11 @@ def test_two_iteration_ablation_writes_every_output(tmp_path):
 
     run_ablation(data_root, out)  # a second run keeps the first one's results
     assert os.path.isfile(os.path.join(out, 'results.previous.json'))
+
+
+@pytest.mark.parametrize('option, value', [('--timing-rounds', '0'), ('--max-iters', '0')])
+def test_a_count_below_one_is_refused_before_training(option, value):
+    result = subprocess.run([sys.executable, 'tools/ablation.py', option, value], cwd=ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert f'{option} must be >= 1, got 0' in result.stderr
