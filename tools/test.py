@@ -10,6 +10,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmdet_psroi  # noqa: E402,F401  (registers R-FCN, checkpoint loading fix)
+from mmdet_psroi.utils.distributed import process_group_closed_at_exit  # noqa: E402
 from mmdet_psroi.utils.tools import add_common_arguments, build_runner, load_config  # noqa: E402
 
 
@@ -55,10 +56,12 @@ def main(argv=None):
     from mmdet.evaluation import DumpDetResults
 
     args = parse_args(argv)
-    runner = build_runner(build_config(args))
-    if args.out is not None:
-        runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
-    runner.test()
+    cfg = build_config(args)
+    with process_group_closed_at_exit():
+        runner = build_runner(cfg)
+        if args.out is not None:
+            runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
+        runner.test()
 
 
 if __name__ == '__main__':

@@ -10,6 +10,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmdet_psroi  # noqa: E402,F401  (registers R-FCN, checkpoint loading fix)
+from mmdet_psroi.utils.distributed import process_group_closed_at_exit  # noqa: E402
 from mmdet_psroi.utils.tools import add_common_arguments, build_runner, load_config  # noqa: E402
 
 
@@ -50,7 +51,9 @@ def build_config(args):
 
 
 def main(argv=None):
-    build_runner(build_config(parse_args(argv))).train()
+    cfg = build_config(parse_args(argv))
+    with process_group_closed_at_exit():
+        build_runner(cfg).train()
 
 
 if __name__ == '__main__':

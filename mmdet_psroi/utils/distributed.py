@@ -4,7 +4,12 @@ mmengine's pytorch launcher calls ``torch.cuda.set_device`` before it creates th
 group, and wraps the model in DDP with ``device_ids=[LOCAL_RANK]``: both fail without a GPU.
 When there is none, the tools create the gloo process group first (mmengine then finds it
 initialised and skips its own set-up) and wrap the model in DDP without device ids.
+
+Every run closes its process group before the interpreter shuts down: left to shutdown, gloo's
+worker threads can abort a process (SIGABRT) after a run that succeeded.
 """
+from contextlib import contextmanager
+
 import torch
 import torch.distributed as dist
 
@@ -21,3 +26,14 @@ def prepare_cpu_distributed(cfg):
             type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
             find_unused_parameters=cfg.get('find_unused_parameters', False))
     return True
+
+
+@contextmanager
+def process_group_closed_at_exit():
+    """Runs the block, then destroys the default process group if one was created in it or
+    before it (by the tools or by mmengine's launcher), whether the block raised or not."""
+    try:
+        yield
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
