@@ -6,7 +6,8 @@ installed in the current environment, so install with
 
 Environment variables:
     FORCE_CUDA=1            build the CUDA kernels even when no GPU is visible
-                            (needs nvcc, i.e. ``CUDA_HOME``).
+                            (needs nvcc, i.e. ``CUDA_HOME``). Without it they are built only
+                            when a GPU is visible; the build says which kernels it built, why.
     TORCH_CUDA_ARCH_LIST    the architectures to compile for, e.g. "7.0;8.0;9.0".
     MAX_JOBS                parallel compile jobs (ninja).
 """
@@ -42,16 +43,36 @@ def _read_version():
     return namespace['__version__']
 
 
-def _want_cuda():
-    if os.environ.get('FORCE_CUDA', '0') == '1':
-        if CUDA_HOME is None:
-            _fail('FORCE_CUDA=1 but no CUDA toolkit was found: set CUDA_HOME '
-                  'to the folder that holds bin/nvcc.')
-        if torch.version.cuda is None:
-            _fail(f'FORCE_CUDA=1 but the installed torch {torch.__version__} '
-                  'is a CPU-only build: install a CUDA build of torch.')
-        return True
-    return torch.cuda.is_available() and CUDA_HOME is not None
+def _cuda_decision():
+    """(build the CUDA kernels?, why), said at build time (see make_extension)."""
+    forced = os.environ.get('FORCE_CUDA', '0') == '1'
+    if torch.version.cuda is None:
+        if forced:
+            _fail(f'FORCE_CUDA=1 but the installed torch {torch.__version__} is a CPU-only '
+                  'build: install a CUDA build of torch.')
+        return False, f'torch {torch.__version__} is a CPU-only build'
+    if CUDA_HOME is None:
+        if forced:
+            _fail('FORCE_CUDA=1 but no CUDA toolkit was found: set CUDA_HOME to the folder '
+                  'that holds bin/nvcc.')
+        return False, 'no CUDA toolkit found (set CUDA_HOME to the folder that holds bin/nvcc)'
+    if forced:
+        return True, 'FORCE_CUDA=1'
+    if not torch.cuda.is_available():
+        return False, ('no GPU visible at build time and FORCE_CUDA is not set (set '
+                       'FORCE_CUDA=1, and TORCH_CUDA_ARCH_LIST, to build them anyway)')
+    return True, 'a GPU is visible'
+
+
+def _cuda_archs():
+    archs = os.environ.get('TORCH_CUDA_ARCH_LIST')
+    if archs:
+        return f'TORCH_CUDA_ARCH_LIST={archs}'
+    if torch.cuda.is_available():
+        found = sorted({'{}.{}'.format(*torch.cuda.get_device_capability(i))
+                        for i in range(torch.cuda.device_count())})
+        return 'the visible GPUs: ' + ';'.join(found)
+    return "torch's default architecture list"
 
 
 def _sources(*patterns):
@@ -62,7 +83,9 @@ def _sources(*patterns):
 
 
 def make_extension():
-    sources = _sources('*.cpp', os.path.join('cpu', '*.cpp'))
+    # csrc/ layout (see csrc/ps_roi.cpp): the TORCH_LIBRARY definition(s) at the top, then one
+    # folder per dispatch key; every file of these folders is compiled.
+    sources = _sources('*.cpp', 'cpu/*.cpp', 'meta/*.cpp', 'autograd/*.cpp')
     include_dirs = [os.path.abspath(CSRC)]
     cxx_flags = ['-O3']
     link_flags = []
@@ -70,8 +93,11 @@ def make_extension():
         # at::parallel_for is header code: without OpenMP it silently runs serially.
         cxx_flags.append('-fopenmp')
         link_flags.append('-fopenmp')
-    if _want_cuda():
-        sources += _sources(os.path.join('cuda', '*.cu'))
+    with_cuda, why = _cuda_decision()
+    if with_cuda:
+        sys.stderr.write(f'mmdet-psroi: building CPU + CUDA kernels ({why}; architectures: '
+                         f'{_cuda_archs()}; CUDA {torch.version.cuda}, nvcc in {CUDA_HOME})\n')
+        sources += _sources('cuda/*.cu')
         return CUDAExtension(
             'mmdet_psroi.ops._C',
             sources=sources,
@@ -82,6 +108,8 @@ def make_extension():
                 'nvcc': ['-O3', '--expt-relaxed-constexpr'],
             },
             extra_link_args=link_flags)
+    sys.stderr.write(f'mmdet-psroi: building CPU kernels only: {why}. The op will refuse CUDA '
+                     'tensors.\n')
     return CppExtension(
         'mmdet_psroi.ops._C',
         sources=sources,

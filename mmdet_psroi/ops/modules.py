@@ -1,5 +1,10 @@
 """``nn.Module`` wrappers, built from config dicts such as
-``roi_layer=dict(type='PSRoIPool', output_size=7, spatial_scale=1 / 16)``."""
+``roi_layer=dict(type='PSRoIPool', output_size=7, spatial_scale=1 / 16)``.
+
+``torch.fx.symbolic_trace`` of a model that contains them records each call as one node
+(``ps_roi_pool`` / ``ps_roi_align``); ``torch.jit.script`` of them is not supported.
+"""
+import torch
 from torch import nn
 
 from .ps_roi import (
@@ -9,6 +14,10 @@ from .ps_roi import (
     ps_roi_align,
     ps_roi_pool,
 )
+
+# Leaves for torch.fx: the functions' argument checks cannot run on the tracer's proxies.
+torch.fx.wrap('ps_roi_pool')
+torch.fx.wrap('ps_roi_align')
 
 
 class PSRoIPool(nn.Module):

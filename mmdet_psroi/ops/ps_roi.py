@@ -5,10 +5,22 @@ Shapes: ``input`` ``(N, C_out*kh*kw, H, W)``; ``rois`` ``(K, 5)`` rows
 list of ``(L_i, 4)`` boxes, one tensor per image; output ``(K, C_out, kh, kw)``, where output
 bin ``(c, i, j)`` reads only input channel ``(c*kh + i)*kw + j``.
 
-The compiled ops (``torch.ops.mmdet_psroi.*``) get their autograd formula and their fake
-(meta) implementation here, once, so ``torch.compile(fullgraph=True)`` and ``torch.export``
-can trace code that calls them.
+``rois`` may have any floating dtype, independent of ``input``'s: the kernels read them in the
+accumulation type (float32 for float16/bfloat16/float32 maps, float64 for float64 maps), so
+keep RoIs in float32 when the map is half or bfloat16 (AMP). The output has ``input``'s dtype.
+Under ``torch.autocast`` the ops run in the dtype of the map they are given (no cast).
+
+The compiled ops (``torch.ops.mmdet_psroi.*``) carry their autograd formula and their meta
+(fake) kernels in C++, so ``torch.compile(fullgraph=True)`` and ``torch.export`` trace them on
+every supported torch. The functions are ``torch.fx.wrap``-ped: ``torch.fx.symbolic_trace``
+records them as single nodes. ``torch.jit.script`` is not supported.
+
+Checks that read tensor values (batch indices in ``[0, N)``; adaptive sampling grids within
+the kernels' limit) run for CPU tensors only: on CUDA they would synchronize the device on
+every call. There the kernels stay safe instead: a RoI whose batch index is not one of
+``input``'s pools 0, and an adaptive grid is clamped to ``MAX_ADAPTIVE_GRID`` points per side.
 """
+import functools
 import math
 import numbers
 
@@ -38,7 +50,7 @@ def check_spatial_scale(spatial_scale):
     """Returns ``spatial_scale`` as a float; raises ValueError unless it is finite and > 0."""
     if not isinstance(spatial_scale, numbers.Real) or isinstance(spatial_scale, bool):
         raise ValueError(f'spatial_scale must be a positive number, got {spatial_scale!r}')
-    if not (math.isfinite(spatial_scale) and spatial_scale > 0):
+    if not 0 < spatial_scale < math.inf:  # also False for NaN; traceable by dynamo
         raise ValueError(f'spatial_scale must be finite and > 0, got {spatial_scale!r}')
     return float(spatial_scale)
 
@@ -67,11 +79,36 @@ def _boxes_to_rois(boxes, input):
     return torch.cat(rois, dim=0)
 
 
-def _is_traced(*tensors):
-    if torch.compiler.is_compiling():
-        return True
-    return any(t.device.type == 'meta' or isinstance(t, torch._subclasses.FakeTensor)
-               for t in tensors)
+def _is_compiling():
+    """``torch.compiler.is_compiling()`` (torch >= 2.3), else torch._dynamo's."""
+    compiler = getattr(torch, 'compiler', None)
+    if compiler is not None and hasattr(compiler, 'is_compiling'):
+        return compiler.is_compiling()
+    return torch._dynamo.is_compiling()
+
+
+def _reads_values(input, rois):
+    """Whether value checks may read ``rois`` back: CPU tensors with data, outside tracing."""
+    if input.device.type != 'cpu' or _is_compiling():
+        return False
+    return not any(isinstance(t, torch._subclasses.FakeTensor) for t in (input, rois))
+
+
+@functools.lru_cache(maxsize=None)
+def _has_kernel(op_name, dispatch_key):
+    return torch._C._dispatch_has_kernel_for_dispatch_key(f'mmdet_psroi::{op_name}',
+                                                          dispatch_key)
+
+
+def check_device_supported(op_name, device):
+    """Raises RuntimeError naming the fix when the op was built without kernels for ``device``
+    (e.g. a CUDA tensor given to a build made where no GPU was visible)."""
+    if device.type == 'cuda' and not _has_kernel(op_name, 'CUDA'):
+        raise RuntimeError(
+            f'{op_name}: got a CUDA tensor, but mmdet_psroi was built without CUDA kernels '
+            '(no GPU or CUDA toolkit was seen at build time). Rebuild with a CUDA toolkit: '
+            'FORCE_CUDA=1 pip install --no-build-isolation -e . (set TORCH_CUDA_ARCH_LIST, '
+            'e.g. "8.0;9.0", when no GPU is visible).')
 
 
 def _check_inputs(name, input, rois, output_size):
@@ -95,13 +132,17 @@ def _check_inputs(name, input, rois, output_size):
     if rois.dim() != 2 or rois.size(1) != 5:
         raise ValueError(f'{name}: rois must have shape (K, 5) = (batch_index, x1, y1, x2, y2), '
                          f'got {tuple(rois.shape)}')
-    if rois.dtype != input.dtype:
-        raise TypeError(f'{name}: rois dtype ({rois.dtype}) must match input dtype '
-                        f'({input.dtype})')
+    if not rois.is_floating_point():
+        raise TypeError(f'{name}: rois must be a floating point tensor (float32 recommended, '
+                        f'whatever the dtype of input), got {rois.dtype}')
     if rois.device != input.device:
         raise ValueError(f'{name}: rois are on {rois.device} but input is on {input.device}; '
                          'both must be on the same device')
-    if rois.size(0) and not _is_traced(input, rois):
+    check_device_supported(name, input.device)
+    if input.size(0) == 0 and rois.size(0):
+        raise ValueError(f'{name}: input has no images (N = 0) but rois has {rois.size(0)} '
+                         'rows: every RoI needs a batch index of input')
+    if rois.size(0) and _reads_values(input, rois):
         batch = rois[:, 0]
         bad = ~((batch >= 0) & (batch < input.size(0))) & torch.isfinite(batch)
         if bool(bad.any()):
@@ -111,41 +152,48 @@ def _check_inputs(name, input, rois, output_size):
     return rois, (kh, kw)
 
 
+@torch.fx.wrap
 def ps_roi_pool(input, rois, output_size, spatial_scale=1.0):
     """Position-sensitive RoI average pooling with quantised bins (R-FCN's PSRoIPool).
 
     Args:
         input (Tensor): ``(N, C_out*kh*kw, H, W)`` score maps.
-        rois (Tensor | list[Tensor]): ``(K, 5)`` rois or a list of ``(L_i, 4)`` boxes.
+        rois (Tensor | list[Tensor]): ``(K, 5)`` rois or a list of ``(L_i, 4)`` boxes, any
+            floating dtype (float32 with a half/bfloat16 map), on ``input``'s device.
         output_size (int | tuple[int, int]): ``k`` or ``(kh, kw)``.
         spatial_scale (float): image coordinates -> map coordinates (e.g. 1/16).
 
     Returns:
-        Tensor: ``(K, C_out, kh, kw)``; bins are averages over the quantised, clipped
-        rectangle, 0 when it is empty. A RoI with a non-finite coordinate pools 0.
+        Tensor: ``(K, C_out, kh, kw)`` in ``input``'s dtype; bins are averages over the
+        quantised, clipped rectangle, 0 when it is empty. A RoI with a non-finite coordinate
+        pools 0; so does every RoI of a map with no pixels (H or W = 0).
     """
     rois, (kh, kw) = _check_inputs('ps_roi_pool', input, rois, output_size)
     return _ops.ps_roi_pool(input, rois, check_spatial_scale(spatial_scale), kh, kw)
 
 
+@torch.fx.wrap
 def ps_roi_align(input, rois, output_size, spatial_scale=1.0, sampling_ratio=-1):
     """Position-sensitive RoI Align (bilinear sampling, torchvision's half-pixel offset).
 
     Args:
         input (Tensor): ``(N, C_out*kh*kw, H, W)`` score maps.
-        rois (Tensor | list[Tensor]): ``(K, 5)`` rois or a list of ``(L_i, 4)`` boxes.
+        rois (Tensor | list[Tensor]): ``(K, 5)`` rois or a list of ``(L_i, 4)`` boxes, any
+            floating dtype (float32 with a half/bfloat16 map), on ``input``'s device.
         output_size (int | tuple[int, int]): ``k`` or ``(kh, kw)``.
         spatial_scale (float): image coordinates -> map coordinates (e.g. 1/16).
         sampling_ratio (int): sample points per bin side; -1 (or 0): adaptive,
             ``ceil(roi_size / output_size)``.
 
     Returns:
-        Tensor: ``(K, C_out, kh, kw)``, the mean of the bilinear samples of each bin.
+        Tensor: ``(K, C_out, kh, kw)`` in ``input``'s dtype, the mean of the bilinear
+        samples of each bin; 0 for a RoI with a non-finite coordinate or on a map with no
+        pixels (H or W = 0).
     """
     rois, (kh, kw) = _check_inputs('ps_roi_align', input, rois, output_size)
     spatial_scale = check_spatial_scale(spatial_scale)
     sampling_ratio = check_sampling_ratio(sampling_ratio)
-    if sampling_ratio <= 0 and rois.size(0) and not _is_traced(input, rois):
+    if sampling_ratio <= 0 and rois.size(0) and _reads_values(input, rois):
         _check_adaptive_grid(rois, (kh, kw), spatial_scale)
     return _ops.ps_roi_align(input, rois, spatial_scale, kh, kw, sampling_ratio)
 
@@ -161,58 +209,3 @@ def _check_adaptive_grid(rois, output_size, spatial_scale):
             f'ps_roi_align: rois[{index}] = {rois[index].tolist()} needs more than '
             f'{MAX_ADAPTIVE_GRID} sampling points per bin side with sampling_ratio=-1; pass a '
             'positive sampling_ratio or clip the RoIs to the image')
-
-
-# --------------------------------------------------------------------------------------
-# Fake (meta) implementations: output shapes for tracing.
-# --------------------------------------------------------------------------------------
-def _pooled_shape(input, rois, pooled_height, pooled_width):
-    return (rois.size(0), input.size(1) // (pooled_height * pooled_width), pooled_height,
-            pooled_width)
-
-
-@torch.library.register_fake('mmdet_psroi::ps_roi_pool')
-def _ps_roi_pool_fake(input, rois, spatial_scale, pooled_height, pooled_width):
-    return input.new_empty(_pooled_shape(input, rois, pooled_height, pooled_width))
-
-
-@torch.library.register_fake('mmdet_psroi::ps_roi_align')
-def _ps_roi_align_fake(input, rois, spatial_scale, pooled_height, pooled_width,
-                       sampling_ratio):
-    return input.new_empty(_pooled_shape(input, rois, pooled_height, pooled_width))
-
-
-def _grad_input_fake(grad, rois, *args):
-    batch, channels, height, width = args[-4:]
-    return grad.new_empty((batch, channels, height, width))
-
-
-torch.library.register_fake('mmdet_psroi::ps_roi_pool_backward')(_grad_input_fake)
-torch.library.register_fake('mmdet_psroi::ps_roi_align_backward')(_grad_input_fake)
-
-
-# --------------------------------------------------------------------------------------
-# Autograd: gradient with respect to input only (none for rois or the scalars).
-# --------------------------------------------------------------------------------------
-def _setup_context(ctx, inputs, output):
-    input, rois, *params = inputs
-    ctx.save_for_backward(rois)
-    ctx.params = params
-    ctx.input_shape = tuple(input.shape)
-
-
-def _make_backward(backward_op):
-    def backward(ctx, grad):
-        (rois,) = ctx.saved_tensors
-        grad_input = backward_op(grad.contiguous(), rois, *ctx.params, *ctx.input_shape)
-        return (grad_input, None) + (None,) * len(ctx.params)
-
-    return backward
-
-
-torch.library.register_autograd('mmdet_psroi::ps_roi_pool',
-                                _make_backward(_ops.ps_roi_pool_backward),
-                                setup_context=_setup_context)
-torch.library.register_autograd('mmdet_psroi::ps_roi_align',
-                                _make_backward(_ops.ps_roi_align_backward),
-                                setup_context=_setup_context)

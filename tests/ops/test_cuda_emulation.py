@@ -1,5 +1,7 @@
 """The CUDA kernels' own source, run on the CPU through a small emulation header, agrees with
-the CPU op, forward and backward (see tests/ops/cuda_emulation/)."""
+the CPU op, forward and backward, and is safe where the CUDA path skips the CPU's checks
+(see tests/ops/cuda_emulation/)."""
+import math
 import os
 from pathlib import Path
 
@@ -8,11 +10,16 @@ import torch
 from torch.utils.cpp_extension import load
 
 import mmdet_psroi.ops
+from mmdet_psroi.ops.ps_roi import MAX_ADAPTIVE_GRID
 from tests.ops.test_ps_roi import random_rois
 
 HERE = Path(__file__).parent
 CSRC = Path(mmdet_psroi.ops.__file__).parent / 'csrc'
 POOL = -2  # the harness's selector for PS RoI Pool
+# Backward: the accumulation order differs (one output at a time vs one input channel at a
+# time), so the float sums differ in the last bits, then are rounded once to the dtype.
+GRAD_TOLERANCE = {torch.float64: 1e-12, torch.float32: 1e-5, torch.float16: 1e-2,
+                  torch.bfloat16: 2e-2}
 
 
 @pytest.fixture(scope='module')
@@ -32,15 +39,17 @@ def _cpu_op(sampling_ratio):
             (sampling_ratio,))
 
 
-@pytest.mark.parametrize('dtype', [torch.float32, torch.float64])
+@pytest.mark.parametrize('dtype', [torch.float32, torch.float64, torch.float16, torch.bfloat16])
 @pytest.mark.parametrize('sampling_ratio', [POOL, -1, 2])
 @pytest.mark.parametrize('seed', range(3))
 def test_cuda_kernels_match_cpu_op(emulated, dtype, sampling_ratio, seed):
+    """float32 RoIs for half/bfloat16 maps (the AMP case), the map's dtype otherwise."""
     g = torch.Generator().manual_seed(seed)
     kh, kw = [(3, 3), (2, 4), (5, 1)][seed]
     batch, c_out, height, width, scale = 2, 3, 11, 13, 0.5
     x = torch.randn(batch, c_out * kh * kw, height, width, generator=g).to(dtype)
-    rois = random_rois(g, 20, batch, height, width, scale).to(dtype)
+    rois = random_rois(g, 20, batch, height, width, scale)
+    rois = rois.to(dtype if dtype in (torch.float32, torch.float64) else torch.float32)
     forward, backward, extra = _cpu_op(sampling_ratio)
 
     expected = forward(x, rois, scale, kh, kw, *extra)
@@ -52,6 +61,55 @@ def test_cuda_kernels_match_cpu_op(emulated, dtype, sampling_ratio, seed):
     expected_grad = backward(grad, rois, scale, kh, kw, *extra, batch, x.size(1), height, width)
     got_grad = emulated.backward(grad, rois, scale, kh, kw, sampling_ratio, batch, x.size(1),
                                  height, width)
-    # Accumulation order differs (one output at a time vs one input channel at a time).
-    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    assert got_grad.dtype == dtype
+    tol = GRAD_TOLERANCE[dtype]
     torch.testing.assert_close(got_grad, expected_grad, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize('sampling_ratio', [POOL, -1, 2])
+def test_bad_batch_index_pools_zero(emulated, sampling_ratio):
+    """The CUDA path does not read the RoIs back to check them: the kernels give a RoI whose
+    batch index is not one of the input's 0 output and no gradient."""
+    g = torch.Generator().manual_seed(7)
+    x = torch.randn(2, 4, 9, 10, generator=g)
+    rois = random_rois(g, 6, 2, 9, 10, 1.0).float()
+    bad = torch.tensor([1, 4])
+    rois[bad, 0] = torch.tensor([2.0, -1.0])
+    good = torch.tensor([0, 2, 3, 5])
+    forward, backward, extra = _cpu_op(sampling_ratio)
+
+    got = emulated.forward(x, rois, 1.0, 2, 2, sampling_ratio)
+    assert not got[bad].any()
+    torch.testing.assert_close(got[good], forward(x, rois[good], 1.0, 2, 2, *extra))
+    grad = torch.randn(got.shape, generator=g)
+    got_grad = emulated.backward(grad, rois, 1.0, 2, 2, sampling_ratio, 2, 4, 9, 10)
+    expected = backward(grad[good], rois[good], 1.0, 2, 2, *extra, 2, 4, 9, 10)
+    torch.testing.assert_close(got_grad, expected, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize('height, width', [(0, 5), (5, 0), (0, 0)])
+@pytest.mark.parametrize('sampling_ratio', [POOL, -1, 2])
+def test_kernels_are_safe_on_maps_without_pixels(emulated, height, width, sampling_ratio):
+    x = torch.randn(1, 4, height, width)
+    rois = torch.tensor([[0, -1.0, -1.0, 3.0, 3.0], [0, 0.0, 0.0, 0.5, 0.5]])
+    out = emulated.forward(x, rois, 1.0, 2, 2, sampling_ratio)
+    assert out.shape == (2, 1, 2, 2) and not out.any()
+    grad = emulated.backward(torch.ones_like(out), rois, 1.0, 2, 2, sampling_ratio, 1, 4, height,
+                             width)
+    assert grad.shape == (1, 4, height, width)
+
+
+def test_adaptive_grid_is_clamped_at_the_kernels_limit(emulated):
+    """A RoI whose adaptive grid needs more than MAX_ADAPTIVE_GRID points per side (the CPU op
+    refuses it) is sampled with MAX_ADAPTIVE_GRID points on that side. On a map of ones a
+    sample inside [-1, W] reads 1, so the output is the fraction of samples inside."""
+    width, roi_width = 10, 70000.0
+    x = torch.ones(1, 1, 1, width, dtype=torch.float64)
+    rois = torch.tensor([[0, 0.0, 0.0, roi_width, 1.0]], dtype=torch.float64)
+    out = emulated.forward(x, rois, 1.0, 1, 1, -1)
+    assert math.ceil(roi_width) > MAX_ADAPTIVE_GRID
+    step = roi_width / MAX_ADAPTIVE_GRID
+    inside = sum(-0.5 + (i + 0.5) * step <= width for i in range(MAX_ADAPTIVE_GRID))
+    assert float(out) == pytest.approx(inside / MAX_ADAPTIVE_GRID, rel=1e-12)
+    with pytest.raises(RuntimeError, match='sampling points per bin side'):
+        torch.ops.mmdet_psroi.ps_roi_align(x, rois, 1.0, 1, 1, -1)

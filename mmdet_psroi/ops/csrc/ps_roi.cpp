@@ -1,6 +1,14 @@
 // Schemas of the mmdet_psroi ops and the (empty) Python module that loads this library.
-// Kernels: cpu/ (TORCH_LIBRARY_IMPL CPU) and cuda/ (TORCH_LIBRARY_IMPL CUDA).
-// Autograd and fake (meta) implementations are registered in Python (mmdet_psroi/ops/ps_roi.py).
+//
+// Layout of csrc/ (setup.py compiles every file of these folders):
+//   ps_roi.cpp      the single TORCH_LIBRARY(mmdet_psroi, m): schemas of the op family and
+//                   the module init; a later op adds its own TORCH_LIBRARY_FRAGMENT file here
+//   common/         headers shared by every backend: per-element math, argument checks
+//   cpu/, cuda/     TORCH_LIBRARY_IMPL CPU / CUDA kernels (cuda/ only in CUDA builds)
+//   meta/           TORCH_LIBRARY_IMPL Meta: output shapes from sym sizes (FakeTensor,
+//                   torch.compile, torch.export)
+//   autograd/       TORCH_LIBRARY_IMPL Autograd: torch::autograd::Function per op
+// Pooled sizes and the backward's input sizes are SymInt so that dynamic shapes trace.
 #include <Python.h>
 #include <torch/library.h>
 
@@ -13,14 +21,14 @@ PyObject* PyInit__C(void) {
 }
 
 TORCH_LIBRARY(mmdet_psroi, m) {
-  m.def("ps_roi_pool(Tensor input, Tensor rois, float spatial_scale, int pooled_height, "
-        "int pooled_width) -> Tensor");
+  m.def("ps_roi_pool(Tensor input, Tensor rois, float spatial_scale, SymInt pooled_height, "
+        "SymInt pooled_width) -> Tensor");
   m.def("ps_roi_pool_backward(Tensor grad, Tensor rois, float spatial_scale, "
-        "int pooled_height, int pooled_width, int batch_size, int channels, int height, "
-        "int width) -> Tensor");
-  m.def("ps_roi_align(Tensor input, Tensor rois, float spatial_scale, int pooled_height, "
-        "int pooled_width, int sampling_ratio) -> Tensor");
+        "SymInt pooled_height, SymInt pooled_width, SymInt batch_size, SymInt channels, "
+        "SymInt height, SymInt width) -> Tensor");
+  m.def("ps_roi_align(Tensor input, Tensor rois, float spatial_scale, SymInt pooled_height, "
+        "SymInt pooled_width, int sampling_ratio) -> Tensor");
   m.def("ps_roi_align_backward(Tensor grad, Tensor rois, float spatial_scale, "
-        "int pooled_height, int pooled_width, int sampling_ratio, int batch_size, "
-        "int channels, int height, int width) -> Tensor");
+        "SymInt pooled_height, SymInt pooled_width, int sampling_ratio, SymInt batch_size, "
+        "SymInt channels, SymInt height, SymInt width) -> Tensor");
 }

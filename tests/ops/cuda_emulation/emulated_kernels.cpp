@@ -1,6 +1,9 @@
-// Runs the CUDA kernels of csrc/cuda/ps_roi_kernels.cuh on CPU tensors (float, double)
-// through cuda_emulation.h. A deliberately small grid (3 blocks of 32 threads) makes every
-// grid-stride loop stride.
+// Runs the CUDA kernels of csrc/cuda/ps_roi_kernels.cuh on CPU tensors (float, double, half,
+// bfloat16) through cuda_emulation.h, with the RoIs converted to the accumulation type as
+// csrc/cuda/ps_roi_cuda.cu does. Unlike that dispatcher, this harness launches the kernels
+// on empty maps too, so that the kernels' own guards are tested. A deliberately small grid
+// (3 blocks of 32 threads) makes every grid-stride loop stride.
+#include <ATen/OpMathType.h>
 #include <torch/extension.h>
 
 #include "cuda_emulation.h"
@@ -20,21 +23,22 @@ KernelShape shape_of(int64_t batch, int64_t channels, int64_t height, int64_t wi
 torch::Tensor forward(torch::Tensor input, torch::Tensor rois, double scale, int64_t pooled_h,
                       int64_t pooled_w, int64_t sampling_ratio) {
   input = input.contiguous();
-  rois = rois.contiguous();
+  rois = rois.to(at::toOpMathType(input.scalar_type())).contiguous();
   const KernelShape s = shape_of(input.size(0), input.size(1), input.size(2), input.size(3),
                                  pooled_h, pooled_w);
   auto output = torch::zeros({rois.size(0), s.channels / (pooled_h * pooled_w), pooled_h, pooled_w},
                              input.options());
-  AT_DISPATCH_FLOATING_TYPES(input.scalar_type(), "emulated_forward", [&] {
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "emulated_forward", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
     const auto* in = input.data_ptr<scalar_t>();
-    const auto* r = rois.data_ptr<scalar_t>();
+    const auto* r = rois.data_ptr<acc_t>();
     auto* out = output.data_ptr<scalar_t>();
     if (sampling_ratio < -1) {
-      emulate_launch(kBlocks, kThreads, mmdet_psroi::cuda::ps_roi_pool_forward_kernel<scalar_t, scalar_t>,
-                     output.numel(), in, r, static_cast<scalar_t>(scale), s, out);
+      emulate_launch(kBlocks, kThreads, mmdet_psroi::cuda::ps_roi_pool_forward_kernel<scalar_t, acc_t>,
+                     output.numel(), in, r, static_cast<acc_t>(scale), s, out);
     } else {
-      emulate_launch(kBlocks, kThreads, mmdet_psroi::cuda::ps_roi_align_forward_kernel<scalar_t, scalar_t>,
-                     output.numel(), in, r, static_cast<scalar_t>(scale), sampling_ratio, s, out);
+      emulate_launch(kBlocks, kThreads, mmdet_psroi::cuda::ps_roi_align_forward_kernel<scalar_t, acc_t>,
+                     output.numel(), in, r, static_cast<acc_t>(scale), sampling_ratio, s, out);
     }
   });
   return output;
@@ -44,22 +48,24 @@ torch::Tensor backward(torch::Tensor grad, torch::Tensor rois, double scale, int
                        int64_t pooled_w, int64_t sampling_ratio, int64_t batch, int64_t channels,
                        int64_t height, int64_t width) {
   grad = grad.contiguous();
-  rois = rois.contiguous();
+  const auto acc_type = at::toOpMathType(grad.scalar_type());
+  rois = rois.to(acc_type).contiguous();
   const KernelShape s = shape_of(batch, channels, height, width, pooled_h, pooled_w);
-  auto grad_input = torch::zeros({batch, channels, height, width}, grad.options());
-  AT_DISPATCH_FLOATING_TYPES(grad.scalar_type(), "emulated_backward", [&] {
+  auto grad_input = torch::zeros({batch, channels, height, width}, grad.options().dtype(acc_type));
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(), "emulated_backward", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
     const auto* g = grad.data_ptr<scalar_t>();
-    const auto* r = rois.data_ptr<scalar_t>();
-    auto* out = grad_input.data_ptr<scalar_t>();
+    const auto* r = rois.data_ptr<acc_t>();
+    auto* out = grad_input.data_ptr<acc_t>();
     if (sampling_ratio < -1) {
-      emulate_launch(kBlocks, kThreads, mmdet_psroi::cuda::ps_roi_pool_backward_kernel<scalar_t, scalar_t>,
-                     grad.numel(), g, r, static_cast<scalar_t>(scale), s, out);
+      emulate_launch(kBlocks, kThreads, mmdet_psroi::cuda::ps_roi_pool_backward_kernel<scalar_t, acc_t>,
+                     grad.numel(), g, r, static_cast<acc_t>(scale), s, out);
     } else {
-      emulate_launch(kBlocks, kThreads, mmdet_psroi::cuda::ps_roi_align_backward_kernel<scalar_t, scalar_t>,
-                     grad.numel(), g, r, static_cast<scalar_t>(scale), sampling_ratio, s, out);
+      emulate_launch(kBlocks, kThreads, mmdet_psroi::cuda::ps_roi_align_backward_kernel<scalar_t, acc_t>,
+                     grad.numel(), g, r, static_cast<acc_t>(scale), sampling_ratio, s, out);
     }
   });
-  return grad_input;
+  return grad_input.to(grad.scalar_type());
 }
 
 }  // namespace

@@ -7,7 +7,9 @@
 //   rois   (K, 5) = (batch_index, x1, y1, x2, y2) in image coordinates
 //   output bin (c, i, j) reads input channel (c * kh + i) * kw + j.
 // A RoI with a non-finite coordinate pools nothing: its outputs are 0 and it gets no
-// gradient. acc_t is the accumulation type (float for half/bfloat16).
+// gradient. acc_t is the accumulation type (float for half/bfloat16/float, double for
+// double); the dispatchers convert the RoIs to it, so the kernels read RoIs as acc_t and a
+// half/bfloat16 map keeps fp32 RoI coordinates.
 #pragma once
 
 #include <cmath>
@@ -24,7 +26,8 @@ namespace mmdet_psroi {
 // Scaled coordinates are clamped to +-2^24 before any cast to int, so absurd but finite
 // RoIs cannot overflow integer arithmetic (every bin of such a RoI lies off any real map).
 constexpr double kCoordinateLimit = 16777216.0;
-// Largest adaptive sampling grid per bin side (sampling_ratio = -1) before a RoI is refused.
+// Largest adaptive sampling grid per bin side (sampling_ratio = -1). The CPU kernels refuse a
+// RoI that needs more; the CUDA kernels (which must not sync to report it) clamp to it.
 constexpr int64_t kMaxAdaptiveGrid = 1 << 16;
 
 template <typename acc_t>
@@ -45,17 +48,18 @@ PSROI_HOST_DEVICE inline int64_t ps_input_channel(int64_t c_out, int64_t ph, int
 }
 
 // Reads the batch index and the 4 coordinates of RoI `roi` (a pointer to its 5 values).
-// Returns false (pool nothing) if any value is non-finite.
-template <typename scalar_t, typename acc_t>
-PSROI_HOST_DEVICE inline bool read_roi(const scalar_t* roi, int64_t* batch, acc_t* box) {
-  const acc_t b = static_cast<acc_t>(roi[0]);
-  bool finite = is_finite(b);
+// Returns false (pool nothing) if any value is non-finite or the batch index is negative or
+// absurd (>= 2^24, beyond exact float integers); callers check it against the batch size.
+template <typename acc_t>
+PSROI_HOST_DEVICE inline bool read_roi(const acc_t* roi, int64_t* batch, acc_t* box) {
+  const acc_t b = roi[0];
+  bool valid = is_finite(b) && b >= 0 && b < static_cast<acc_t>(kCoordinateLimit);
   for (int i = 0; i < 4; ++i) {
-    box[i] = static_cast<acc_t>(roi[i + 1]);
-    finite = finite && is_finite(box[i]);
+    box[i] = roi[i + 1];
+    valid = valid && is_finite(box[i]);
   }
-  *batch = finite ? static_cast<int64_t>(b) : -1;
-  return finite;
+  *batch = valid ? static_cast<int64_t>(b) : -1;
+  return valid;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -118,10 +122,12 @@ template <typename acc_t>
 struct AlignRoi {
   acc_t start_h, start_w, bin_h, bin_w;
   int64_t grid_h, grid_w;
+  bool grid_clamped;  // the adaptive grid needed more than kMaxAdaptiveGrid points per side
 };
 
-// box finite. grid_h/grid_w may come out larger than kMaxAdaptiveGrid for absurd RoIs:
-// callers check align_grid_too_large() and refuse such RoIs instead of looping for ages.
+// box finite. An adaptive grid is clamped to [0, kMaxAdaptiveGrid] per side (grid_clamped
+// tells when the limit cut it): the CPU kernels refuse such RoIs, the CUDA kernels use the
+// clamped grid.
 template <typename acc_t>
 PSROI_HOST_DEVICE inline AlignRoi<acc_t> align_roi(const acc_t* box, acc_t spatial_scale,
                                                    int64_t pooled_h, int64_t pooled_w,
@@ -134,21 +140,18 @@ PSROI_HOST_DEVICE inline AlignRoi<acc_t> align_roi(const acc_t* box, acc_t spati
   const acc_t roi_h = box[3] * spatial_scale - half - r.start_h;
   r.bin_h = roi_h / static_cast<acc_t>(pooled_h);
   r.bin_w = roi_w / static_cast<acc_t>(pooled_w);
+  r.grid_clamped = false;
   if (sampling_ratio > 0) {
     r.grid_h = sampling_ratio;
     r.grid_w = sampling_ratio;
   } else {
-    const acc_t limit = static_cast<acc_t>(kMaxAdaptiveGrid + 1);
+    const acc_t limit = static_cast<acc_t>(kMaxAdaptiveGrid);
     const acc_t gh = ::ceil(r.bin_h), gw = ::ceil(r.bin_w);
+    r.grid_clamped = gh > limit || gw > limit;
     r.grid_h = static_cast<int64_t>(gh > limit ? limit : (gh > 0 ? gh : 0));
     r.grid_w = static_cast<int64_t>(gw > limit ? limit : (gw > 0 ? gw : 0));
   }
   return r;
-}
-
-template <typename acc_t>
-PSROI_HOST_DEVICE inline bool align_grid_too_large(const AlignRoi<acc_t>& r) {
-  return r.grid_h > kMaxAdaptiveGrid || r.grid_w > kMaxAdaptiveGrid;
 }
 
 // Sample point (iy, ix) of bin (ph, pw).
@@ -168,11 +171,12 @@ struct BilinearTaps {
   acc_t weight[4];
 };
 
-// Returns false when the point lies outside [-1, H] x [-1, W] or is NaN (it contributes 0).
+// Returns false when the point lies outside [-1, H] x [-1, W] or is NaN, or the map is empty
+// (it contributes 0).
 template <typename acc_t>
 PSROI_HOST_DEVICE inline bool bilinear_taps(acc_t y, acc_t x, int64_t height, int64_t width,
                                             BilinearTaps<acc_t>* taps) {
-  if (!(y >= -1 && y <= height && x >= -1 && x <= width)) {
+  if (height <= 0 || width <= 0 || !(y >= -1 && y <= height && x >= -1 && x <= width)) {
     return false;
   }
   if (y <= 0) y = 0;

@@ -8,17 +8,17 @@ namespace mmdet_psroi {
 namespace cpu {
 namespace {
 
-template <typename scalar_t, typename acc_t>
+template <typename acc_t>
 struct AlignCollector {
   acc_t spatial_scale;
   int64_t pooled_h, pooled_w, height, width, sampling_ratio;
 
-  bool operator()(const scalar_t* roi, int64_t ph, int64_t pw, Taps<acc_t>* taps) const {
+  bool operator()(const acc_t* roi, int64_t ph, int64_t pw, Taps<acc_t>* taps) const {
     taps->clear();
     acc_t box[4];
     if (!read_roi(roi, &taps->batch, box)) return false;
     const AlignRoi<acc_t> r = align_roi(box, spatial_scale, pooled_h, pooled_w, sampling_ratio);
-    TORCH_CHECK(!align_grid_too_large(r), "ps_roi_align: a RoI needs more than ",
+    TORCH_CHECK(!r.grid_clamped, "ps_roi_align: a RoI needs more than ",
                 kMaxAdaptiveGrid, " sampling points per bin side with sampling_ratio=-1 (RoI ",
                 box[0], ", ", box[1], ", ", box[2], ", ", box[3],
                 "); pass a positive sampling_ratio or clip the RoIs to the image");
@@ -39,29 +39,28 @@ struct AlignCollector {
 
 struct MakeAlignCollector {
   double spatial_scale;
-  int64_t pooled_h, pooled_w, height, width, sampling_ratio;
+  int64_t sampling_ratio;
 
   template <typename scalar_t, typename acc_t>
-  AlignCollector<scalar_t, acc_t> operator()(scalar_t, acc_t) const {
-    return {static_cast<acc_t>(spatial_scale), pooled_h, pooled_w, height, width, sampling_ratio};
+  AlignCollector<acc_t> operator()(const Shape& s, scalar_t, acc_t) const {
+    return {static_cast<acc_t>(spatial_scale), s.pooled_h, s.pooled_w, s.height, s.width,
+            sampling_ratio};
   }
 };
 
 at::Tensor ps_roi_align_forward(const at::Tensor& input, const at::Tensor& rois,
                                 double spatial_scale, int64_t pooled_h, int64_t pooled_w,
                                 int64_t sampling_ratio) {
-  return forward_op(input, rois, pooled_h, pooled_w,
-                    MakeAlignCollector{spatial_scale, pooled_h, pooled_w, input.size(2),
-                                       input.size(3), sampling_ratio});
+  return forward_op("ps_roi_align", input, rois, pooled_h, pooled_w,
+                    MakeAlignCollector{spatial_scale, sampling_ratio});
 }
 
 at::Tensor ps_roi_align_backward(const at::Tensor& grad, const at::Tensor& rois,
                                  double spatial_scale, int64_t pooled_h, int64_t pooled_w,
                                  int64_t sampling_ratio, int64_t batch, int64_t channels,
                                  int64_t height, int64_t width) {
-  return backward_op(grad, rois, pooled_h, pooled_w, batch, channels, height, width,
-                     MakeAlignCollector{spatial_scale, pooled_h, pooled_w, height, width,
-                                        sampling_ratio});
+  return backward_op("ps_roi_align_backward", grad, rois, pooled_h, pooled_w, batch, channels,
+                     height, width, MakeAlignCollector{spatial_scale, sampling_ratio});
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "common/ps_roi_checks.h"
 #include "common/ps_roi_math.h"
 
 namespace mmdet_psroi {
@@ -78,8 +79,8 @@ struct Shape {
 };
 
 // Refuses batch indices outside [0, N) with a message that names the RoI.
-template <typename scalar_t>
-void check_batch_indices(const scalar_t* rois, const Shape& s) {
+template <typename acc_t>
+void check_batch_indices(const acc_t* rois, const Shape& s) {
   for (int64_t k = 0; k < s.num_rois; ++k) {
     const double b = static_cast<double>(rois[k * 5]);
     const bool out_of_range = b < 0 || b >= static_cast<double>(s.batch);
@@ -114,7 +115,7 @@ inline int64_t bin_row(int64_t k, int64_t ph, int64_t pw, const Shape& s) {
 }
 
 template <typename scalar_t, typename acc_t, typename Collector>
-void forward(const scalar_t* input, const scalar_t* rois, const Shape& s,
+void forward(const scalar_t* input, const acc_t* rois, const Shape& s,
              const Collector& collect, scalar_t* output) {
   check_batch_indices(rois, s);
   const int64_t plane = s.plane();
@@ -141,7 +142,7 @@ void forward(const scalar_t* input, const scalar_t* rois, const Shape& s,
 // just before accumulating into them, so they are written while in cache, not in a separate
 // pass. It has the accumulation type (float for half/bfloat16).
 template <typename scalar_t, typename acc_t, typename Collector>
-void backward(const scalar_t* grad_output, const scalar_t* rois, const Shape& s,
+void backward(const scalar_t* grad_output, const acc_t* rois, const Shape& s,
               const Collector& collect, acc_t* grad_input) {
   check_batch_indices(rois, s);
   const int64_t plane = s.plane();
@@ -166,42 +167,52 @@ void backward(const scalar_t* grad_output, const scalar_t* rois, const Shape& s,
   });
 }
 
-// Tensor-level entry points: dispatch on dtype, make inputs contiguous, allocate outputs,
-// transpose between the op layout and the kernels' bin-major layout.
-// make_collector(scalar_t tag, acc_t tag) returns the collector for that type pair.
+// Tensor-level entry points: check the arguments, dispatch on dtype, convert the RoIs to the
+// accumulation type, make inputs contiguous, allocate outputs, transpose between the op
+// layout and the kernels' bin-major layout. A map with no pixels (N, H or W = 0) pools 0.
+// make_collector(shape, scalar_t tag, acc_t tag) returns the collector for that type pair.
 template <typename MakeCollector>
-at::Tensor forward_op(const at::Tensor& input, const at::Tensor& rois, int64_t pooled_h,
-                      int64_t pooled_w, const MakeCollector& make_collector) {
+at::Tensor forward_op(const char* name, const at::Tensor& input, const at::Tensor& rois,
+                      int64_t pooled_h, int64_t pooled_w, const MakeCollector& make_collector) {
+  check_forward_args(name, input, rois, pooled_h, pooled_w);
   const Shape s{rois.size(0),  input.size(0), input.size(1), input.size(2),
                 input.size(3), pooled_h,      pooled_w};
+  if (s.num_rois == 0 || s.channels_out() == 0 || input.numel() == 0) {
+    check_batch_indices(rois.to(at::kDouble).contiguous().const_data_ptr<double>(), s);
+    return at::zeros({s.num_rois, s.channels_out(), pooled_h, pooled_w}, input.options());
+  }
   at::Tensor output = at::empty({s.num_rois, pooled_h, pooled_w, s.channels_out()},
                                 input.options().memory_format(at::MemoryFormat::Contiguous));
-  if (output.numel() == 0) return output.permute({0, 3, 1, 2}).contiguous();
-  const at::Tensor input_ = input.contiguous(), rois_ = rois.contiguous();
+  const at::Tensor input_ = input.contiguous();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "ps_roi_forward", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    forward<scalar_t, acc_t>(input_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<scalar_t>(),
-                             s, make_collector(scalar_t(0), acc_t(0)),
+    const at::Tensor rois_ = rois.to(c10::CppTypeToScalarType<acc_t>::value).contiguous();
+    forward<scalar_t, acc_t>(input_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<acc_t>(),
+                             s, make_collector(s, scalar_t(0), acc_t(0)),
                              output.mutable_data_ptr<scalar_t>());
   });
   return output.permute({0, 3, 1, 2}).contiguous();
 }
 
 template <typename MakeCollector>
-at::Tensor backward_op(const at::Tensor& grad, const at::Tensor& rois, int64_t pooled_h,
-                       int64_t pooled_w, int64_t batch, int64_t channels, int64_t height,
-                       int64_t width, const MakeCollector& make_collector) {
+at::Tensor backward_op(const char* name, const at::Tensor& grad, const at::Tensor& rois,
+                       int64_t pooled_h, int64_t pooled_w, int64_t batch, int64_t channels,
+                       int64_t height, int64_t width, const MakeCollector& make_collector) {
+  check_backward_args(name, grad, rois, pooled_h, pooled_w, batch, channels, height, width);
   const Shape s{rois.size(0), batch, channels, height, width, pooled_h, pooled_w};
-  const auto acc_type = at::toOpMathType(grad.scalar_type());
-  if (grad.numel() == 0) {
+  if (grad.numel() == 0 || batch * channels * height * width == 0) {
+    check_batch_indices(rois.to(at::kDouble).contiguous().const_data_ptr<double>(), s);
     return at::zeros({batch, channels, height, width}, grad.options());
   }
-  at::Tensor grad_input = at::empty({batch, channels, height, width}, grad.options().dtype(acc_type));
-  const at::Tensor grad_ = grad.permute({0, 2, 3, 1}).contiguous(), rois_ = rois.contiguous();
+  const auto acc_type = at::toOpMathType(grad.scalar_type());
+  at::Tensor grad_input =
+      at::empty({batch, channels, height, width}, grad.options().dtype(acc_type));
+  const at::Tensor grad_ = grad.permute({0, 2, 3, 1}).contiguous();
+  const at::Tensor rois_ = rois.to(acc_type).contiguous();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(), "ps_roi_backward", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    backward<scalar_t, acc_t>(grad_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<scalar_t>(),
-                              s, make_collector(scalar_t(0), acc_t(0)),
+    backward<scalar_t, acc_t>(grad_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<acc_t>(),
+                              s, make_collector(s, scalar_t(0), acc_t(0)),
                               grad_input.mutable_data_ptr<acc_t>());
   });
   return grad_input.to(grad.scalar_type());

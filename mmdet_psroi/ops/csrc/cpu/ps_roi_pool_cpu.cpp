@@ -9,12 +9,12 @@ namespace mmdet_psroi {
 namespace cpu {
 namespace {
 
-template <typename scalar_t, typename acc_t>
+template <typename acc_t>
 struct PoolCollector {
   acc_t spatial_scale;
   int64_t pooled_h, pooled_w, height, width;
 
-  bool operator()(const scalar_t* roi, int64_t ph, int64_t pw, Taps<acc_t>* taps) const {
+  bool operator()(const acc_t* roi, int64_t ph, int64_t pw, Taps<acc_t>* taps) const {
     taps->clear();
     acc_t box[4];
     if (!read_roi(roi, &taps->batch, box)) return false;
@@ -29,26 +29,24 @@ struct PoolCollector {
 
 struct MakePoolCollector {
   double spatial_scale;
-  int64_t pooled_h, pooled_w, height, width;
 
   template <typename scalar_t, typename acc_t>
-  PoolCollector<scalar_t, acc_t> operator()(scalar_t, acc_t) const {
-    return {static_cast<acc_t>(spatial_scale), pooled_h, pooled_w, height, width};
+  PoolCollector<acc_t> operator()(const Shape& s, scalar_t, acc_t) const {
+    return {static_cast<acc_t>(spatial_scale), s.pooled_h, s.pooled_w, s.height, s.width};
   }
 };
 
 at::Tensor ps_roi_pool_forward(const at::Tensor& input, const at::Tensor& rois,
                                double spatial_scale, int64_t pooled_h, int64_t pooled_w) {
-  return forward_op(input, rois, pooled_h, pooled_w,
-                    MakePoolCollector{spatial_scale, pooled_h, pooled_w, input.size(2),
-                                      input.size(3)});
+  return forward_op("ps_roi_pool", input, rois, pooled_h, pooled_w,
+                    MakePoolCollector{spatial_scale});
 }
 
 at::Tensor ps_roi_pool_backward(const at::Tensor& grad, const at::Tensor& rois,
                                 double spatial_scale, int64_t pooled_h, int64_t pooled_w,
                                 int64_t batch, int64_t channels, int64_t height, int64_t width) {
-  return backward_op(grad, rois, pooled_h, pooled_w, batch, channels, height, width,
-                     MakePoolCollector{spatial_scale, pooled_h, pooled_w, height, width});
+  return backward_op("ps_roi_pool_backward", grad, rois, pooled_h, pooled_w, batch, channels,
+                     height, width, MakePoolCollector{spatial_scale});
 }
 
 }  // namespace

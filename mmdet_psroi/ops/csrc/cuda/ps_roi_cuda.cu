@@ -1,5 +1,8 @@
-// CUDA launchers of the mmdet_psroi ops: device guard, current stream, dtype dispatch
-// (float, double, half, bfloat16; accumulation in float for the last two), launch checks.
+// CUDA launchers of the mmdet_psroi ops: argument checks, device guard (the input's device),
+// current stream, dtype dispatch (float, double, half, bfloat16; accumulation and RoIs in
+// float for the last two), launch checks. Nothing here reads device memory back to the host:
+// a call never synchronizes (bad RoIs pool 0 in the kernels, see ps_roi_kernels.cuh).
+#include <ATen/Context.h>
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/core/Tensor.h>
@@ -11,7 +14,9 @@
 #include <torch/library.h>
 
 #include <algorithm>
+#include <type_traits>
 
+#include "common/ps_roi_checks.h"
 #include "cuda/atomic.cuh"
 #include "cuda/ps_roi_kernels.cuh"
 
@@ -26,49 +31,48 @@ dim3 blocks_for(int64_t total) {
   return dim3(static_cast<unsigned>(std::min((total + kThreads - 1) / kThreads, kMaxBlocks)));
 }
 
-void check_cuda(const at::Tensor& a, const at::Tensor& rois, const char* name) {
-  TORCH_CHECK(a.is_cuda() && rois.is_cuda(), name, ": tensors must be CUDA tensors");
-  TORCH_CHECK(a.device() == rois.device(), name, ": rois and input must be on one device");
-}
-
 template <typename Launch>
-at::Tensor forward(const at::Tensor& input, const at::Tensor& rois, int64_t pooled_h,
-                   int64_t pooled_w, const char* name, const Launch& launch) {
-  check_cuda(input, rois, name);
+at::Tensor forward(const char* name, const at::Tensor& input, const at::Tensor& rois,
+                   int64_t pooled_h, int64_t pooled_w, const Launch& launch) {
+  check_forward_args(name, input, rois, pooled_h, pooled_w);
   const c10::cuda::CUDAGuard guard(input.device());
   const KernelShape s{input.size(0), input.size(1), input.size(2),
                       input.size(3), pooled_h,      pooled_w};
+  const auto sizes = {rois.size(0), s.channels / (pooled_h * pooled_w), pooled_h, pooled_w};
+  if (input.numel() == 0) return at::zeros(sizes, input.options());  // no pixels: pools 0
   at::Tensor output =
-      at::empty({rois.size(0), s.channels / (pooled_h * pooled_w), pooled_h, pooled_w},
-                input.options().memory_format(at::MemoryFormat::Contiguous));
+      at::empty(sizes, input.options().memory_format(at::MemoryFormat::Contiguous));
   if (output.numel() == 0) return output;
-  const at::Tensor input_ = input.contiguous(), rois_ = rois.contiguous();
+  const at::Tensor input_ = input.contiguous();
+  const at::Tensor rois_ = rois.to(at::toOpMathType(input.scalar_type())).contiguous();
   cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "ps_roi_forward_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    launch(output.numel(), input_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<scalar_t>(),
-           s, output.mutable_data_ptr<scalar_t>(), stream, acc_t(0));
+    launch(output.numel(), input_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<acc_t>(), s,
+           output.mutable_data_ptr<scalar_t>(), stream);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   return output;
 }
 
+// The gradient is accumulated with atomics, in an order that varies from run to run.
 template <typename Launch>
-at::Tensor backward(const at::Tensor& grad, const at::Tensor& rois, int64_t pooled_h,
-                    int64_t pooled_w, int64_t batch, int64_t channels, int64_t height,
-                    int64_t width, const char* name, const Launch& launch) {
-  check_cuda(grad, rois, name);
+at::Tensor backward(const char* name, const at::Tensor& grad, const at::Tensor& rois,
+                    int64_t pooled_h, int64_t pooled_w, int64_t batch, int64_t channels,
+                    int64_t height, int64_t width, const Launch& launch) {
+  check_backward_args(name, grad, rois, pooled_h, pooled_w, batch, channels, height, width);
+  at::globalContext().alertNotDeterministic(name);
   const c10::cuda::CUDAGuard guard(grad.device());
   const KernelShape s{batch, channels, height, width, pooled_h, pooled_w};
-  at::Tensor grad_input = at::zeros({batch, channels, height, width},
-                                    grad.options().dtype(at::toOpMathType(grad.scalar_type())));
-  if (grad.numel() == 0) return grad_input.to(grad.scalar_type());
-  const at::Tensor grad_ = grad.contiguous(), rois_ = rois.contiguous();
+  const auto acc_type = at::toOpMathType(grad.scalar_type());
+  at::Tensor grad_input = at::zeros({batch, channels, height, width}, grad.options().dtype(acc_type));
+  if (grad.numel() == 0 || grad_input.numel() == 0) return grad_input.to(grad.scalar_type());
+  const at::Tensor grad_ = grad.contiguous(), rois_ = rois.to(acc_type).contiguous();
   cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(), "ps_roi_backward_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    launch(grad.numel(), grad_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<scalar_t>(), s,
-           grad_input.mutable_data_ptr<acc_t>(), stream, acc_t(0));
+    launch(grad.numel(), grad_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<acc_t>(), s,
+           grad_input.mutable_data_ptr<acc_t>(), stream);
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   return grad_input.to(grad.scalar_type());
@@ -76,10 +80,9 @@ at::Tensor backward(const at::Tensor& grad, const at::Tensor& rois, int64_t pool
 
 at::Tensor ps_roi_pool_forward(const at::Tensor& input, const at::Tensor& rois,
                                double spatial_scale, int64_t pooled_h, int64_t pooled_w) {
-  return forward(input, rois, pooled_h, pooled_w, "ps_roi_pool",
-                 [&](int64_t total, auto in, auto r, KernelShape s, auto out, cudaStream_t st,
-                     auto acc) {
-                   using acc_t = decltype(acc);
+  return forward("ps_roi_pool", input, rois, pooled_h, pooled_w,
+                 [&](int64_t total, auto in, auto r, KernelShape s, auto out, cudaStream_t st) {
+                   using acc_t = std::remove_const_t<std::remove_pointer_t<decltype(r)>>;
                    ps_roi_pool_forward_kernel<<<blocks_for(total), kThreads, 0, st>>>(
                        total, in, r, static_cast<acc_t>(spatial_scale), s, out);
                  });
@@ -88,11 +91,10 @@ at::Tensor ps_roi_pool_forward(const at::Tensor& input, const at::Tensor& rois,
 at::Tensor ps_roi_pool_backward(const at::Tensor& grad, const at::Tensor& rois,
                                 double spatial_scale, int64_t pooled_h, int64_t pooled_w,
                                 int64_t batch, int64_t channels, int64_t height, int64_t width) {
-  return backward(grad, rois, pooled_h, pooled_w, batch, channels, height, width,
-                  "ps_roi_pool_backward",
-                  [&](int64_t total, auto g, auto r, KernelShape s, auto out, cudaStream_t st,
-                      auto acc) {
-                    using acc_t = decltype(acc);
+  return backward("ps_roi_pool_backward_cuda", grad, rois, pooled_h, pooled_w, batch,
+                  channels, height, width,
+                  [&](int64_t total, auto g, auto r, KernelShape s, auto out, cudaStream_t st) {
+                    using acc_t = std::remove_const_t<std::remove_pointer_t<decltype(r)>>;
                     ps_roi_pool_backward_kernel<<<blocks_for(total), kThreads, 0, st>>>(
                         total, g, r, static_cast<acc_t>(spatial_scale), s, out);
                   });
@@ -101,10 +103,9 @@ at::Tensor ps_roi_pool_backward(const at::Tensor& grad, const at::Tensor& rois,
 at::Tensor ps_roi_align_forward(const at::Tensor& input, const at::Tensor& rois,
                                 double spatial_scale, int64_t pooled_h, int64_t pooled_w,
                                 int64_t sampling_ratio) {
-  return forward(input, rois, pooled_h, pooled_w, "ps_roi_align",
-                 [&](int64_t total, auto in, auto r, KernelShape s, auto out, cudaStream_t st,
-                     auto acc) {
-                   using acc_t = decltype(acc);
+  return forward("ps_roi_align", input, rois, pooled_h, pooled_w,
+                 [&](int64_t total, auto in, auto r, KernelShape s, auto out, cudaStream_t st) {
+                   using acc_t = std::remove_const_t<std::remove_pointer_t<decltype(r)>>;
                    ps_roi_align_forward_kernel<<<blocks_for(total), kThreads, 0, st>>>(
                        total, in, r, static_cast<acc_t>(spatial_scale), sampling_ratio, s, out);
                  });
@@ -114,11 +115,10 @@ at::Tensor ps_roi_align_backward(const at::Tensor& grad, const at::Tensor& rois,
                                  double spatial_scale, int64_t pooled_h, int64_t pooled_w,
                                  int64_t sampling_ratio, int64_t batch, int64_t channels,
                                  int64_t height, int64_t width) {
-  return backward(grad, rois, pooled_h, pooled_w, batch, channels, height, width,
-                  "ps_roi_align_backward",
-                  [&](int64_t total, auto g, auto r, KernelShape s, auto out, cudaStream_t st,
-                      auto acc) {
-                    using acc_t = decltype(acc);
+  return backward("ps_roi_align_backward_cuda", grad, rois, pooled_h, pooled_w, batch,
+                  channels, height, width,
+                  [&](int64_t total, auto g, auto r, KernelShape s, auto out, cudaStream_t st) {
+                    using acc_t = std::remove_const_t<std::remove_pointer_t<decltype(r)>>;
                     ps_roi_align_backward_kernel<<<blocks_for(total), kThreads, 0, st>>>(
                         total, g, r, static_cast<acc_t>(spatial_scale), sampling_ratio, s, out);
                   });

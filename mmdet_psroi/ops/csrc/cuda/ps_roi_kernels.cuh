@@ -8,9 +8,11 @@
 // from nvcc and cuda/atomic.cuh; the tests take them from a CPU emulation header, which runs
 // these kernels' source on the CPU. So: no ATen, no CUDA intrinsics beyond those names.
 //
-// grad_input has the accumulation type acc_t (float for half/bfloat16) and must be zeroed.
-// RoIs with a non-finite coordinate, a batch index outside [0, batch) or an adaptive sampling
-// grid larger than kMaxAdaptiveGrid pool 0 here (the Python wrapper refuses the last two).
+// RoIs and grad_input have the accumulation type acc_t (float for half/bfloat16); grad_input
+// must be zeroed. The kernels never fail (a CUDA op must not sync to report an error): a RoI
+// with a non-finite coordinate or a batch index outside [0, batch) pools 0 and gets no
+// gradient, and an adaptive sampling grid is clamped to kMaxAdaptiveGrid points per side (the
+// CPU kernels refuse those RoIs instead). A map with no pixels (H or W = 0) pools 0.
 #pragma once
 
 #include <cstdint>
@@ -48,8 +50,8 @@ __device__ __forceinline__ int64_t grid_stride() {
 }
 
 // Offset of the input plane read by output o, or -1 when the RoI pools nothing.
-template <typename scalar_t, typename acc_t>
-__device__ __forceinline__ int64_t plane_offset(const scalar_t* rois, const OutputIndex& o,
+template <typename acc_t>
+__device__ __forceinline__ int64_t plane_offset(const acc_t* rois, const OutputIndex& o,
                                                 const KernelShape& s, acc_t* box) {
   int64_t b;
   if (!read_roi(rois + o.k * 5, &b, box) || b < 0 || b >= s.batch) return -1;
@@ -59,7 +61,7 @@ __device__ __forceinline__ int64_t plane_offset(const scalar_t* rois, const Outp
 
 template <typename scalar_t, typename acc_t>
 __global__ void ps_roi_pool_forward_kernel(int64_t total, const scalar_t* input,
-                                           const scalar_t* rois, acc_t spatial_scale,
+                                           const acc_t* rois, acc_t spatial_scale,
                                            KernelShape s, scalar_t* output) {
   for (int64_t index = first_index(); index < total; index += grid_stride()) {
     const OutputIndex o = unravel(index, s);
@@ -85,7 +87,7 @@ __global__ void ps_roi_pool_forward_kernel(int64_t total, const scalar_t* input,
 
 template <typename scalar_t, typename acc_t>
 __global__ void ps_roi_pool_backward_kernel(int64_t total, const scalar_t* grad_output,
-                                            const scalar_t* rois, acc_t spatial_scale,
+                                            const acc_t* rois, acc_t spatial_scale,
                                             KernelShape s, acc_t* grad_input) {
   for (int64_t index = first_index(); index < total; index += grid_stride()) {
     const OutputIndex o = unravel(index, s);
@@ -107,7 +109,7 @@ __global__ void ps_roi_pool_backward_kernel(int64_t total, const scalar_t* grad_
 
 template <typename scalar_t, typename acc_t>
 __global__ void ps_roi_align_forward_kernel(int64_t total, const scalar_t* input,
-                                            const scalar_t* rois, acc_t spatial_scale,
+                                            const acc_t* rois, acc_t spatial_scale,
                                             int64_t sampling_ratio, KernelShape s,
                                             scalar_t* output) {
   for (int64_t index = first_index(); index < total; index += grid_stride()) {
@@ -118,7 +120,7 @@ __global__ void ps_roi_align_forward_kernel(int64_t total, const scalar_t* input
     if (plane >= 0) {
       const AlignRoi<acc_t> r =
           align_roi(box, spatial_scale, s.pooled_h, s.pooled_w, sampling_ratio);
-      if (!align_grid_too_large(r) && r.grid_h > 0 && r.grid_w > 0) {
+      if (r.grid_h > 0 && r.grid_w > 0) {
         acc_t sum = 0;
         BilinearTaps<acc_t> taps;
         for (int64_t iy = 0; iy < r.grid_h; ++iy) {
@@ -140,7 +142,7 @@ __global__ void ps_roi_align_forward_kernel(int64_t total, const scalar_t* input
 
 template <typename scalar_t, typename acc_t>
 __global__ void ps_roi_align_backward_kernel(int64_t total, const scalar_t* grad_output,
-                                             const scalar_t* rois, acc_t spatial_scale,
+                                             const acc_t* rois, acc_t spatial_scale,
                                              int64_t sampling_ratio, KernelShape s,
                                              acc_t* grad_input) {
   for (int64_t index = first_index(); index < total; index += grid_stride()) {
@@ -150,7 +152,7 @@ __global__ void ps_roi_align_backward_kernel(int64_t total, const scalar_t* grad
     if (plane < 0) continue;
     const AlignRoi<acc_t> r =
         align_roi(box, spatial_scale, s.pooled_h, s.pooled_w, sampling_ratio);
-    if (align_grid_too_large(r) || r.grid_h <= 0 || r.grid_w <= 0) continue;
+    if (r.grid_h <= 0 || r.grid_w <= 0) continue;
     const acc_t g = static_cast<acc_t>(grad_output[index]) *
                     (acc_t(1) / static_cast<acc_t>(r.grid_h * r.grid_w));
     BilinearTaps<acc_t> taps;
