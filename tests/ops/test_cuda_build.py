@@ -6,6 +6,7 @@ is run on the CPU by test_cuda_emulation.py).
 """
 import glob
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -28,6 +29,18 @@ pytestmark = [
                               'checked in .venv-cuda (make test-cuda)'),
     pytest.mark.skipif(not os.path.isfile(NVCC), reason='nvcc not found (set CUDA_HOME)'),
 ]
+
+
+def _nvcc_cuda_version():
+    out = subprocess.run([NVCC, '--version'], capture_output=True, text=True).stdout
+    return re.search(r'release (\d+\.\d+)', out).group(1)
+
+
+if torch.version.cuda is not None and os.path.isfile(NVCC):
+    pytestmark.append(pytest.mark.skipif(
+        _nvcc_cuda_version().split('.')[0] != torch.version.cuda.split('.')[0],
+        reason=f'nvcc is CUDA {_nvcc_cuda_version()} but torch {torch.__version__} was built '
+               f'with CUDA {torch.version.cuda}: torch refuses to mix major versions'))
 
 
 def cubin_archs(library):
@@ -66,7 +79,8 @@ def test_library_registers_cuda_kernels(cuda_library):
             'has = torch._C._dispatch_has_kernel_for_dispatch_key\n'
             'names = ["ps_roi_pool", "ps_roi_pool_backward", "ps_roi_align", '
             '"ps_roi_align_backward"]\n'
-            'print(all(has("mmdet_psroi::" + n, key) for n in names for key in ("CUDA", "CPU")))\n')
+            'keys = ("CUDA", "CPU", "Meta", "Autograd")\n'
+            'print(all(has("mmdet_psroi::" + n, key) for n in names for key in keys))\n')
     result = subprocess.run([sys.executable, '-c', code, cuda_library], capture_output=True,
                             text=True, check=True)
     assert result.stdout.strip() == 'True'

@@ -1,26 +1,29 @@
 """Agreement with torchvision's ps_roi_align / ps_roi_pool (where torchvision imports:
-.venv-cuda in `make test`).
+.venv-cuda in `make test`), on the CPU and, where a GPU is visible, against torchvision's CUDA
+kernels.
 
-ps_roi_align matches torchvision. ps_roi_pool matches it except where a bin touches the last
-row or column of the map: torchvision 0.29's CPU forward clips bins to H-1 / W-1 and never
-reads them, while its own backward (and its CUDA kernels, and R-FCN's original layer) clip to
-H / W. We follow the latter, so our forward and backward agree and gradcheck passes.
+ps_roi_align matches torchvision. ps_roi_pool matches it except, on the CPU, where a bin
+touches the last row or column of the map: torchvision 0.29's CPU forward clips bins to
+H-1 / W-1 and never reads them, while its own backward (and its CUDA kernels, and R-FCN's
+original layer) clip to H / W. We follow the latter, so our forward and backward agree,
+gradcheck passes, and on CUDA the two ops are equal everywhere.
 """
 import pytest
 import torch
 
 from mmdet_psroi.ops import ps_roi_align, ps_roi_pool
+from tests.ops.devices import requires_cuda
 from tests.ops.reference import ps_roi_pool_reference
 from tests.ops.test_ps_roi import random_rois
 
 tv_ops = pytest.importorskip('torchvision.ops')
 
 
-def _inputs(seed, dtype, shape=(2, 3, 3, 3, 15, 19), scale=0.5, num=40):
+def _inputs(seed, dtype, shape=(2, 3, 3, 3, 15, 19), scale=0.5, num=40, device='cpu'):
     g = torch.Generator().manual_seed(seed)
     batch, c_out, kh, kw, height, width = shape
-    x = torch.randn(batch, c_out * kh * kw, height, width, generator=g).to(dtype)
-    rois = random_rois(g, num, batch, height, width, scale).to(dtype)
+    x = torch.randn(batch, c_out * kh * kw, height, width, generator=g).to(device, dtype)
+    rois = random_rois(g, num, batch, height, width, scale).to(device, dtype)
     return x, rois, (kh, kw), scale
 
 
@@ -34,8 +37,8 @@ def _forward_backward(fn, x, *args):
 @pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
 @pytest.mark.parametrize('sampling_ratio', [-1, 1, 2])
 @pytest.mark.parametrize('shape', [(2, 3, 3, 3, 15, 19), (1, 2, 7, 7, 20, 30), (3, 2, 2, 5, 9, 8)])
-def test_ps_roi_align_matches_torchvision(dtype, sampling_ratio, shape):
-    x, rois, size, scale = _inputs(len(shape) + sampling_ratio, dtype, shape)
+def test_ps_roi_align_matches_torchvision(dtype, sampling_ratio, shape, device):
+    x, rois, size, scale = _inputs(len(shape) + sampling_ratio, dtype, shape, device=device)
     ours = _forward_backward(ps_roi_align, x, rois, size, scale, sampling_ratio)
     theirs = _forward_backward(tv_ops.ps_roi_align, x, rois, size, scale, sampling_ratio)
     tol = 1e-12 if dtype == torch.float64 else 1e-5
@@ -60,6 +63,18 @@ def test_ps_roi_pool_matches_torchvision_away_from_the_border(dtype, seed):
     theirs = _forward_backward(tv_ops.ps_roi_pool, x, rois, size, scale)
     for a, b in zip(ours, theirs):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+
+
+@requires_cuda
+@pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
+@pytest.mark.parametrize('seed', range(3))
+def test_ps_roi_pool_matches_torchvision_cuda_everywhere(dtype, seed):
+    x, rois, size, scale = _inputs(seed, dtype, num=100, device='cuda')
+    ours = _forward_backward(ps_roi_pool, x, rois, size, scale)
+    theirs = _forward_backward(tv_ops.ps_roi_pool, x, rois, size, scale)
+    tol = 1e-12 if dtype == torch.float64 else 1e-5
+    for a, b in zip(ours, theirs):
+        torch.testing.assert_close(a, b, rtol=tol, atol=tol)
 
 
 def test_ps_roi_pool_at_the_border_follows_the_reference_not_torchvision_cpu_forward():
