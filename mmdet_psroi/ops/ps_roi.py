@@ -102,8 +102,9 @@ def _has_kernel(op_name, dispatch_key):
 
 def check_device_supported(op_name, device):
     """Raises RuntimeError naming the fix when the op was built without kernels for ``device``
-    (e.g. a CUDA tensor given to a build made where no GPU was visible)."""
-    if device.type == 'cuda' and not _has_kernel(op_name, 'CUDA'):
+    (e.g. a CUDA tensor given to a build made where no GPU was visible). Not checked while
+    torch.compile traces (the dispatcher query is not traceable)."""
+    if device.type == 'cuda' and not _is_compiling() and not _has_kernel(op_name, 'CUDA'):
         raise RuntimeError(
             f'{op_name}: got a CUDA tensor, but mmdet_psroi was built without CUDA kernels '
             '(no GPU or CUDA toolkit was seen at build time). Rebuild with a CUDA toolkit: '

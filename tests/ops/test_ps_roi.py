@@ -8,7 +8,7 @@ import operator
 import pytest
 import torch
 
-from mmdet_psroi.ops import PSRoIAlign, PSRoIPool, ps_roi_align, ps_roi_pool
+from mmdet_psroi.ops import PSRoIAlign, PSRoIPool, ps_roi, ps_roi_align, ps_roi_pool
 from mmdet_psroi.ops.ps_roi import check_device_supported
 from tests.ops.devices import requires_torch
 from tests.ops.reference import ps_roi_align_reference, ps_roi_pool_reference
@@ -356,6 +356,23 @@ def test_cuda_tensors_on_a_build_without_cuda_kernels_name_the_fix():
     check_device_supported('ps_roi_pool', torch.device('cpu'))
 
 
+def test_device_check_is_traceable():
+    def fn(x):
+        check_device_supported('ps_roi_pool', torch.device('cuda', 0))
+        return x + 1
+
+    assert torch.compile(fn, fullgraph=True, backend='eager')(torch.zeros(2)).tolist() == [1, 1]
+
+
+def test_is_compiling_falls_back_to_dynamo_before_torch_2_3(monkeypatch):
+    """torch.compiler.is_compiling exists from torch 2.3; torch 2.1-2.2 use torch._dynamo's
+    (the compile tests exercise it while tracing on those versions)."""
+    calls = []
+    monkeypatch.setattr(torch, 'compiler', object())
+    monkeypatch.setattr(torch._dynamo, 'is_compiling', lambda: calls.append(1) or False)
+    assert ps_roi._is_compiling() is False and calls == [1]
+
+
 def test_modules_repr_and_forward(device):
     pool = PSRoIPool(output_size=7, spatial_scale=1 / 16)
     align = PSRoIAlign(output_size=(3, 5), spatial_scale=0.0625, sampling_ratio=2)
@@ -419,6 +436,7 @@ def _head(x, rois):
 
 @pytest.mark.parametrize('dynamic', [False, True])
 def test_torch_compile_fullgraph(dynamic, device):
+    torch._dynamo.reset()  # no cached graph of _head from another parametrization
     x, rois = _inputs(torch.float32, device)
     compiled = torch.compile(_head, fullgraph=True, backend='aot_eager', dynamic=dynamic)
     for num_rois in (2, 1):  # a second shape: recompiles, or reuses the dynamic graph
