@@ -62,7 +62,8 @@ def _sources(*patterns):
 
 
 def make_extension():
-    sources = _sources('*.cpp', os.path.join('cpu', '*.cpp'))
+    sources = _sources('*.cpp', os.path.join('cpu', '*.cpp'), os.path.join('autograd', '*.cpp'),
+                       os.path.join('meta', '*.cpp'))
     include_dirs = [os.path.abspath(CSRC)]
     cxx_flags = ['-O3']
     link_flags = []
