@@ -1,12 +1,14 @@
 // Deformable PS RoI pooling on the CPU. The per-element math is common/deform_ps_roi_math.h;
-// the work partition of the backward is the one of cpu/ps_roi_cpu.h:
+// the work partition is the one of cpu/ps_roi_cpu.h:
 //
-//   forward: RoIs in parallel; for each (RoI, bin, offset group) the valid samples' bilinear
-//            taps are collected once and reused for every output channel of the group.
-//   backward, input gradient: work item = (bin (i, j), block of output channels), as for
-//            PS RoI Align: input channel (c * kh + i) * kw + j belongs to exactly one work item,
-//            so each worker owns whole gradient planes (no races, no atomics).
-//   backward, offset gradient: RoIs in parallel; the offsets of a RoI belong to its worker.
+//   forward and input gradient: work item = (bin (i, j), block of output channels), as for
+//            PS RoI Align, so a worker reads (and writes) only the planes of its channels; for
+//            each (RoI, bin, offset group) the valid samples' bilinear taps are collected once
+//            and reused for every output channel of the group. Input channel
+//            (c * kh + i) * kw + j belongs to exactly one work item, so each worker owns whole
+//            gradient planes (no races, no atomics).
+//   backward, offset gradient: the work items above write each output's share (race-free:
+//            they own their outputs), then RoIs in parallel sum the shares of their outputs.
 // Every gradient element accumulates in the same order whatever the thread count.
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
@@ -76,13 +78,6 @@ struct DeformCollector {
   }
 };
 
-// Output channels [begin, end) that share offset group g.
-inline std::pair<int64_t, int64_t> group_channels(const DeformShape& s, int64_t g) {
-  if (s.groups == 0) return {0, s.channels_out()};
-  const int64_t per_group = s.channels_out() / s.groups;
-  return {g * per_group, (g + 1) * per_group};
-}
-
 inline int64_t output_index(const DeformShape& s, int64_t k, int64_t c, int64_t ph, int64_t pw) {
   return ((k * s.channels_out() + c) * s.pooled_h + ph) * s.pooled_w + pw;
 }
@@ -92,107 +87,119 @@ inline int64_t plane_of(const DeformShape& s, int64_t batch, int64_t c, int64_t 
          s.width;
 }
 
+// Calls fn(k, c, samples) for every RoI k and output channel c of a work item's block, with
+// the valid samples of (k, bin (ph, pw), group of c); samples are collected once per group.
+template <typename acc_t, typename Fn>
+void for_each_roi_and_channel(const DeformCollector<acc_t>& collect, int64_t num_rois,
+                              int64_t ph, int64_t pw, int64_t c_begin, int64_t c_end,
+                              const Fn& fn) {
+  DeformSamples<acc_t> samples;
+  for (int64_t k = 0; k < num_rois; ++k) {
+    int64_t collected_group = -1;
+    bool valid = false;
+    for (int64_t c = c_begin; c < c_end; ++c) {
+      const int64_t g = collect.s.group_of(c);
+      if (g != collected_group) {
+        valid = collect(k, g, ph, pw, &samples);
+        collected_group = g;
+      }
+      fn(k, c, valid ? &samples : nullptr);
+    }
+  }
+}
+
+inline Shape work_shape(const DeformShape& s, int64_t num_rois) {
+  return Shape{num_rois, s.batch, s.channels, s.height, s.width, s.pooled_h, s.pooled_w};
+}
+
 template <typename scalar_t, typename acc_t>
 void forward(const scalar_t* input, const DeformCollector<acc_t>& collect, int64_t num_rois,
              scalar_t* output) {
   const DeformShape& s = collect.s;
-  const int64_t groups = std::max<int64_t>(s.groups, 1);
-  at::parallel_for(0, num_rois, 1, [&](int64_t begin, int64_t end) {
-    DeformSamples<acc_t> samples;
-    for (int64_t k = begin; k < end; ++k) {
-      for (int64_t ph = 0; ph < s.pooled_h; ++ph) {
-        for (int64_t pw = 0; pw < s.pooled_w; ++pw) {
-          for (int64_t g = 0; g < groups; ++g) {
-            const auto channels = group_channels(s, g);
-            const bool valid = collect(k, g, ph, pw, &samples);
-            for (int64_t c = channels.first; c < channels.second; ++c) {
-              acc_t sum = 0;
-              if (valid) {
-                const scalar_t* src = input + plane_of(s, samples.batch, c, ph, pw);
-                for (const auto& taps : samples.taps) {
-                  for (int t = 0; t < 4; ++t) {
-                    sum += taps.weight[t] * static_cast<acc_t>(src[taps.offset[t]]);
-                  }
-                }
-                sum = sum * samples.scale;
-              }
-              output[output_index(s, k, c, ph, pw)] = static_cast<scalar_t>(sum);
-            }
+  for_each_work_item(work_shape(s, num_rois), [&](int64_t ph, int64_t pw, int64_t c_begin,
+                                                  int64_t c_end) {
+    for_each_roi_and_channel(collect, num_rois, ph, pw, c_begin, c_end,
+                             [&](int64_t k, int64_t c, const DeformSamples<acc_t>* samples) {
+      acc_t sum = 0;
+      if (samples != nullptr) {
+        const scalar_t* src = input + plane_of(s, samples->batch, c, ph, pw);
+        for (const auto& taps : samples->taps) {
+          for (int t = 0; t < 4; ++t) {
+            sum += taps.weight[t] * static_cast<acc_t>(src[taps.offset[t]]);
           }
         }
+        sum = sum * samples->scale;
       }
-    }
+      output[output_index(s, k, c, ph, pw)] = static_cast<scalar_t>(sum);
+    });
   });
 }
 
 // grad_input (acc_t, uninitialised): each work item zeroes the planes it owns, then adds.
+// With offsets, it also writes, for each output (k, c, ph, pw) it owns, that output's share of
+// the offset gradient (the derivative of its valid samples with respect to their position,
+// through the bilinear weights, times d(position)/d(offset)) into offset_share_{x,y}, laid out
+// as the output; reduce_offset_shares() then sums the shares into grad_offset per RoI.
 template <typename scalar_t, typename acc_t>
-void backward_input(const scalar_t* grad, const DeformCollector<acc_t>& collect,
-                    int64_t num_rois, acc_t* grad_input) {
+void backward_planes(const scalar_t* grad, const scalar_t* input,
+                     const DeformCollector<acc_t>& collect, int64_t num_rois,
+                     acc_t* grad_input, acc_t* offset_share_x, acc_t* offset_share_y) {
   const DeformShape& s = collect.s;
-  const Shape work{num_rois, s.batch, s.channels, s.height, s.width, s.pooled_h, s.pooled_w};
   const int64_t plane = s.height * s.width;
-  for_each_work_item(work, [&](int64_t ph, int64_t pw, int64_t c_begin, int64_t c_end) {
+  for_each_work_item(work_shape(s, num_rois), [&](int64_t ph, int64_t pw, int64_t c_begin,
+                                                  int64_t c_end) {
     for (int64_t n = 0; n < s.batch; ++n) {
       for (int64_t c = c_begin; c < c_end; ++c) {
         std::fill_n(grad_input + plane_of(s, n, c, ph, pw), plane, acc_t(0));
       }
     }
-    DeformSamples<acc_t> samples;
-    for (int64_t k = 0; k < num_rois; ++k) {
-      int64_t collected_group = -1;
-      bool valid = false;
-      for (int64_t c = c_begin; c < c_end; ++c) {
-        const int64_t g = s.group_of(c);
-        if (g != collected_group) {
-          valid = collect(k, g, ph, pw, &samples);
-          collected_group = g;
-        }
-        if (!valid) continue;
-        const acc_t gk = static_cast<acc_t>(grad[output_index(s, k, c, ph, pw)]) * samples.scale;
-        acc_t* dst = grad_input + plane_of(s, samples.batch, c, ph, pw);
-        for (const auto& taps : samples.taps) {
-          for (int t = 0; t < 4; ++t) dst[taps.offset[t]] += gk * taps.weight[t];
-        }
+    for_each_roi_and_channel(collect, num_rois, ph, pw, c_begin, c_end,
+                             [&](int64_t k, int64_t c, const DeformSamples<acc_t>* samples) {
+      const int64_t out = output_index(s, k, c, ph, pw);
+      if (samples == nullptr) {
+        if (collect.with_slopes) offset_share_x[out] = offset_share_y[out] = 0;
+        return;
       }
-    }
+      const acc_t gk = static_cast<acc_t>(grad[out]) * samples->scale;
+      const int64_t at = plane_of(s, samples->batch, c, ph, pw);
+      acc_t* dst = grad_input + at;
+      for (const auto& taps : samples->taps) {
+        for (int t = 0; t < 4; ++t) dst[taps.offset[t]] += gk * taps.weight[t];
+      }
+      if (!collect.with_slopes) return;
+      const scalar_t* src = input + at;
+      acc_t sum_y = 0, sum_x = 0;
+      const int64_t n = static_cast<int64_t>(samples->taps.size());
+      for (int64_t i = 0; i < n; ++i) {
+        acc_t vy = 0, vx = 0;
+        for (int t = 0; t < 4; ++t) {
+          const acc_t v = static_cast<acc_t>(src[samples->taps[i].offset[t]]);
+          vy += samples->slope_y[i * 4 + t] * v;
+          vx += samples->slope_x[i * 4 + t] * v;
+        }
+        sum_y += gk * vy;
+        sum_x += gk * vx;
+      }
+      offset_share_x[out] = sum_x * samples->bin.dx_doffset;
+      offset_share_y[out] = sum_y * samples->bin.dy_doffset;
+    });
   });
 }
 
-// grad_offset (acc_t, zeroed): the derivative of each valid sample with respect to its
-// position, through the bilinear weights, times d(position)/d(offset).
-template <typename scalar_t, typename acc_t>
-void backward_offset(const scalar_t* grad, const scalar_t* input,
-                     const DeformCollector<acc_t>& collect, int64_t num_rois,
-                     acc_t* grad_offset) {
-  const DeformShape& s = collect.s;
+// grad_offset (acc_t, zeroed) += the shares of the outputs of each RoI, RoIs in parallel, each
+// RoI's outputs in order.
+template <typename acc_t>
+void reduce_offset_shares(const DeformShape& s, int64_t num_rois, const acc_t* share_x,
+                          const acc_t* share_y, acc_t* grad_offset) {
   at::parallel_for(0, num_rois, 1, [&](int64_t begin, int64_t end) {
-    DeformSamples<acc_t> samples;
     for (int64_t k = begin; k < end; ++k) {
-      for (int64_t ph = 0; ph < s.pooled_h; ++ph) {
-        for (int64_t pw = 0; pw < s.pooled_w; ++pw) {
-          for (int64_t g = 0; g < s.groups; ++g) {
-            if (!collect(k, g, ph, pw, &samples)) continue;
-            const auto channels = group_channels(s, g);
-            acc_t sum_y = 0, sum_x = 0;
-            for (int64_t c = channels.first; c < channels.second; ++c) {
-              const acc_t gk =
-                  static_cast<acc_t>(grad[output_index(s, k, c, ph, pw)]) * samples.scale;
-              const scalar_t* src = input + plane_of(s, samples.batch, c, ph, pw);
-              const int64_t n = static_cast<int64_t>(samples.taps.size());
-              for (int64_t i = 0; i < n; ++i) {
-                acc_t dy = 0, dx = 0;
-                for (int t = 0; t < 4; ++t) {
-                  const acc_t v = static_cast<acc_t>(src[samples.taps[i].offset[t]]);
-                  dy += samples.slope_y[i * 4 + t] * v;
-                  dx += samples.slope_x[i * 4 + t] * v;
-                }
-                sum_y += gk * dy;
-                sum_x += gk * dx;
-              }
-            }
-            grad_offset[deform_offset_index(s, k, g, 0, ph, pw)] += sum_x * samples.bin.dx_doffset;
-            grad_offset[deform_offset_index(s, k, g, 1, ph, pw)] += sum_y * samples.bin.dy_doffset;
+      for (int64_t c = 0; c < s.channels_out(); ++c) {
+        const int64_t g = s.group_of(c);
+        for (int64_t ph = 0; ph < s.pooled_h; ++ph) {
+          for (int64_t pw = 0; pw < s.pooled_w; ++pw) {
+            const int64_t out = output_index(s, k, c, ph, pw);
+            grad_offset[deform_offset_index(s, k, g, 0, ph, pw)] += share_x[out];
+            grad_offset[deform_offset_index(s, k, g, 1, ph, pw)] += share_y[out];
           }
         }
       }
@@ -228,8 +235,7 @@ at::Tensor deform_ps_roi_pool_forward(const at::Tensor& input, const at::Tensor&
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(),
                                   "deform_ps_roi_pool_forward", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    const Shape work{rois.size(0), s.batch, s.channels, s.height, s.width, pooled_h, pooled_w};
-    check_batch_indices(rois_.const_data_ptr<acc_t>(), work);
+    check_batch_indices(rois_.const_data_ptr<acc_t>(), work_shape(s, rois.size(0)));
     forward<scalar_t, acc_t>(
         input_.const_data_ptr<scalar_t>(),
         make_collector<acc_t>(rois_, offset_, spatial_scale, trans_std, s, false), rois.size(0),
@@ -256,17 +262,18 @@ std::tuple<at::Tensor, at::Tensor> deform_ps_roi_pool_backward(
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(),
                                   "deform_ps_roi_pool_backward", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    const Shape work{rois.size(0), s.batch, s.channels, s.height, s.width, pooled_h, pooled_w};
-    check_batch_indices(rois_.const_data_ptr<acc_t>(), work);
-    backward_input<scalar_t, acc_t>(
-        grad_.const_data_ptr<scalar_t>(),
-        make_collector<acc_t>(rois_, offset_, spatial_scale, trans_std, s, false), rois.size(0),
-        grad_input.mutable_data_ptr<acc_t>());
-    if (s.groups > 0) {
-      backward_offset<scalar_t, acc_t>(
-          grad_.const_data_ptr<scalar_t>(), input_.const_data_ptr<scalar_t>(),
-          make_collector<acc_t>(rois_, offset_, spatial_scale, trans_std, s, true),
-          rois.size(0), grad_offset.mutable_data_ptr<acc_t>());
+    check_batch_indices(rois_.const_data_ptr<acc_t>(), work_shape(s, rois.size(0)));
+    const bool with_offset = s.groups > 0;
+    at::Tensor shares = at::empty({with_offset ? 2 : 0, grad.numel()}, grad_offset.options());
+    acc_t* share_x = with_offset ? shares[0].mutable_data_ptr<acc_t>() : nullptr;
+    acc_t* share_y = with_offset ? shares[1].mutable_data_ptr<acc_t>() : nullptr;
+    backward_planes<scalar_t, acc_t>(
+        grad_.const_data_ptr<scalar_t>(), input_.const_data_ptr<scalar_t>(),
+        make_collector<acc_t>(rois_, offset_, spatial_scale, trans_std, s, with_offset),
+        rois.size(0), grad_input.mutable_data_ptr<acc_t>(), share_x, share_y);
+    if (with_offset) {
+      reduce_offset_shares(s, rois.size(0), share_x, share_y,
+                           grad_offset.mutable_data_ptr<acc_t>());
     }
   });
   return {grad_input.to(input.scalar_type()), grad_offset.to(offset.scalar_type())};
