@@ -13,6 +13,10 @@ Usage:
     python tools/benchmark_op.py                 # R-FCN VOC and COCO shapes, 1 and all threads
     python tools/benchmark_op.py --quick         # fewer rounds
     python tools/benchmark_op.py --self-check    # also time torchvision against itself (~1.0x)
+
+Deformable PS RoI pooling has no peer: it is timed against our ps_roi_align with
+``sampling_ratio = sample_per_part`` (the same samples without offsets), in Deformable R-FCN's
+class-specific setting (k=7, 4 samples per part side, one offset group per class).
 """
 import argparse
 import json
@@ -24,7 +28,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from mmdet_psroi.ops import ps_roi_align, ps_roi_pool  # noqa: E402
+from mmdet_psroi.ops import deform_ps_roi_pool, ps_roi_align, ps_roi_pool  # noqa: E402
 
 SPATIAL_SCALE = 1 / 16
 K = 7
@@ -138,6 +142,24 @@ def run_case(op_name, classes, num_rois, threads, peers, bandwidth, args):
     return rows
 
 
+def run_deform_case(classes, num_rois, threads, args):
+    """deform_ps_roi_pool (offsets and map gradients) against ps_roi_align, same samples."""
+    generator = torch.Generator().manual_seed(0)
+    h, w = (s // 16 + (s % 16 > 0) for s in IMAGE_SIZE)
+    x = torch.randn(1, classes * K * K, h, w, generator=generator)
+    rois = make_rois(num_rois, generator)
+    offset = (0.1 * torch.randn(num_rois, 2 * classes, K, K, generator=generator))
+    leaf_offset = offset.clone().requires_grad_()
+    ours_fwd, ours_bwd = forward_backward(
+        lambda t, r: deform_ps_roi_pool(t, r, leaf_offset, K, SPATIAL_SCALE, sample_per_part=4),
+        x, rois)
+    peer_fwd, peer_bwd = forward_backward(ps_roi_align, x, rois, K, SPATIAL_SCALE, 4)
+    for phase, a, b in (('forward', ours_fwd, peer_fwd), ('backward', ours_bwd, peer_bwd)):
+        ours_s, peer_s, ratio = compare(a, b, args.rounds, args.reps)
+        print(f'| deform | {classes} | {num_rois} | {threads} | {phase} | our ps_roi_align | '
+              f'{ours_s * 1e3:.2f} | {peer_s * 1e3:.2f} | **{ratio:.2f}x** | - | - |', flush=True)
+
+
 def self_check(args):
     """torchvision timed against itself the same way: the ratio should be ~1.0x."""
     import torchvision.ops as tv_ops
@@ -188,6 +210,7 @@ def main():
         for op_name, classes, num_rois in cases:
             results['rows'] += run_case(op_name, classes, num_rois, threads, peers, bandwidth,
                                         args)
+        run_deform_case(21, 300, threads, args)
     if args.self_check and 'torchvision' in peers:
         results['self_check_ratio'] = self_check(args)
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)

@@ -1,0 +1,109 @@
+// CUDA launchers of deformable PS RoI pooling: device guard, current stream, dtype dispatch
+// (float, double, half, bfloat16; RoIs, offsets and gradients accumulate in float for the
+// last two), launch checks. No host-device synchronisation.
+#include <ATen/Context.h>
+#include <ATen/Dispatch.h>
+#include <ATen/OpMathType.h>
+#include <ATen/core/Tensor.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <ATen/ops/empty.h>
+#include <ATen/ops/zeros.h>
+#include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAGuard.h>
+#include <torch/library.h>
+
+#include <algorithm>
+#include <tuple>
+
+#include "cuda/atomic.cuh"
+#include "cuda/deform_ps_roi_pool_kernels.cuh"
+#include "deform_ps_roi_pool.h"
+
+namespace mmdet_psroi {
+namespace cuda {
+namespace {
+
+constexpr int kThreads = 256;
+constexpr int64_t kMaxBlocks = 65535;
+
+dim3 blocks_for(int64_t total) {
+  return dim3(static_cast<unsigned>(std::min((total + kThreads - 1) / kThreads, kMaxBlocks)));
+}
+
+void check_devices(const at::Tensor& input, const at::Tensor& rois, const at::Tensor& offset) {
+  TORCH_CHECK(input.is_cuda() && rois.device() == input.device() &&
+                  offset.device() == input.device(),
+              "deform_ps_roi_pool: input, rois and offset must be on one CUDA device, got ",
+              input.device(), ", ", rois.device(), ", ", offset.device());
+}
+
+at::Tensor deform_ps_roi_pool_forward(const at::Tensor& input, const at::Tensor& rois,
+                                      const at::Tensor& offset, double spatial_scale,
+                                      int64_t pooled_h, int64_t pooled_w,
+                                      int64_t sample_per_part, double trans_std) {
+  check_devices(input, rois, offset);
+  const DeformShape s =
+      check_deform_ps_roi_pool(input, rois, offset, pooled_h, pooled_w, sample_per_part);
+  const c10::cuda::CUDAGuard guard(input.device());
+  at::Tensor output = at::empty({rois.size(0), s.channels_out(), pooled_h, pooled_w},
+                                input.options().memory_format(at::MemoryFormat::Contiguous));
+  if (output.numel() == 0) return output;
+  const auto acc_type = at::toOpMathType(input.scalar_type());
+  const at::Tensor input_ = input.contiguous();
+  const at::Tensor rois_ = rois.to(acc_type).contiguous();
+  const at::Tensor offset_ = offset.to(acc_type).contiguous();
+  cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(),
+                                  "deform_ps_roi_pool_forward_cuda", [&] {
+    using acc_t = at::opmath_type<scalar_t>;
+    deform_ps_roi_pool_forward_kernel<<<blocks_for(output.numel()), kThreads, 0, stream>>>(
+        output.numel(), input_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<acc_t>(),
+        s.groups > 0 ? offset_.const_data_ptr<acc_t>() : nullptr,
+        static_cast<acc_t>(spatial_scale), static_cast<acc_t>(trans_std), s,
+        output.mutable_data_ptr<scalar_t>());
+    C10_CUDA_KERNEL_LAUNCH_CHECK();
+  });
+  return output;
+}
+
+std::tuple<at::Tensor, at::Tensor> deform_ps_roi_pool_backward(
+    const at::Tensor& grad, const at::Tensor& input, const at::Tensor& rois,
+    const at::Tensor& offset, double spatial_scale, int64_t pooled_h, int64_t pooled_w,
+    int64_t sample_per_part, double trans_std) {
+  check_devices(input, rois, offset);
+  const DeformShape s =
+      check_deform_ps_roi_pool(input, rois, offset, pooled_h, pooled_w, sample_per_part);
+  const c10::cuda::CUDAGuard guard(input.device());
+  at::globalContext().alertNotDeterministic("deform_ps_roi_pool_backward_cuda");
+  const auto acc_type = at::toOpMathType(input.scalar_type());
+  at::Tensor grad_input = at::zeros(input.sizes(), input.options().dtype(acc_type));
+  at::Tensor grad_offset = at::zeros(offset.sizes(), offset.options().dtype(acc_type));
+  if (grad.numel() > 0 && input.numel() > 0) {
+    const at::Tensor grad_ = grad.contiguous(), input_ = input.contiguous();
+    const at::Tensor rois_ = rois.to(acc_type).contiguous();
+    const at::Tensor offset_ = offset.to(acc_type).contiguous();
+    cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+    AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(),
+                                    "deform_ps_roi_pool_backward_cuda", [&] {
+      using acc_t = at::opmath_type<scalar_t>;
+      deform_ps_roi_pool_backward_kernel<<<blocks_for(grad.numel()), kThreads, 0, stream>>>(
+          grad.numel(), grad_.const_data_ptr<scalar_t>(), input_.const_data_ptr<scalar_t>(),
+          rois_.const_data_ptr<acc_t>(),
+          s.groups > 0 ? offset_.const_data_ptr<acc_t>() : nullptr,
+          static_cast<acc_t>(spatial_scale), static_cast<acc_t>(trans_std), s,
+          grad_input.mutable_data_ptr<acc_t>(), grad_offset.mutable_data_ptr<acc_t>());
+      C10_CUDA_KERNEL_LAUNCH_CHECK();
+    });
+  }
+  return {grad_input.to(input.scalar_type()), grad_offset.to(offset.scalar_type())};
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(mmdet_psroi, CUDA, m) {
+  m.impl("deform_ps_roi_pool", &deform_ps_roi_pool_forward);
+  m.impl("_deform_ps_roi_pool_backward", &deform_ps_roi_pool_backward);
+}
+
+}  // namespace cuda
+}  // namespace mmdet_psroi

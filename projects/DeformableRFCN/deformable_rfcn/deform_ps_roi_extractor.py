@@ -1,0 +1,60 @@
+from typing import List, Optional, Tuple
+
+from mmdet.registry import MODELS
+from torch import Tensor, nn
+
+from mmdet_psroi.models.roi_extractors.ps_roi_extractor import PSRoIExtractor
+from mmdet_psroi.ops import DeformPSRoIPool
+
+
+@MODELS.register_module()
+class DeformPSRoIExtractor(PSRoIExtractor):
+    """``PSRoIExtractor`` with deformable PS RoI pooling: ``forward(feats, rois, offset)``.
+
+    Args:
+        roi_layer (dict): ``type='DeformPSRoIPool'``, ``output_size`` (k), ``part_size``,
+            ``sample_per_part``, ``trans_std``; ``spatial_scale`` is set from
+            ``featmap_strides``.
+        featmap_strides (list[int]): strides of the input levels.
+        finest_scale (int): scale threshold of level 0 when mapping RoIs to levels.
+
+    Shapes: a tuple of ``(N, C_out*k*k, H_l, W_l)`` maps, ``(K, 5)`` rois and ``offset``
+    ``(K, 2*G, part, part)`` (row ``i`` belongs to RoI ``i``) or ``None`` ->
+    ``(K, C_out, k, k)``.
+    """
+
+    def build_roi_layers(self, layer_cfg: dict, featmap_strides: List[int]) -> nn.ModuleList:
+        cfg = dict(layer_cfg)
+        if cfg.pop('type', None) != 'DeformPSRoIPool':
+            raise ValueError('DeformPSRoIExtractor: roi_layer.type must be '
+                             f"'DeformPSRoIPool', got {layer_cfg.get('type')!r}")
+        if 'spatial_scale' in cfg:
+            raise ValueError('DeformPSRoIExtractor: roi_layer.spatial_scale is set from '
+                             'featmap_strides; remove it from roi_layer')
+        try:
+            return nn.ModuleList([DeformPSRoIPool(spatial_scale=1 / s, **cfg)
+                                  for s in featmap_strides])
+        except (TypeError, ValueError) as error:
+            raise ValueError(f'DeformPSRoIExtractor: bad roi_layer {layer_cfg}: {error}') from error
+
+    @property
+    def part_size(self) -> Tuple[int, int]:
+        return self.roi_layers[0].part_size
+
+    def forward(self, feats: Tuple[Tensor], rois: Tensor, offset: Optional[Tensor] = None,
+                roi_scale_factor: Optional[float] = None) -> Tensor:
+        levels = self.map_roi_levels(rois, len(feats)) if len(feats) > 1 else None
+        if roi_scale_factor is not None:
+            rois = self.roi_rescale(rois, roi_scale_factor)
+        if levels is None:
+            return self.roi_layers[0](feats[0], rois, offset)
+        kh, kw = self.output_size
+        out = feats[0].new_zeros(rois.size(0), feats[0].size(1) // (kh * kw), kh, kw)
+        for level, (feat, layer) in enumerate(zip(feats, self.roi_layers)):
+            inds = (levels == level).nonzero(as_tuple=False).squeeze(1)
+            if inds.numel() > 0:
+                out[inds] = layer(feat, rois[inds], None if offset is None else offset[inds])
+            else:
+                # keep every level in the graph (distributed training expects it)
+                out = out + feat.sum() * 0.
+        return out

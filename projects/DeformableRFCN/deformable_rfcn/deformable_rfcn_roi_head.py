@@ -1,0 +1,53 @@
+from typing import Optional, Sequence
+
+from mmdet.registry import MODELS
+from torch import Tensor
+
+from mmdet_psroi.models.roi_heads.rfcn_roi_head import RFCNRoIHead
+
+
+@MODELS.register_module()
+class DeformableRFCNRoIHead(RFCNRoIHead):
+    """Deformable R-FCN's RoI head.
+
+    Per image, ``DeformablePSBBoxHead.forward_maps`` gives the class and box score maps and
+    their offset maps. Per RoI, the offset maps are PS-pooled without offsets
+    (``offset_roi_extractor``) to normalised offsets, ``(K, 2*(C+1), k, k)`` for the classes
+    and ``(K, 2, k, k)`` for the boxes, which move the bins of the deformable PS pooling of
+    the score maps (``bbox_roi_extractor``); the head then votes as R-FCN's.
+
+    Args:
+        bbox_roi_extractor (dict): a ``DeformPSRoIExtractor`` config (public code: k=7,
+            part_size=7, sample_per_part=4, trans_std=0.1).
+        bbox_head (dict): a ``DeformablePSBBoxHead`` config.
+        offset_roi_extractor (dict, optional): the extractor of the offsets; default: a copy of
+            ``bbox_roi_extractor`` (its ``output_size`` must equal the main ``part_size``).
+        **kwargs: the rest of ``RFCNRoIHead``.
+    """
+
+    def __init__(self, bbox_roi_extractor: dict, bbox_head: dict,
+                 offset_roi_extractor: Optional[dict] = None, **kwargs) -> None:
+        super().__init__(bbox_roi_extractor=bbox_roi_extractor, bbox_head=bbox_head, **kwargs)
+        self.offset_roi_extractor = MODELS.build(offset_roi_extractor or bbox_roi_extractor)
+        parts = tuple(self.bbox_roi_extractor.part_size)
+        if tuple(self.offset_roi_extractor.output_size) != parts:
+            raise ValueError(
+                'DeformableRFCNRoIHead: offset_roi_extractor.roi_layer.output_size='
+                f'{self.offset_roi_extractor.output_size} must equal '
+                f'bbox_roi_extractor.roi_layer.part_size={parts}')
+
+    def _bbox_forward(self, x: Sequence[Tensor], rois: Tensor) -> dict:
+        """``x``: the levels the extractor reads; ``rois`` ``(K, 5)``. Returns ``cls_score``,
+        ``bbox_pred``, ``bbox_feats`` (the pooled class scores) and the pooled ``offsets``
+        (class, box)."""
+        levels = x[:self.bbox_roi_extractor.num_inputs]
+        maps = [self.bbox_head.forward_maps(level) for level in levels]
+        cls_maps, reg_maps, cls_offset_maps, reg_offset_maps = (
+            tuple(m[i] for m in maps) for i in range(4))
+        cls_offset = self.offset_roi_extractor(cls_offset_maps, rois)
+        reg_offset = self.offset_roi_extractor(reg_offset_maps, rois)
+        cls_feats = self.bbox_roi_extractor(cls_maps, rois, cls_offset)
+        reg_feats = self.bbox_roi_extractor(reg_maps, rois, reg_offset)
+        cls_score, bbox_pred = self.bbox_head(cls_feats, reg_feats)
+        return dict(cls_score=cls_score, bbox_pred=bbox_pred, bbox_feats=cls_feats,
+                    offsets=(cls_offset, reg_offset))
