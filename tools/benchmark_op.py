@@ -253,6 +253,19 @@ def cases(args):
     return [(*shape, dtype) for dtype in args.dtype for shape in shapes]
 
 
+def parse_device(parser, value):
+    """--device as a torch.device (cpu or an available cuda), else the parser's error."""
+    try:
+        device = torch.device(value)
+    except RuntimeError as error:
+        parser.error(f'--device: {error}')
+    if device.type not in ('cpu', 'cuda'):
+        parser.error(f'--device takes cpu or cuda[:index], got {device}')
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        parser.error(f'--device {device}: torch {torch.__version__} sees no CUDA device')
+    return device
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--device', default='cpu', help='cpu (default) or cuda[:index]')
@@ -281,14 +294,7 @@ def parse_args(argv=None):
             parser.error(f'{name} must be >= 1, got {value}')
     if any(n < 1 for n in args.threads + args.rois + (args.classes or [])):
         parser.error('--threads, --rois and --classes take positive integers')
-    try:
-        args.device = torch.device(args.device)
-    except RuntimeError as error:
-        parser.error(f'--device: {error}')
-    if args.device.type not in ('cpu', 'cuda'):
-        parser.error(f'--device takes cpu or cuda[:index], got {args.device}')
-    if args.device.type == 'cuda' and not torch.cuda.is_available():
-        parser.error(f'--device {args.device}: torch {torch.__version__} sees no CUDA device')
+    args.device = parse_device(parser, args.device)
     if args.check and args.peers == ['mmcv']:
         parser.error("--check compares with torchvision (or 'ours'), not mmcv's RoIAlign")
     try:
