@@ -3,7 +3,7 @@
 For a CUDA machine with python3, torch, torchvision and nvcc and nothing of this project
 installed. Steps, each named in the outputs and, when it fails, in the error (exit status 1):
 
-  environment     versions, the GPU and its driver, nvcc, torchvision, pytest
+  environment     versions, the GPU and its driver, nvcc, torchvision, pytest, setuptools
   build           the op compiled in place for this GPU's architecture only (FORCE_CUDA=1)
   op-tests        python -m pytest tests/ops: their CUDA cases run on this GPU
   op-benchmark    tools/benchmark_op.py --device cuda against torchvision's CUDA kernels,
@@ -49,6 +49,7 @@ IGNORED_TESTS = {
         'the nvcc build for sm_75/80/90 is `make test-cuda`\'s; here the build step built for '
         'this GPU',
 }
+NOT_ON_THE_GPU = ('test_cuda_build', 'test_cuda_emulation')  # 'cuda' in their names
 NEEDS_NINJA = {
     'tests/ops/test_cuda_emulation.py': 'it JIT-compiles with torch.utils.cpp_extension.load, '
                                         'which needs ninja, and ninja was not found',
@@ -64,7 +65,7 @@ if info['cuda_available']:
     info.update(gpu=props.name, capability=[props.major, props.minor],
                 gpu_count=torch.cuda.device_count(),
                 gpu_memory_gib=round(props.total_memory / 2**30, 1))
-for name in ('torchvision', 'pytest'):
+for name in ('torchvision', 'pytest', 'setuptools'):
     try:
         info[name] = __import__(name).__version__
     except Exception as error:
@@ -151,15 +152,16 @@ def driver_version():
 
 
 def parse_junit(path):
-    """Counts of a pytest junit XML file, and of passed test cases parametrized on CUDA."""
+    """Counts of a pytest junit XML file, and of passed CUDA cases: tests named or
+    parametrized with 'cuda', outside the modules that only compile or emulate the kernels."""
     counts = dict(tests=0, passed=0, failed=0, errors=0, skipped=0, cuda_passed=0)
     for case in ElementTree.parse(path).iter('testcase'):
         counts['tests'] += 1
         outcome = next((child.tag for child in case
                         if child.tag in ('failure', 'error', 'skipped')), 'passed')
         counts[{'failure': 'failed', 'error': 'errors'}.get(outcome, outcome)] += 1
-        name = case.get('name', '')
-        if outcome == 'passed' and '[' in name and 'cuda' in name[name.index('['):].lower():
+        on_cpu = any(m in case.get('classname', '') for m in NOT_ON_THE_GPU)
+        if outcome == 'passed' and 'cuda' in case.get('name', '').lower() and not on_cpu:
             counts['cuda_passed'] += 1
     return counts
 
@@ -256,9 +258,8 @@ class GPUCheck:
         info['ninja'] = shutil.which('ninja', path=self.env['PATH'])
         info['driver'] = driver_version() if info['cuda_available'] else None
         self.info = self.report['environment'] = info
-        problems = []
-        if info['pytest'] is None:
-            problems.append(f"pytest does not import ({info['pytest_error']})")
+        problems = [f"{name} does not import ({info[name + '_error']})"
+                    for name in ('pytest', 'setuptools') if info[name] is None]
         if not self.dry:
             if not info['cuda_available']:
                 problems.append(f"torch {info['torch']} (CUDA {info['torch_cuda']}) sees no GPU "

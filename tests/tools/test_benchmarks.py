@@ -7,9 +7,10 @@ import sys
 import pytest
 import torch
 
+from mmdet_psroi.ops import ps_roi_align, ps_roi_pool
+
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tools'))
 import benchmark_op  # noqa: E402
-from mmdet_psroi.ops import ps_roi_align, ps_roi_pool  # noqa: E402
 
 DEVICES = ['cpu', pytest.param('cuda', marks=pytest.mark.skipif(
     not torch.cuda.is_available(), reason='no CUDA device'))]

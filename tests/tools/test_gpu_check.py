@@ -137,15 +137,19 @@ def test_pytest_junit_counts_cuda_cases(tmp_path):
     path = tmp_path / 'junit.xml'
     path.write_text(
         '<testsuites><testsuite>'
-        '<testcase name="test_forward[cuda-float32]"/>'
-        '<testcase name="test_forward[cpu-float32]"/>'
-        '<testcase name="test_cuda_kernels_match_cpu_op[0]"/>'
-        '<testcase name="test_backward[cuda]"><skipped message="no GPU"/></testcase>'
-        '<testcase name="test_backward[cpu]"><failure message="boom"/></testcase>'
-        '<testcase name="test_other"><error message="fixture"/></testcase>'
+        '<testcase classname="tests.ops.test_ps_roi" name="test_forward[cuda-float32]"/>'
+        '<testcase classname="tests.ops.test_ps_roi" name="test_forward[cpu-float32]"/>'
+        '<testcase classname="tests.ops.test_ps_roi" name="test_cuda_stream_is_used"/>'
+        '<testcase classname="tests.ops.test_cuda_emulation" name="test_cuda_kernels[0]"/>'
+        '<testcase classname="tests.ops.test_ps_roi" name="test_backward[cuda]">'
+        '<skipped message="no GPU"/></testcase>'
+        '<testcase classname="tests.ops.test_ps_roi" name="test_backward[cpu]">'
+        '<failure message="boom"/></testcase>'
+        '<testcase classname="tests.ops.test_ps_roi" name="test_other">'
+        '<error message="fixture"/></testcase>'
         '</testsuite></testsuites>')
-    assert gpu_check.parse_junit(path) == dict(tests=6, passed=3, failed=1, errors=1, skipped=1,
-                                               cuda_passed=1)
+    assert gpu_check.parse_junit(path) == dict(tests=7, passed=4, failed=1, errors=1, skipped=1,
+                                               cuda_passed=2)
 
 
 def test_targets_list_every_shape_where_we_are_slower():
