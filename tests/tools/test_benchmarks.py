@@ -102,6 +102,7 @@ def test_cuda_without_a_gpu_is_refused(module, capsys):
     (['--amp', 'sometimes'], "argument --amp: invalid choice: 'sometimes'"),
     (['--image-size', '0', '64'], '--image-size take positive integers'),
     (['--rois', '7000'], '--rois takes at most 6000'),
+    (['--amp', 'both'], '--amp both needs --device cuda'),
 ])
 def test_benchmark_head_bad_arguments(argv, message, capsys):
     pytest.importorskip('mmdet')
