@@ -20,6 +20,7 @@ help:
 	@echo "make lint   ruff"
 	@echo "make benchmark   op and head benchmarks (.venv; op peer: mmcv RoIAlign)"
 	@echo "make benchmark-torchvision   op benchmark against torchvision (.venv-cuda)"
+	@echo "make gpu-check   on a CUDA machine (python3 with torch, torchvision; nvcc): build, op tests, benchmarks -> $(GPU_CHECK_OUT)"
 
 env: $(ENV_STAMP)
 $(ENV_STAMP): tools/env/make_venv.sh requirements/constraints.txt
@@ -67,6 +68,12 @@ demo: op
 benchmark: op
 	$(PY) tools/benchmark_op.py
 	$(PY) tools/benchmark_head.py
+
+# The GPU check: python3's own torch and torchvision, nothing installed (tools/gpu_check.sh).
+GPU_CHECK_OUT ?= work_dirs/gpu_check
+.PHONY: gpu-check
+gpu-check:
+	bash tools/gpu_check.sh $(GPU_CHECK_OUT)
 
 lint: $(ENV_STAMP)
 	$(VENV)/bin/ruff check .

@@ -3,16 +3,25 @@
 Peers, where importable: torchvision's ``ps_roi_pool`` / ``ps_roi_align`` (same work), and,
 for context, mmcv's ``roi_align`` producing the same number of output values (K, C_out, k, k)
 from a C_out-channel map. Every time is the median over alternating rounds (ours, peer, ours,
-peer, ...) after a warm-up; the ratio is peer time / our time (> 1: we are faster).
+peer, ...) after a warm-up; the ratio is peer time / our time (> 1: we are faster). On the CPU a
+round is timed with the wall clock, on a GPU with CUDA events recorded around the round's calls
+(after a synchronize), so queued work is counted where it runs.
 
 Memory floor: the bytes an implementation cannot avoid moving (forward: the distinct input
 elements some bin reads + rois + output; backward: grad_output + rois + the whole grad_input,
-which must be written), over the bandwidth of a large ``copy_`` measured in the same run.
+which must be written), over the bandwidth of a large ``copy_`` on the same device measured in
+the same run.
+
+``--check`` compares our output and input gradient with torchvision's computed in float64 from
+the same inputs, for every benchmarked case, and exits non-zero on a mismatch (torchvision's
+CPU ``ps_roi_pool`` forward clips bins differently, see README, so that one pair is skipped).
 
 Usage:
-    python tools/benchmark_op.py                 # R-FCN VOC and COCO shapes, 1 and all threads
+    python tools/benchmark_op.py                 # CPU: R-FCN VOC and COCO shapes, 1 and all threads
     python tools/benchmark_op.py --quick         # fewer rounds
-    python tools/benchmark_op.py --self-check    # also time torchvision against itself (~1.0x)
+    python tools/benchmark_op.py --self-check    # also time the first peer against itself (~1.0x)
+    python tools/benchmark_op.py --device cuda --dtype float32 float16 --classes 21 81 \\
+        --peers torchvision --check --self-check  # the GPU check's op benchmark
 
 Deformable PS RoI pooling has no peer: it is timed against our ps_roi_align with
 ``sampling_ratio = sample_per_part`` (the same samples without offsets), in Deformable R-FCN's
@@ -33,23 +42,43 @@ from mmdet_psroi.ops import deform_ps_roi_pool, ps_roi_align, ps_roi_pool  # noq
 SPATIAL_SCALE = 1 / 16
 K = 7
 IMAGE_SIZE = (600, 1000)  # (h, w) -> a 38x63 map at stride 16
+OURS = {'pool': ps_roi_pool, 'align': ps_roi_align}
+DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16,
+          'float64': torch.float64}
+# |ours - torchvision in float64| <= tol * (1 + |torchvision|): catches wrong bins or indices,
+# not the last bits (the op tests hold those).
+CHECK_TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-4, torch.float16: 1e-2,
+                   torch.bfloat16: 5e-2}
+PEER_NAMES = {'torchvision': 'torchvision', 'mmcv': 'mmcv RoIAlign', 'ours': 'ours'}
+SAME_OP_PEERS = ('torchvision', 'ours')  # peers whose results --check compares with ours
+CHECK_SKIPS = {('torchvision', 'cpu', 'pool', 'forward'):
+               "torchvision's CPU forward clips bins to H-1/W-1"}
 
 
-def find_peers():
-    peers = {}
+def find_peers(wanted=None):
+    """{name: {op: fn}} of the importable peers (all of them, or those named in ``wanted``);
+    raises RuntimeError naming a wanted peer that cannot be imported."""
+    peers, errors = {}, {}
     try:
         import torchvision.ops as tv_ops
         peers['torchvision'] = {'pool': tv_ops.ps_roi_pool, 'align': tv_ops.ps_roi_align}
-    except Exception:  # noqa: BLE001 (torchvision absent or not loadable beside this torch)
-        pass
+    except Exception as error:  # noqa: BLE001 (absent or not loadable beside this torch)
+        errors['torchvision'] = error
     try:
         from mmcv.ops import roi_align
         peers['mmcv RoIAlign'] = {
             'align': lambda x, rois, k, scale, ratio: roi_align(x, rois, k, scale, ratio, 'avg',
                                                                 True)}
-    except Exception:  # noqa: BLE001
-        pass
-    return peers
+    except Exception as error:  # noqa: BLE001
+        errors['mmcv RoIAlign'] = error
+    if wanted is None:
+        return peers
+    peers['ours'] = dict(OURS)  # our op timed against itself, where no peer is importable
+    names = [PEER_NAMES[choice] for choice in wanted]
+    missing = [f'{name} ({errors[name]})' for name in names if name not in peers]
+    if missing:
+        raise RuntimeError(f'not importable: {", ".join(missing)}')
+    return {name: peers[name] for name in names}
 
 
 def make_rois(num, generator):
@@ -60,32 +89,44 @@ def make_rois(num, generator):
     return torch.cat([torch.zeros(num, 1), xy, xy + size], dim=1)
 
 
-def timed(fn, reps):
-    start = time.perf_counter()
+def timed(fn, reps, device):
+    """Seconds per call of fn over reps calls: wall clock on the CPU, CUDA events on a GPU."""
+    if device.type != 'cuda':
+        start = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        return (time.perf_counter() - start) / reps
+    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    torch.cuda.synchronize(device)
+    start.record()
     for _ in range(reps):
         fn()
-    return (time.perf_counter() - start) / reps
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) / 1e3 / reps
 
 
-def compare(ours, peer, rounds, reps):
+def compare(ours, peer, rounds, reps, device):
     """Median times (s) of two callables measured in alternation, and the median ratio."""
     for _ in range(2):
         ours(), peer()
     ours_t, peer_t, ratios = [], [], []
     for _ in range(rounds):
-        a, b = timed(ours, reps), timed(peer, reps)
+        a, b = timed(ours, reps, device), timed(peer, reps, device)
         ours_t.append(a)
         peer_t.append(b)
         ratios.append(b / a)
     return statistics.median(ours_t), statistics.median(peer_t), statistics.median(ratios)
 
 
-def copy_bandwidth(rounds):
-    """Bytes per second of a 256 MB tensor copy (read + write)."""
-    src = torch.ones(64 * 1024 * 1024)
+def copy_bandwidth(rounds, device):
+    """Bytes per second of a 256 MB tensor copy (read + write) on device."""
+    src = torch.ones(64 * 1024 * 1024, device=device)
     dst = torch.empty_like(src)
     dst.copy_(src)
-    seconds = statistics.median(timed(lambda: dst.copy_(src), 1) for _ in range(rounds))
+    reps = 10 if device.type == 'cuda' else 1
+    seconds = statistics.median(timed(lambda: dst.copy_(src), reps, device)
+                                for _ in range(rounds))
     return 2 * src.numel() * src.element_size() / seconds
 
 
@@ -101,123 +142,263 @@ def forward_backward(fn, x, rois, *args):
     return (lambda: fn(x, rois, *args)), backward
 
 
-def floor_bytes(op_name, x, rois, args):
-    """Bytes that must move (forward, backward); distinct reads counted from our gradient."""
-    fn = ps_roi_pool if op_name == 'pool' else ps_roi_align
+def output_and_grad(fn, x, rois, args):
+    """fn's output and the gradient of its sum with respect to x."""
     leaf = x.clone().requires_grad_()
     out = fn(leaf, rois, *args)
     out.backward(torch.ones_like(out))
-    touched = int((leaf.grad != 0).sum())
+    return out, leaf.grad
+
+
+def floor_bytes(op_name, x, rois, args):
+    """Bytes that must move (forward, backward); distinct reads counted from our gradient."""
+    out, grad = output_and_grad(OURS[op_name], x, rois, args)
+    touched = int((grad != 0).sum())
     item = x.element_size()
     forward = (touched + out.numel() + rois.numel()) * item
     backward = (out.numel() + rois.numel() + x.numel()) * item
     return forward, backward
 
 
-def run_case(op_name, classes, num_rois, threads, peers, bandwidth, args):
+def check_case(op_name, peer_name, peer_fn, x, rois, args):
+    """Our output and gradient against the peer's in float64 on the same inputs: one
+    dict(phase, max_error, tolerance, ok) per phase, or a skip with its reason."""
+    ours = output_and_grad(OURS[op_name], x, rois, args)
+    oracle = output_and_grad(peer_fn, x.double(), rois.double(), args)
+    tolerance = CHECK_TOLERANCE[x.dtype]
+    results = []
+    for phase, got, want in zip(('forward', 'backward'), ours, oracle):
+        skip = CHECK_SKIPS.get((peer_name, x.device.type, op_name, phase))
+        if skip:
+            results.append(dict(phase=phase, skipped=skip))
+            continue
+        error = ((got.double() - want).abs() / (1 + want.abs())).max().item() if want.numel() \
+            else 0.0
+        results.append(dict(phase=phase, max_error=error, tolerance=tolerance,
+                            ok=error <= tolerance))
+    return results
+
+
+class Table:
+    """The markdown table printed while the benchmark runs. The CPU float32 layout is the one
+    README's CPU table comes from; a dtype column appears on a GPU or with other dtypes."""
+
+    def __init__(self, device, dtypes):
+        self.keys = ['op', 'classes', 'rois']
+        self.keys += ['threads'] if device.type == 'cpu' else []
+        self.keys += ['dtype'] if device.type != 'cpu' or dtypes != ['float32'] else []
+        self.keys += ['phase', 'peer']
+
+    def header(self):
+        names = {'rois': 'RoIs'}
+        columns = [names.get(k, k) for k in self.keys] + [
+            'ours ms', 'peer ms', 'speed-up', 'memory floor ms', 'ours / floor']
+        return '| ' + ' | '.join(columns) + ' |\n' + '|---' * len(columns) + '|'
+
+    def line(self, row):
+        cells = [str(row[k]) for k in self.keys] + [
+            f"{row['ours_ms']:.2f}", f"{row['peer_ms']:.2f}", f"**{row['speedup']:.2f}x**",
+            '-' if row['floor_ms'] is None else f"{row['floor_ms']:.3f}",
+            '-' if row['floor_ms'] is None else f"{row['ours_over_floor']:.1f}x"]
+        return '| ' + ' | '.join(cells) + ' |'
+
+
+def run_case(case, peers, bandwidth, args, table):
+    """Timing rows (and, with --check, check results) of one (op, classes, rois, dtype)."""
+    op_name, classes, num_rois, dtype_name = case
+    device, dtype = args.device, DTYPES[dtype_name]
     generator = torch.Generator().manual_seed(0)
     h, w = (s // 16 + (s % 16 > 0) for s in IMAGE_SIZE)
-    x = torch.randn(1, classes * K * K, h, w, generator=generator)
-    rois = make_rois(num_rois, generator)
+    x = torch.randn(1, classes * K * K, h, w, generator=generator).to(device, dtype)
+    rois = make_rois(num_rois, generator).to(device, dtype)
     op_args = (K, SPATIAL_SCALE) if op_name == 'pool' else (K, SPATIAL_SCALE, 2)
-    ours = ps_roi_pool if op_name == 'pool' else ps_roi_align
-    ours_fwd, ours_bwd = forward_backward(ours, x, rois, *op_args)
+    ours_fwd, ours_bwd = forward_backward(OURS[op_name], x, rois, *op_args)
     floor_fwd, floor_bwd = (b / bandwidth for b in floor_bytes(op_name, x, rois, op_args))
-    rows = []
+    threads = torch.get_num_threads() if device.type == 'cpu' else None
+    shape = dict(op=op_name, classes=classes, rois=num_rois, threads=threads, dtype=dtype_name)
+    rows, checks = [], []
     for peer_name, peer_ops in peers.items():
         if op_name not in peer_ops:
             continue
-        peer_x = x if peer_name == 'torchvision' else x[:, :classes].contiguous()
+        peer_x = x if peer_name in SAME_OP_PEERS else x[:, :classes].contiguous()
+        if args.check and peer_name in SAME_OP_PEERS:
+            checks += [dict(shape, peer=peer_name, **result)
+                       for result in check_case(op_name, peer_name, peer_ops[op_name], x, rois,
+                                                op_args)]
         peer_fwd, peer_bwd = forward_backward(peer_ops[op_name], peer_x, rois, *op_args)
         for phase, a, b, floor in (('forward', ours_fwd, peer_fwd, floor_fwd),
                                    ('backward', ours_bwd, peer_bwd, floor_bwd)):
-            ours_s, peer_s, ratio = compare(a, b, args.rounds, args.reps)
-            rows.append(dict(op=op_name, classes=classes, rois=num_rois, threads=threads,
-                             phase=phase, peer=peer_name, ours_ms=ours_s * 1e3,
-                             peer_ms=peer_s * 1e3, speedup=ratio, floor_ms=floor * 1e3,
-                             ours_over_floor=ours_s / floor))
-            print(f"| {op_name} | {classes} | {num_rois} | {threads} | {phase} | {peer_name} | "
-                  f"{ours_s * 1e3:.2f} | {peer_s * 1e3:.2f} | **{ratio:.2f}x** | "
-                  f"{floor * 1e3:.3f} | {ours_s / floor:.1f}x |", flush=True)
-    return rows
+            ours_s, peer_s, ratio = compare(a, b, args.rounds, args.reps, device)
+            row = dict(shape, phase=phase, peer=peer_name, ours_ms=ours_s * 1e3,
+                       peer_ms=peer_s * 1e3, speedup=ratio, floor_ms=floor * 1e3,
+                       ours_over_floor=ours_s / floor)
+            rows.append(row)
+            print(table.line(row), flush=True)
+    return rows, checks
 
 
-def run_deform_case(classes, num_rois, threads, args):
-    """deform_ps_roi_pool (offsets and map gradients) against ps_roi_align, same samples."""
+def run_deform_case(classes, num_rois, args, table):
+    """deform_ps_roi_pool (map and offset gradients) against our ps_roi_align with the same
+    samples: Deformable R-FCN's class-specific offsets, k=7, 4 samples per part side. No peer
+    library has the op, so there is no memory floor column."""
     generator = torch.Generator().manual_seed(0)
     h, w = (s // 16 + (s % 16 > 0) for s in IMAGE_SIZE)
-    x = torch.randn(1, classes * K * K, h, w, generator=generator)
-    rois = make_rois(num_rois, generator)
-    offset = (0.1 * torch.randn(num_rois, 2 * classes, K, K, generator=generator))
+    x = torch.randn(1, classes * K * K, h, w, generator=generator).to(args.device)
+    rois = make_rois(num_rois, generator).to(args.device)
+    offset = (0.1 * torch.randn(num_rois, 2 * classes, K, K, generator=generator)).to(args.device)
     leaf_offset = offset.clone().requires_grad_()
     ours_fwd, ours_bwd = forward_backward(
         lambda t, r: deform_ps_roi_pool(t, r, leaf_offset, K, SPATIAL_SCALE, sample_per_part=4),
         x, rois)
     peer_fwd, peer_bwd = forward_backward(ps_roi_align, x, rois, K, SPATIAL_SCALE, 4)
+    threads = torch.get_num_threads() if args.device.type == 'cpu' else None
+    rows = []
     for phase, a, b in (('forward', ours_fwd, peer_fwd), ('backward', ours_bwd, peer_bwd)):
-        ours_s, peer_s, ratio = compare(a, b, args.rounds, args.reps)
-        print(f'| deform | {classes} | {num_rois} | {threads} | {phase} | our ps_roi_align | '
-              f'{ours_s * 1e3:.2f} | {peer_s * 1e3:.2f} | **{ratio:.2f}x** | - | - |', flush=True)
+        ours_s, peer_s, ratio = compare(a, b, args.rounds, args.reps, args.device)
+        row = dict(op='deform', classes=classes, rois=num_rois, threads=threads,
+                   dtype='float32', phase=phase, peer='our ps_roi_align',
+                   ours_ms=ours_s * 1e3, peer_ms=peer_s * 1e3, speedup=ratio, floor_ms=None,
+                   ours_over_floor=None)
+        rows.append(row)
+        print(table.line(row), flush=True)
+    return rows
 
 
-def self_check(args):
-    """torchvision timed against itself the same way: the ratio should be ~1.0x."""
-    import torchvision.ops as tv_ops
+def self_check(peer_name, peer_ops, args):
+    """The first peer timed against itself the same way: the ratio should be ~1.0x."""
     generator = torch.Generator().manual_seed(0)
-    x = torch.randn(1, 21 * K * K, 38, 63, generator=generator)
-    rois = make_rois(300, generator)
-    fn = lambda: tv_ops.ps_roi_align(x, rois, K, SPATIAL_SCALE, 2)  # noqa: E731
-    _, _, ratio = compare(fn, fn, args.rounds, args.reps)
-    print(f'self-check: torchvision ps_roi_align vs itself: {ratio:.2f}x')
+    x = torch.randn(1, 21 * K * K, 38, 63, generator=generator).to(args.device)
+    rois = make_rois(300, generator).to(args.device)
+    fn = lambda: peer_ops['align'](x, rois, K, SPATIAL_SCALE, 2)  # noqa: E731
+    _, _, ratio = compare(fn, fn, args.rounds, args.reps, args.device)
+    print(f'self-check: {peer_name} ps_roi_align vs itself: {ratio:.2f}x')
     return ratio
 
 
-def main():
+def cases(args):
+    ops = ('pool', 'align')
+    if args.classes is None:  # README's CPU table: VOC at every RoI count, COCO at 300
+        shapes = [(op, 21, n) for op in ops for n in args.rois]
+        shapes += [(op, 81, 300) for op in ops]
+    else:
+        shapes = [(op, c, n) for c in args.classes for op in ops for n in args.rois]
+    return [(*shape, dtype) for dtype in args.dtype for shape in shapes]
+
+
+def parse_device(parser, value):
+    """--device as a torch.device (cpu or an available cuda), else the parser's error."""
+    try:
+        device = torch.device(value)
+    except RuntimeError as error:
+        parser.error(f'--device: {error}')
+    if device.type not in ('cpu', 'cuda'):
+        parser.error(f'--device takes cpu or cuda[:index], got {device}')
+    if device.type == 'cuda' and not torch.cuda.is_available():
+        parser.error(f'--device {device}: torch {torch.__version__} sees no CUDA device')
+    return device
+
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--device', default='cpu', help='cpu (default) or cuda[:index]')
+    parser.add_argument('--dtype', nargs='+', default=['float32'], choices=sorted(DTYPES))
+    parser.add_argument('--classes', type=int, nargs='+',
+                        help='class counts (incl. background) timed at every --rois; default: '
+                             '21 at every --rois and 81 at 300')
     parser.add_argument('--rois', type=int, nargs='+', default=[300, 2000])
     parser.add_argument('--threads', type=int, nargs='+',
-                        default=sorted({1, torch.get_num_threads()}))
+                        default=sorted({1, torch.get_num_threads()}), help='CPU only')
+    parser.add_argument('--peers', nargs='+', choices=('torchvision', 'mmcv', 'ours'),
+                        help="default: every importable one of torchvision and mmcv; 'ours' "
+                             'times our op against itself (a dry run where none is importable)')
     parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--reps', type=int, default=5, help='calls per timed round')
     parser.add_argument('--quick', action='store_true', help='3 rounds of 2 calls')
     parser.add_argument('--self-check', action='store_true')
+    parser.add_argument('--check', action='store_true',
+                        help="compare with torchvision's results first; exit 1 on a mismatch")
     parser.add_argument('--json', default='work_dirs/benchmark_op.json')
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.quick:
         args.rounds, args.reps = 3, 2
     for name, value in (('--rounds', args.rounds), ('--reps', args.reps)):
         if value < 1:
             parser.error(f'{name} must be >= 1, got {value}')
-    if any(t < 1 for t in args.threads) or any(r < 1 for r in args.rois):
-        parser.error('--threads and --rois take positive integers')
+    if any(n < 1 for n in args.threads + args.rois + (args.classes or [])):
+        parser.error('--threads, --rois and --classes take positive integers')
+    args.device = parse_device(parser, args.device)
+    if args.check and args.peers == ['mmcv']:
+        parser.error("--check compares with torchvision (or 'ours'), not mmcv's RoIAlign")
+    try:
+        args.peer_ops = find_peers(args.peers)
+    except RuntimeError as error:
+        parser.error(f'--peers: {error}')
+    return args
 
-    peers = find_peers()
-    print(f'torch {torch.__version__}; peers found: {", ".join(peers) or "none"}')
-    if not peers:
-        print('no peer importable (torchvision or mmcv): nothing to compare against')
-    cases = [(op, 21, n) for op in ('pool', 'align') for n in args.rois]
-    cases += [(op, 81, 300) for op in ('pool', 'align')]
-    results = dict(torch=torch.__version__, peers=list(peers), rows=[], bandwidth_gb_s={})
+
+def settings(args):
+    """Thread counts on the CPU (set in turn); a single pass on a GPU."""
+    if args.device.type != 'cpu':
+        yield str(args.device), f'{torch.cuda.get_device_name(args.device)}'
+        return
     for threads in args.threads:
         torch.set_num_threads(threads)
-        bandwidth = copy_bandwidth(args.rounds)
-        results['bandwidth_gb_s'][threads] = bandwidth / 1e9
-        print(f'\n{threads} thread(s); large-copy bandwidth {bandwidth / 1e9:.1f} GB/s; '
+        yield threads, f'{threads} thread(s)'
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    peers = args.peer_ops
+    device = '' if args.device.type == 'cpu' else f'; device {args.device}'
+    print(f'torch {torch.__version__}; peers found: {", ".join(peers) or "none"}{device}')
+    if not peers:
+        print('no peer importable (torchvision or mmcv): nothing to compare against')
+    results = dict(torch=torch.__version__, device=str(args.device), dtypes=args.dtype,
+                   peers=list(peers), rounds=args.rounds, reps=args.reps, rows=[],
+                   bandwidth_gb_s={})
+    if args.check:
+        results['checks'] = []
+    table = Table(args.device, args.dtype)
+    for key, label in settings(args):
+        bandwidth = copy_bandwidth(args.rounds, args.device)
+        results['bandwidth_gb_s'][key] = bandwidth / 1e9
+        print(f'\n{label}; large-copy bandwidth {bandwidth / 1e9:.1f} GB/s; '
               f'k={K}, 38x63 map, spatial_scale 1/16, align sampling_ratio 2\n')
-        print('| op | classes | RoIs | threads | phase | peer | ours ms | peer ms | speed-up '
-              '| memory floor ms | ours / floor |')
-        print('|---|---|---|---|---|---|---|---|---|---|---|')
-        for op_name, classes, num_rois in cases:
-            results['rows'] += run_case(op_name, classes, num_rois, threads, peers, bandwidth,
-                                        args)
-        run_deform_case(21, 300, threads, args)
-    if args.self_check and 'torchvision' in peers:
-        results['self_check_ratio'] = self_check(args)
+        print(table.header())
+        for case in cases(args):
+            rows, checks = run_case(case, peers, bandwidth, args, table)
+            results['rows'] += rows
+            if args.check:
+                results['checks'] += checks
+        results['rows'] += run_deform_case(21, 300, args, table)
+    if args.self_check and peers:
+        name = next(iter(peers))
+        results['self_check_peer'] = name
+        results['self_check_ratio'] = self_check(name, peers[name], args)
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, 'w') as f:
         json.dump(results, f, indent=2)
     print(f'\nwrote {args.json}')
+    if args.check:
+        return report_checks(results['checks'])
+    return 0
+
+
+def report_checks(checks):
+    """Prints the check's outcome; 0 when every compared pair agreed, else 1."""
+    compared = [c for c in checks if 'skipped' not in c]
+    bad = [c for c in compared if not c['ok']]
+    for c in bad:
+        print(f"MISMATCH: {c['op']} {c['phase']} classes={c['classes']} rois={c['rois']} "
+              f"{c['dtype']} vs {c['peer']}: max error {c['max_error']:.3g} > "
+              f"{c['tolerance']:.0e}", file=sys.stderr)
+    if not compared:
+        print('check: nothing was compared (no torchvision peer)', file=sys.stderr)
+        return 1
+    print(f'check: {len(compared) - len(bad)}/{len(compared)} output/gradient comparisons '
+          f'agree ({len(checks) - len(compared)} skipped)')
+    return 1 if bad else 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""tools/gpu_check.sh: its CPU dry run end to end (the same steps and outputs as on a GPU, tiny
+sizes), a failing step named in the exit and the outputs, and clear errors for bad arguments."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, 'tools'))
+import gpu_check  # noqa: E402
+
+ROW_KEYS = {'op', 'classes', 'rois', 'threads', 'dtype', 'phase', 'peer', 'ours_ms', 'peer_ms',
+            'speedup', 'floor_ms', 'ours_over_floor'}
+
+
+def run_check(*args, env=None):
+    return subprocess.run(['bash', 'tools/gpu_check.sh', *map(str, args)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, 'PYTHON': sys.executable, **(env or {})})
+
+
+def read_report(out_dir):
+    with open(out_dir / 'gpu_check.json') as f:
+        report = json.load(f)
+    with open(out_dir / 'gpu_check.md') as f:
+        return report, f.read()
+
+
+@pytest.fixture(scope='module')
+def dry_run(tmp_path_factory):
+    out_dir = tmp_path_factory.mktemp('gpu_check')
+    result = run_check('--dry-run', out_dir)
+    return result, out_dir
+
+
+@pytest.mark.slow
+def test_dry_run_passes_every_step_and_writes_both_reports(dry_run):
+    result, out_dir = dry_run
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert 'PASSED' in result.stdout
+    report, md = read_report(out_dir)
+    assert set(report) == set(gpu_check.REPORT_KEYS)
+    assert report['dry_run'] is True and report['ok'] is True and report['failed_step'] is None
+    assert [s['name'] for s in report['steps']] == list(gpu_check.STEPS)
+    assert all(s['status'] in ('ok', 'skipped') for s in report['steps']), report['steps']
+    assert report['op_tests']['ran'] is False and report['op_tests']['collected'] > 0
+    assert md.startswith('# GPU check (DRY RUN')
+    assert 'Result: **passed**' in md
+
+
+@pytest.mark.slow
+def test_dry_run_benchmarks_every_case_and_checks_against_the_peer(dry_run):
+    _, out_dir = dry_run
+    report, md = read_report(out_dir)
+    bench = report['op_benchmark']
+    assert bench['device'] == 'cpu'
+    rows = bench['rows']
+    assert len(rows) == 32 and all(set(r) == ROW_KEYS for r in rows)
+    cases = {(r['op'], r['classes'], r['rois'], r['dtype'], r['phase']) for r in rows}
+    assert len(cases) == 32  # 2 ops x 2 class counts x 2 RoI counts x 2 dtypes x 2 phases
+    assert all(r['ours_ms'] > 0 and r['peer_ms'] > 0 and r['floor_ms'] > 0 for r in rows)
+    compared = [c for c in bench['checks'] if 'skipped' not in c]
+    assert compared and all(c['ok'] for c in compared)
+    assert bench['self_check_ratio'] > 0
+    target = report['targets']['ours_at_least_as_fast']
+    assert target['rows'] == 32 and target['met'] == (not target['missed'])
+    peer = {'ours': 'our op again'}.get(bench['peers'][0], bench['peers'][0])
+    assert f'| op | classes | RoIs | dtype | phase | ours ms | {peer} ms |' in md
+    head = report['head_benchmark']
+    if 'skipped' in head:  # no mmcv/mmdet in this environment
+        assert 'Skipped: ' in md
+    else:  # both phases and parts; AMP only on a GPU
+        assert {(r['phase'], r['part'], r['amp']) for r in head['rows']} == {
+            (phase, part, False) for phase in ('inference', 'training step')
+            for part in ('whole model', 'RoI head')}
+        assert '| RoIs | phase | part | AMP |' in md
+
+
+def test_a_failing_step_is_named_in_the_exit_and_the_outputs(tmp_path):
+    result = run_check('--dry-run', tmp_path, env={gpu_check.FAIL_ENV: 'build'})
+    assert result.returncode == 1
+    assert 'FAILED in step build: failure injected' in result.stdout
+    report, md = read_report(tmp_path)
+    assert report['ok'] is False and report['failed_step'] == 'build'
+    statuses = {s['name']: s['status'] for s in report['steps']}
+    assert statuses == {'environment': 'ok', 'build': 'failed', 'op-tests': 'not run',
+                        'op-benchmark': 'not run', 'head-benchmark': 'not run',
+                        'report': 'not run'}
+    assert 'Result: **FAILED** in step `build`' in md
+
+
+def test_running_out_of_the_time_budget_fails_the_running_step(tmp_path):
+    result = run_check('--dry-run', '--budget-s', '0.2', tmp_path)  # importing torch takes longer
+    assert result.returncode == 1
+    assert 'FAILED in step environment: stopped at the 0.2 s budget' in result.stdout
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='a GPU is present: the check would run')
+def test_without_a_gpu_the_real_check_fails_in_the_environment_step(tmp_path):
+    result = run_check(tmp_path)
+    assert result.returncode == 1
+    assert 'FAILED in step environment' in result.stdout
+    assert 'sees no GPU (use --dry-run' in result.stdout
+
+
+@pytest.mark.parametrize('args, env, message', [
+    ((), {}, 'the following arguments are required: OUT_DIR'),
+    (('--dry-run', 'OUT', '--budget-s', '0'), {}, '--budget-s takes a positive number'),
+    (('--dry-run', 'OUT', '--frobnicate'), {}, 'unrecognized arguments: --frobnicate'),
+    (('--dry-run', 'OUT'), {gpu_check.FAIL_ENV: 'bogus'},
+     "GPU_CHECK_FAIL_STEP='bogus' names no step; steps: environment, build"),
+])
+def test_bad_arguments_give_a_clear_message(tmp_path, args, env, message):
+    result = run_check(*(str(tmp_path / a) if a == 'OUT' else a for a in args), env=env)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert 'usage: tools/gpu_check.sh' in result.stderr
+
+
+def test_out_dir_that_is_a_file_is_refused(tmp_path):
+    path = tmp_path / 'file'
+    path.write_text('')
+    result = run_check('--dry-run', path)
+    assert result.returncode == 2
+    assert 'exists and is not a directory' in result.stderr
+
+
+def test_missing_python_is_reported(tmp_path):
+    result = run_check('--dry-run', tmp_path, env={'PYTHON': str(tmp_path / 'no-python')})
+    assert result.returncode == 2
+    assert 'not found (set PYTHON)' in result.stderr
+
+
+def test_pytest_junit_counts_cuda_cases(tmp_path):
+    path = tmp_path / 'junit.xml'
+    path.write_text(
+        '<testsuites><testsuite>'
+        '<testcase classname="tests.ops.test_ps_roi" name="test_forward[cuda-float32]"/>'
+        '<testcase classname="tests.ops.test_ps_roi" name="test_forward[cpu-float32]"/>'
+        '<testcase classname="tests.ops.test_ps_roi" name="test_cuda_stream_is_used"/>'
+        '<testcase classname="tests.ops.test_cuda_emulation" name="test_cuda_kernels[0]"/>'
+        '<testcase classname="tests.ops.test_ps_roi" name="test_backward[cuda]">'
+        '<skipped message="no GPU"/></testcase>'
+        '<testcase classname="tests.ops.test_ps_roi" name="test_backward[cpu]">'
+        '<failure message="boom"/></testcase>'
+        '<testcase classname="tests.ops.test_ps_roi" name="test_other">'
+        '<error message="fixture"/></testcase>'
+        '</testsuite></testsuites>')
+    assert gpu_check.parse_junit(path) == dict(tests=7, passed=4, failed=1, errors=1, skipped=1,
+                                               cuda_passed=2)
+
+
+def test_targets_list_every_shape_where_we_are_slower():
+    rows = [dict(op='pool', classes=21, rois=300, dtype='float16', phase=phase, speedup=speedup)
+            for phase, speedup in (('forward', 1.4), ('backward', 0.9))]
+    target = gpu_check.targets(dict(rows=rows))['ours_at_least_as_fast']
+    assert target == dict(met=False, rows=2,
+                          missed=['pool 21 classes 300 RoIs float16 backward: 0.90x'])
