@@ -18,8 +18,11 @@ pytest.importorskip('mmengine')
 from mmengine.logging import HistoryBuffer, MessageHub  # noqa: E402
 
 from mmdet_psroi.utils.checkpoint import (  # noqa: E402
-    allow_mmengine_checkpoints, history_buffer_method, loads_weights_only_by_default,
-    takes_named_globals)
+    allow_mmengine_checkpoints,
+    history_buffer_method,
+    loads_weights_only_by_default,
+    takes_named_globals,
+)
 
 HAS_SAFE_GLOBALS = hasattr(torch.serialization, 'clear_safe_globals')
 WEIGHTS_ONLY_DEFAULT = loads_weights_only_by_default()

@@ -112,9 +112,11 @@ def test_ops_import_and_run_with_torch_alone():
         'rois = torch.tensor([[0., 1., 1., 6., 6.]])\n'
         'out = ps_roi_align(feats, rois, output_size=2, spatial_scale=1.0)\n'
         'out.sum().backward()\n'
-        'loaded = sorted(n for n in sys.modules if n.split(".")[0] in ("mmdet", "mmcv", "mmengine")\n'
-        '                and sys.modules[n] is not None)\n'
-        'print(tuple(out.shape), float(feats.grad.sum()), loaded, "mmdet_psroi.models" in sys.modules)\n')
+        'hidden = ("mmdet", "mmcv", "mmengine")\n'
+        'loaded = sorted(n for n, m in sys.modules.items()\n'
+        '                if n.split(".")[0] in hidden and m is not None)\n'
+        'models = "mmdet_psroi.models" in sys.modules\n'
+        'print(tuple(out.shape), float(feats.grad.sum()), loaded, models)\n')
     assert result.returncode == 0, result.stderr
     shape, grad_sum, loaded, models = result.stdout.rsplit(' ', 3)
     assert shape == '(1, 2, 2, 2)'
