@@ -2,45 +2,84 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-VENV      ?= .venv
-VENV_CUDA ?= .venv-cuda
+# The test matrix. Each environment: its torch, its pip constraints (requirements/), what
+# tools/env/make_venv.sh installs there, and the build of the op it loads.
+VENV          ?= .venv
+VENV_COMPAT   ?= .venv-compat
+VENV_LATEST   ?= .venv-latest
+VENV_CUDA     ?= .venv-cuda
+TORCH_MAIN    := torch==2.13.0
+TORCH_COMPAT  := torch==2.1.2
+TORCH_LATEST  := torch==2.15.0
+TORCH_CUDA    := torch==2.14.1 torchvision==0.29.1
+MAKE_VENV     := bash tools/env/make_venv.sh
+
 PY        := $(VENV)/bin/python
-PY_CUDA   := $(VENV_CUDA)/bin/python
 ENV_STAMP := $(VENV)/.mmdet-psroi-env
 OP_SOURCES := $(shell find mmdet_psroi/ops/csrc -type f 2>/dev/null) setup.py
 OP_STAMP  := build/.op-inplace.stamp
 NVCC      := $(shell command -v nvcc 2>/dev/null || ls $${CUDA_HOME:-/usr/local/cuda}/bin/nvcc 2>/dev/null)
 PYTEST_ARGS ?=
+# The nvcc build is checked against .venv-cuda's torch only (the CUDA 13 toolkit's headers).
+NO_NVCC_BUILD := --ignore=tests/ops/test_cuda_build.py
 
-.PHONY: help env env-cuda op op-cuda test test-cpu test-cuda demo lint benchmark benchmark-torchvision clean
+.PHONY: help env env-compat env-latest env-cuda op op-compat op-latest op-cuda \
+	test test-main test-compat test-latest test-cuda demo lint benchmark benchmark-torchvision clean
 
 help:
-	@echo "make test   create the environment if missing, then run the whole test suite"
+	@echo "make test   create the environments if missing, then run the test matrix (README: Compatibility)"
 	@echo "make demo   create the environment if missing, then run the R-FCN vs RoI Align demo"
 	@echo "make lint   ruff"
+	@echo "make test-main | test-compat | test-latest | test-cuda   one environment of the matrix"
 	@echo "make benchmark   op and head benchmarks (.venv; op peer: mmcv RoIAlign)"
 	@echo "make benchmark-torchvision   op benchmark against torchvision (.venv-cuda)"
 	@echo "make gpu-check   on a CUDA machine (python3 with torch, torchvision; nvcc): build, op tests, benchmarks -> $(GPU_CHECK_OUT)"
 
 env: $(ENV_STAMP)
-$(ENV_STAMP): tools/env/make_venv.sh requirements/constraints.txt
-	bash tools/env/make_venv.sh $(VENV)
+$(ENV_STAMP): tools/env/make_venv.sh requirements/constraints-main.txt
+	$(MAKE_VENV) $(VENV) "$(TORCH_MAIN)" requirements/constraints-main.txt dev
+env-compat:
+	$(MAKE_VENV) $(VENV_COMPAT) "$(TORCH_COMPAT)" requirements/constraints-compat.txt openmmlab
+env-latest:
+	$(MAKE_VENV) $(VENV_LATEST) "$(TORCH_LATEST)" requirements/constraints-latest.txt ops
+env-cuda:
+	$(MAKE_VENV) $(VENV_CUDA) "$(TORCH_CUDA)" requirements/constraints-cuda.txt ops
 
-# Rebuild the compiled op in place when its sources change (ninja: incremental).
+# .venv's op is compiled in place when its sources change (ninja: incremental).
 op: $(OP_STAMP)
 $(OP_STAMP): $(ENV_STAMP) $(OP_SOURCES)
 	@echo "[op] compiling mmdet_psroi.ops._C (CPU) in place"
 	$(PY) setup.py -q build_ext --inplace
 	@mkdir -p build && touch $@
 
-env-cuda:
-	bash tools/env/make_venv_cuda.sh $(VENV_CUDA)
+# The other environments load an out-of-tree build made against their own torch.
+op-compat: env-compat
+	bash tools/env/build_op.sh $(VENV_COMPAT) build/compat
+op-latest: env-latest
+	bash tools/env/build_op.sh $(VENV_LATEST) build/latest
+op-cuda: env-cuda
+	bash tools/env/build_cuda_ext.sh $(VENV_CUDA)
 
-test: test-cpu test-cuda
+# python of environment $(2) with the checkout importable and the op built in build/$(1)/.
+IN_ENV = MMDET_PSROI_LIBRARY=$$(ls build/$(1)/lib/mmdet_psroi/ops/_C*.so) PYTHONPATH=$(CURDIR) $(2)/bin/python
+WITH_CUDA_OP = $(call IN_ENV,cuda,$(VENV_CUDA))
 
-test-cpu: op
+test: test-main test-compat test-latest test-cuda
+
+test-main: op
+	@echo "[test-main] $(VENV): $(TORCH_MAIN), mmcv 2.1.0, mmengine 0.10.7, mmdet 3.3.0: ruff, then the whole suite"
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-compat: op-compat
+	@echo "[test-compat] $(VENV_COMPAT): $(TORCH_COMPAT), numpy 1.26, mmcv 2.1.0, mmengine 0.10.7, mmdet 3.3.0: the whole suite"
+	@echo "[test-compat] not here: tests/ops/test_cuda_build.py (the nvcc build is checked in $(VENV_CUDA))"
+	$(call IN_ENV,compat,$(VENV_COMPAT)) -m pytest $(NO_NVCC_BUILD) $(PYTEST_ARGS)
+
+test-latest: op-latest
+	@echo "[test-latest] $(VENV_LATEST): $(TORCH_LATEST), no OpenMMLab packages: the op tests"
+	@echo "[test-latest] not here: tests/ops/test_cuda_build.py (the nvcc build is checked in $(VENV_CUDA))"
+	$(call IN_ENV,latest,$(VENV_LATEST)) -m pytest tests/ops $(NO_NVCC_BUILD) $(PYTEST_ARGS)
 
 # Op-level checks against torch 2.14 + torchvision, and the nvcc build of the CUDA kernels.
 test-cuda:
@@ -49,14 +88,9 @@ ifeq ($(NVCC),)
 	@echo "[test-cuda] the CUDA build and the torchvision comparison did not run."
 else
 	$(MAKE) --no-print-directory op-cuda
+	@echo "[test-cuda] $(VENV_CUDA): $(TORCH_CUDA), op built by nvcc: the op tests, against torchvision too"
 	$(WITH_CUDA_OP) -m pytest tests/ops $(PYTEST_ARGS)
 endif
-
-# The op built by nvcc against .venv-cuda's torch (also the CPU kernels, for torchvision runs).
-WITH_CUDA_OP = MMDET_PSROI_LIBRARY=$$(ls build/cuda/lib/mmdet_psroi/ops/_C*.so) \
-	PYTHONPATH=$(CURDIR) $(PY_CUDA)
-op-cuda: env-cuda
-	bash tools/env/build_cuda_ext.sh $(VENV_CUDA)
 
 # The op against torchvision (README's table); needs nvcc like test-cuda.
 benchmark-torchvision: op-cuda

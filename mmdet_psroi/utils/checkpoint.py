@@ -11,11 +11,21 @@ allowlists exactly those types with ``torch.serialization.add_safe_globals``:
   methods through ``getattr(HistoryBuffer, 'mean')``. The builtin ``getattr`` is *not*
   allowlisted: the name ``builtins.getattr`` is bound to :func:`history_buffer_method`, which
   resolves only those methods and refuses everything else.
+
+Only where ``torch.load`` loads weights-only by default (torch >= 2.6) is anything registered;
+on older torch nothing global is touched. Where ``add_safe_globals`` does not take
+``(global, "module.name")`` pairs, the stand-in is registered under the name
+``builtins.getattr`` itself (torch keys its allowlist by ``__module__`` and ``__qualname__``).
 """
+import functools
+import inspect
 import pickle
 
-import numpy as np
 import torch
+from packaging.version import Version
+
+# The first torch whose torch.load defaults to weights_only=True.
+WEIGHTS_ONLY_DEFAULT_SINCE = Version('2.6')
 
 # HistoryBuffer's own statistics; it registers them lazily, on its first instance.
 _BUILTIN_STATISTICS = ('min', 'max', 'current', 'mean')
@@ -25,6 +35,8 @@ _NUMPY_DTYPE_CLASSES = ('Float64DType', 'Float32DType', 'Float16DType', 'Int64DT
 
 def _numpy_globals():
     """The numpy callables and classes that pickled arrays and scalars refer to."""
+    import numpy as np
+
     multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
     found = [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype]
     dtypes = getattr(np, 'dtypes', None)
@@ -48,18 +60,60 @@ def history_buffer_method(owner, name):
         'of mmengine.logging.HistoryBuffer are allowed')
 
 
-def mmengine_checkpoint_globals():
-    """The globals found in checkpoints saved by mmengine's ``CheckpointHook``."""
+def _named_getattr():
+    """:func:`history_buffer_method` under the name ``builtins.getattr``."""
+
+    @functools.wraps(history_buffer_method)
+    def getattr_stand_in(owner, name):
+        return history_buffer_method(owner, name)
+
+    getattr_stand_in.__module__ = 'builtins'
+    getattr_stand_in.__name__ = getattr_stand_in.__qualname__ = 'getattr'
+    return getattr_stand_in
+
+
+def takes_named_globals(add_safe_globals):
+    """Whether ``add_safe_globals`` accepts ``(global, "module.name")`` pairs (its signature
+    says so from the torch version that added them on)."""
+    try:
+        annotation = inspect.signature(add_safe_globals).parameters['safe_globals'].annotation
+    except (KeyError, TypeError, ValueError):
+        return False
+    return 'tuple' in str(annotation).lower()
+
+
+def mmengine_checkpoint_globals(named_pairs=True):
+    """The globals found in checkpoints saved by mmengine's ``CheckpointHook``.
+
+    Args:
+        named_pairs (bool): give the getattr stand-in as a ``(function, "builtins.getattr")``
+            pair; otherwise as a function that carries that name itself.
+    """
     from mmengine.logging import HistoryBuffer
 
-    return [HistoryBuffer, (history_buffer_method, 'builtins.getattr')] + _numpy_globals()
+    getattr_entry = ((history_buffer_method, 'builtins.getattr') if named_pairs
+                     else _named_getattr())
+    return [HistoryBuffer, getattr_entry] + _numpy_globals()
 
 
-def allow_mmengine_checkpoints():
-    """Allowlist mmengine's checkpoint metadata for weights-only ``torch.load``.
+def loads_weights_only_by_default(torch_version=torch.__version__):
+    """Whether ``torch.load`` without ``weights_only`` loads weights-only (torch >= 2.6)."""
+    return Version(Version(torch_version).base_version) >= WEIGHTS_ONLY_DEFAULT_SINCE
 
-    A no-op on torch versions without ``torch.serialization.add_safe_globals``.
+
+def allow_mmengine_checkpoints(serialization=torch.serialization, torch_version=torch.__version__):
+    """Allowlist mmengine's checkpoint metadata for weights-only ``torch.load``, where that is
+    the default.
+
+    Args:
+        serialization: the module that holds ``add_safe_globals`` (``torch.serialization``).
+        torch_version (str): the torch version whose ``torch.load`` default decides.
+
+    Returns:
+        bool: whether anything was registered (False on torch < 2.6: nothing is touched).
     """
-    add_safe_globals = getattr(torch.serialization, 'add_safe_globals', None)
-    if add_safe_globals is not None:
-        add_safe_globals(mmengine_checkpoint_globals())
+    add_safe_globals = getattr(serialization, 'add_safe_globals', None)
+    if add_safe_globals is None or not loads_weights_only_by_default(torch_version):
+        return False
+    add_safe_globals(mmengine_checkpoint_globals(takes_named_globals(add_safe_globals)))
+    return True

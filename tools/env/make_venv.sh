@@ -1,23 +1,41 @@
 #!/usr/bin/env bash
-# Creates (or checks) the pinned development environment used by `make test` and `make demo`:
-#   torch 2.13.0 (CPU), mmcv 2.1.0 built from source with ops, mmengine 0.10.7, mmdet 3.3.0,
-#   pytest, ruff, and this package in editable mode (compiled op built in place).
-# Idempotent: a stamp file in the venv records what was installed; a second run only checks it.
+# Creates (or checks) one environment of the test matrix (the Makefile names them all).
 #
-# Usage: tools/env/make_venv.sh [VENV_DIR]   (default .venv; PYTHON=python3.11 to choose the interpreter)
+# Usage: tools/env/make_venv.sh VENV_DIR "TORCH" CONSTRAINTS STACK
+#   TORCH        the torch requirement(s), e.g. "torch==2.13.0" or "torch==2.14.1 torchvision==0.29.1"
+#   CONSTRAINTS  the environment's pip constraints file (requirements/constraints-*.txt); it stands
+#                in for any machine-wide pip constraint, so the environment is what the file says
+#   STACK        ops:       torch, numpy, pytest and the op's build tools; the Makefile builds the
+#                           op out of tree for this torch (build/<env>/) and puts the checkout on
+#                           PYTHONPATH
+#                openmmlab: also mmcv 2.1.0 with ops (built from source against this torch),
+#                           mmengine, mmdet, pytest and ruff
+#                dev:       openmmlab, plus this package in editable mode (the op compiled in
+#                           place); one environment per checkout (.venv) can be that
+# Environment: PYTHON (default python3; 3.11 is the tested one), MAX_JOBS (default 2),
+#   MMDET_PSROI_WHEELS (default ~/.cache/mmdet-psroi/wheels).
+#
+# mmcv's wheel is built once per machine and torch version, into MMDET_PSROI_WHEELS/torch-<version>/,
+# and installed from there. pip's own wheel cache is bypassed for it: pip keys that cache by
+# mmcv's source, not by the torch a wheel was built against, so it would hand a torch 2.13 build
+# to a torch 2.1 environment (mmcv.ops then fails with "undefined symbol").
+# Idempotent: a stamp file in the venv records what was installed; a second run only checks it.
 set -euo pipefail
 
-VENV=${1:-.venv}
+[ $# -eq 4 ] || { sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2; }
+VENV=$1 TORCH=$2 CONSTRAINTS=$3 STACK=$4
 PYTHON=${PYTHON:-python3}
-CONSTRAINTS=requirements/constraints.txt
 STAMP="$VENV/.mmdet-psroi-env"
-WANT="$(cat "$0" "$CONSTRAINTS" | sha256sum | cut -c1-16)"
+NAME=$(basename "$VENV")
+WANT="$( (cat "$0" "$CONSTRAINTS"; echo "$TORCH $STACK") | sha256sum | cut -c1-16)"
 
-say() { printf '[env] %s\n' "$*"; }
-die() { printf '[env] ERROR: %s\n' "$*" >&2; exit 1; }
+say() { printf '[env %s] %s\n' "$NAME" "$*"; }
+die() { printf '[env %s] ERROR: %s\n' "$NAME" "$*" >&2; exit 1; }
 
+case $STACK in ops|openmmlab|dev) ;; *) die "STACK must be ops, openmmlab or dev, not '$STACK'";; esac
+[ -f "$CONSTRAINTS" ] || die "constraints file $CONSTRAINTS not found"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
-    say "$VENV is ready (pinned stack already installed)"
+    say "ready ($TORCH, $STACK)"
     exit 0
 fi
 
@@ -32,34 +50,55 @@ if [ ! -x "$VENV/bin/python" ]; then
     say "creating $VENV"
     "$PYTHON" -m venv "$VENV"
 fi
-PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
+export PIP_CONSTRAINT=$CONSTRAINTS PIP_DISABLE_PIP_VERSION_CHECK=1
+PY="$VENV/bin/python"
+PIP=("$PY" -m pip)
 "${PIP[@]}" install -q --upgrade pip
 
-say "installing torch 2.13.0 (CPU) and build tools"
-"${PIP[@]}" install -q -c "$CONSTRAINTS" torch==2.13.0 setuptools wheel numpy ninja
+say "installing $TORCH and build tools (a CUDA build of torch downloads a few GB the first time)"
+# shellcheck disable=SC2086  # TORCH is a list of requirements
+"${PIP[@]}" install -q $TORCH numpy setuptools wheel ninja pytest || die "could not install $TORCH"
 
-if "$VENV/bin/python" -c 'import mmcv, mmcv.ops, sys; sys.exit(mmcv.__version__ != "2.1.0")' 2>/dev/null; then
-    say "mmcv 2.1.0 with ops already installed"
-else
-    say "building mmcv 2.1.0 from source with ops: about 8 minutes on 2 cores (pip caches the wheel, later installs take seconds)"
-    MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} "${PIP[@]}" install --no-build-isolation -c "$CONSTRAINTS" mmcv==2.1.0 \
-        || die "building mmcv failed (see above). It needs g++, torch installed first and setuptools<81 (pkg_resources)"
+if [ "$STACK" != ops ]; then
+    TORCH_VERSION=$("$PY" -c 'import torch; print(torch.__version__)')
+    WHEELS="${MMDET_PSROI_WHEELS:-$HOME/.cache/mmdet-psroi/wheels}/torch-$TORCH_VERSION"
+    if ! compgen -G "$WHEELS/mmcv-2.1.0-*.whl" >/dev/null; then
+        say "building mmcv 2.1.0 with ops against torch $TORCH_VERSION into $WHEELS:" \
+            "about 9 minutes on 2 cores, once per machine and torch version"
+        mkdir -p "$WHEELS"
+        MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} "${PIP[@]}" wheel -q --no-deps --no-build-isolation \
+            --no-cache-dir mmcv==2.1.0 -w "$WHEELS" \
+            || die "building mmcv failed (see above). It needs g++, torch installed first and setuptools<81 (pkg_resources)"
+    fi
+    say "installing mmcv 2.1.0 from $WHEELS, mmengine, mmdet, ruff"
+    "${PIP[@]}" install -q --no-deps --no-index --find-links "$WHEELS" mmcv==2.1.0
+    "${PIP[@]}" install -q mmcv==2.1.0 mmengine mmdet ruff
+    "$PY" -c 'import mmcv.ops' \
+        || die "mmcv.ops does not import against torch $TORCH_VERSION: remove $WHEELS and run again"
 fi
 
-say "installing mmengine, mmdet and test tools"
-"${PIP[@]}" install -q -c "$CONSTRAINTS" mmengine mmdet pytest ruff
+if [ "$STACK" = dev ]; then
+    say "installing mmdet-psroi in editable mode (compiles the op in place)"
+    "${PIP[@]}" install -q --no-build-isolation --no-deps -e . || die "building mmdet-psroi failed (see above)"
+fi
 
-say "installing mmdet-psroi in editable mode (compiles the op)"
-"${PIP[@]}" install -q --no-build-isolation --no-deps -e . \
-    || die "building mmdet-psroi failed (see above)"
+"$PY" - "$STACK" <<'PY' || die "the environment does not import cleanly (see above)"
+import sys
 
-"$VENV/bin/python" - <<'PY' || die "the environment does not import cleanly (see above)"
-import mmcv, mmdet, mmengine, torch
-import mmcv.ops  # noqa: F401  (compiled mmcv ops)
-import mmdet_psroi  # noqa: F401
-from mmdet_psroi.ops import ps_roi_align  # noqa: F401
-print(f'[env] torch {torch.__version__}, mmcv {mmcv.__version__}, '
-      f'mmengine {mmengine.__version__}, mmdet {mmdet.__version__}')
+import numpy
+import torch
+
+found = [f'torch {torch.__version__}', f'numpy {numpy.__version__}']
+if sys.argv[1] != 'ops':
+    import mmcv
+    import mmcv.ops  # noqa: F401  (compiled mmcv ops)
+    import mmdet
+    import mmengine
+    found += [f'mmcv {mmcv.__version__}', f'mmengine {mmengine.__version__}',
+              f'mmdet {mmdet.__version__}']
+if sys.argv[1] == 'dev':
+    from mmdet_psroi.ops import ps_roi_align  # noqa: F401
+print('[env] ' + ', '.join(found))
 PY
 echo "$WANT" > "$STAMP"
-say "$VENV is ready"
+say "ready"
