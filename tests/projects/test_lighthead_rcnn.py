@@ -28,12 +28,15 @@ def tiny_lighthead_cfg(roi_layer='PSRoIAlign', reg_class_agnostic=True, rcnn_sam
     head on conv5: 5x5 separable conv to ALPHA*K*K thin maps, K x K bins, fc 64."""
     cfg = tiny_rfcn_cfg(rcnn_sampler=rcnn_sampler)
     ps_head = cfg.roi_head.bbox_head
+    layer = dict(type=roi_layer, output_size=K)
+    if roi_layer != 'PSRoIPool':
+        layer['sampling_ratio'] = 2
     cfg.roi_head = ConfigDict(
         type='LightHeadRoIHead',
         thin_map_conv=dict(type='LargeSeparableConv', in_channels=512, mid_channels=16,
                            out_channels=ALPHA * K * K, kernel_size=5),
         bbox_roi_extractor=dict(type='LightHeadRoIExtractor',
-                                roi_layer=dict(type=roi_layer, output_size=K, sampling_ratio=2),
+                                roi_layer=layer,
                                 featmap_strides=[16]),
         bbox_head=dict(type='ConvFCBBoxHead', num_shared_convs=0, num_shared_fcs=1,
                        in_channels=ALPHA, fc_out_channels=64, roi_feat_size=K,
@@ -264,7 +267,7 @@ def test_short_overfit_drives_the_loss_down():
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        history.append(float(loss))
+        history.append(float(loss.detach()))
     assert history[-1] < 0.5 * history[0], history
 
 
