@@ -1,0 +1,12 @@
+# Light-Head R-CNN, ResNet-101, COCO, 1x, OHEM, with the public code's two choices instead of
+# the paper's: the max over each bin's 2x2 PSRoIAlign samples (PSRoIAlignMax) instead of their
+# mean, and one box per class instead of a class-agnostic box.
+# Base: lighthead-rcnn_r101-c4_ohem_1x_coco.py; differs only in those two settings.
+_base_ = './lighthead-rcnn_r101-c4_ohem_1x_coco.py'
+
+model = dict(
+    roi_head=dict(
+        bbox_roi_extractor=dict(
+            roi_layer=dict(_delete_=True, type='PSRoIAlignMax', output_size=7,
+                           sampling_ratio=2)),
+        bbox_head=dict(reg_class_agnostic=False)))
