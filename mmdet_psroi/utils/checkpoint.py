@@ -37,7 +37,9 @@ def _numpy_globals():
     """The numpy callables and classes that pickled arrays and scalars refer to."""
     import numpy as np
 
-    multiarray = np._core.multiarray if hasattr(np, '_core') else np.core.multiarray
+    # numpy 2 moved it to numpy._core (numpy 1.26 has a numpy._core without it).
+    numpy_2 = int(np.__version__.split('.')[0]) >= 2
+    multiarray = np._core.multiarray if numpy_2 else np.core.multiarray
     found = [multiarray._reconstruct, multiarray.scalar, np.ndarray, np.dtype]
     dtypes = getattr(np, 'dtypes', None)
     found += [getattr(dtypes, name) for name in _NUMPY_DTYPE_CLASSES if hasattr(dtypes, name)]
