@@ -12,7 +12,7 @@ from mmdet.utils import register_all_modules
 import mmdet_psroi  # noqa: F401
 from mmdet_psroi.models import RFCNRoIHead
 from mmdet_psroi.ops import ps_roi_align, ps_roi_pool
-from tests.models.tiny import tiny_rfcn_cfg, tiny_rfcn_fpn_cfg
+from tests.models.tiny import needs_mixed_precision_op, tiny_rfcn_cfg, tiny_rfcn_fpn_cfg
 
 register_all_modules()
 
@@ -209,6 +209,27 @@ def test_multi_level_output_has_the_widest_dtype_of_the_levels(monkeypatch):
     assert out.dtype == torch.float32
     assert (out[1] == torch.tensor(1 + 1 / 3)).all()  # not rounded to bfloat16
     assert (out[0] == torch.tensor(1 / 3, dtype=torch.bfloat16).float()).all()
+
+
+@needs_mixed_precision_op
+@pytest.mark.parametrize('fpn', [False, True])
+def test_loss_under_bfloat16_autocast(fpn):
+    """What ``--amp`` runs on the CPU: bfloat16 maps, float32 RoIs and proposals."""
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_rfcn_fpn_cfg() if fpn else tiny_rfcn_cfg())
+    data = _data(model)
+    maps, rois = [], []
+    model.roi_head.bbox_head.conv_cls.register_forward_hook(
+        lambda module, args, out: maps.append(out.dtype))
+    extractor = model.roi_head.bbox_roi_extractor
+    extractor.register_forward_pre_hook(lambda module, args: rois.append(args[1].dtype))
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model(**data, mode='loss')
+    assert set(maps) == {torch.bfloat16} and set(rois) == {torch.float32}
+    total, _ = model.parse_losses(losses)
+    assert torch.isfinite(total)
+    total.backward()
+    assert model.roi_head.bbox_head.conv_cls.weight.grad.abs().sum() > 0
 
 
 def test_multi_level_extractor_maps_rois_to_levels():
