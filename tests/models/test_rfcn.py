@@ -11,6 +11,7 @@ from mmdet.utils import register_all_modules
 
 import mmdet_psroi  # noqa: F401
 from mmdet_psroi.models import RFCNRoIHead
+from mmdet_psroi.models.roi_heads.rfcn_roi_head import ScoreMaps
 from mmdet_psroi.ops import ps_roi_align, ps_roi_pool
 from tests.models.tiny import needs_mixed_precision_op, tiny_rfcn_cfg, tiny_rfcn_fpn_cfg
 
@@ -163,6 +164,21 @@ def test_ohem_pools_the_maps_computed_once_per_step():
         torch.testing.assert_close(losses[key], mmdet_losses[key], rtol=0, atol=0)
     sum(losses[key] for key in ('loss_cls', 'loss_bbox')).backward()
     assert model.roi_head.bbox_head.conv_cls.weight.grad.abs().sum() > 0
+
+
+def test_subclass_with_its_own_bbox_forward_gets_features():
+    """E.g. a deformable head that pools offset maps too: it keeps mmdet's loss path."""
+    class FeatureReadingHead(RFCNRoIHead):
+        def _bbox_forward(self, x, rois):
+            assert not isinstance(x, ScoreMaps)
+            return super()._bbox_forward(x, rois)
+
+    ohem = dict(type='OHEMSampler', num=16, pos_fraction=0.25, neg_pos_ub=-1,
+                add_gt_as_proposals=True)
+    model = _build(rcnn_sampler=ohem)
+    model.roi_head.__class__ = FeatureReadingHead
+    losses = model(**_data(model), mode='loss')
+    assert torch.isfinite(losses['loss_cls']) and torch.isfinite(losses['loss_bbox'])
 
 
 def _recording_layers(extractor, monkeypatch):

@@ -65,7 +65,11 @@ class RFCNRoIHead(StandardRoIHead):
              batch_data_samples: SampleList) -> dict:
         """``StandardRoIHead.loss`` with the score maps computed once: the sampler receives
         each image's maps as its ``feats`` (``OHEMSampler`` passes them on to
-        :meth:`_bbox_forward`) and the loss pools the sampled RoIs from the same maps."""
+        :meth:`_bbox_forward`) and the loss pools the sampled RoIs from the same maps.
+        A subclass with its own ``_bbox_forward`` (which reads features) gets mmdet's
+        ``StandardRoIHead.loss``."""
+        if type(self)._bbox_forward is not RFCNRoIHead._bbox_forward:
+            return super().loss(x, rpn_results_list, batch_data_samples)
         assert len(rpn_results_list) == len(batch_data_samples)
         batch_gt_instances, batch_gt_instances_ignore, _ = unpack_gt_instances(
             batch_data_samples)
