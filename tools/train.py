@@ -9,7 +9,11 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+import torch  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+
 import mmdet_psroi  # noqa: E402,F401  (registers R-FCN, checkpoint loading fix)
+import mmdet_psroi.engine  # noqa: E402,F401  (registers BF16OptimWrapper for --amp on the CPU)
 from mmdet_psroi.utils.distributed import process_group_closed_at_exit  # noqa: E402
 from mmdet_psroi.utils.tools import add_common_arguments, build_runner, load_config  # noqa: E402
 
@@ -18,7 +22,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a detector')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--amp', action='store_true', default=False,
-                        help='enable automatic-mixed-precision training')
+                        help='enable automatic-mixed-precision training (float16 with '
+                             'dynamic loss scaling on a GPU; bfloat16 on the CPU)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='enable automatically scaling LR.')
     parser.add_argument('--resume', nargs='?', type=str, const='auto',
@@ -29,11 +34,31 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+def enable_amp(cfg):
+    """mmdet's ``--amp`` where CUDA is available: float16 autocast with dynamic loss scaling
+    (mmengine's ``AmpOptimWrapper``). Without CUDA, where that wrapper refuses to run:
+    bfloat16 autocast on the CPU, which needs no loss scaling (``BF16OptimWrapper``)."""
+    wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if wrapper in ('AmpOptimWrapper', 'BF16OptimWrapper'):
+        print_log(f'--amp: mixed precision is already enabled ({wrapper}) in the config',
+                  logger='current')
+        return
+    if wrapper != 'OptimWrapper':
+        raise SystemExit(f'--amp needs optim_wrapper.type=OptimWrapper, got {wrapper}')
+    if torch.cuda.is_available():
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.loss_scale = 'dynamic'
+    else:
+        cfg.optim_wrapper.type = 'BF16OptimWrapper'
+        cfg.optim_wrapper.device_type = 'cpu'
+        print_log('--amp: no CUDA device, training with bfloat16 autocast on the CPU',
+                  logger='current')
+
+
 def build_config(args):
     cfg = load_config(args)
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.loss_scale = 'dynamic'
+        enable_amp(cfg)
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
             raise RuntimeError('Can not find "auto_scale_lr" or "auto_scale_lr.base_batch_size" '

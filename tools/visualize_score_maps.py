@@ -3,7 +3,8 @@
 As in the paper's figures 3 and 4: the k*k score maps of the class (map (i, j) responds to
 the (i, j)-th part of an object), each with the RoI and its (i, j) bin outlined; then the
 k*k pooled bins of the RoI (bin (i, j) is read from map (i, j) only) and their average, the
-RoI's vote for the class.
+RoI's vote for the class. With several levels (FPN), the maps drawn are those of the level
+the extractor pools the RoI from (``map_roi_levels``), as in the model.
 
 Usage:
     python tools/visualize_score_maps.py CONFIG CHECKPOINT IMAGE [--class-index 0]
@@ -48,13 +49,16 @@ def preprocess(model, image):
 
 
 def score_maps_and_roi(model, batch, class_index, roi=None):
-    """(k*k maps of the class (k, k, H, W), roi (4,) in input pixels, pooled (k, k), score)."""
+    """The class's k*k maps ``(k, k, H, W)`` on the level the extractor pools the RoI from,
+    the RoI ``(4,)`` in input pixels, its pooled bins ``(k, k)``, its score (None for a given
+    --roi) and the stride of that level."""
     head = model.roi_head.bbox_head
+    extractor = model.roi_head.bbox_roi_extractor
     if not 0 <= class_index < head.num_classes:
         raise SystemExit(f'--class-index must be in [0, {head.num_classes}), got {class_index}')
     with torch.no_grad():
-        x_rpn, x_roi = model._route(model.extract_feat(batch['inputs']))
-        cls_maps, _ = head.forward_maps(x_roi[0])
+        _, x_roi = model._route(model.extract_feat(batch['inputs']))
+        maps = model.roi_head.score_maps(x_roi)
         if roi is None:
             pred = model.predict(batch['inputs'], batch['data_samples'], rescale=False)[0]
             pred = pred.pred_instances[pred.pred_instances.labels == class_index]
@@ -64,11 +68,13 @@ def score_maps_and_roi(model, batch, class_index, roi=None):
             roi, score = pred.bboxes[best], float(pred.scores[best])
         else:
             roi, score = torch.tensor(roi, dtype=torch.float32), None
+        rois = torch.cat([roi.new_zeros(1), roi])[None]
+        level = int(extractor.map_roi_levels(rois, len(maps.cls))[0])
+        pooled = extractor(maps.cls, rois)
         kh, kw = head.roi_feat_size
-        maps = cls_maps[0].reshape(-1, kh, kw, *cls_maps.shape[-2:])[class_index]
-        pooled = model.roi_head.bbox_roi_extractor((cls_maps, ),
-                                                   torch.cat([roi.new_zeros(1), roi])[None])
-    return maps, roi, pooled[0, class_index], score
+        level_maps = maps.cls[level][0]
+        class_maps = level_maps.reshape(-1, kh, kw, *level_maps.shape[-2:])[class_index]
+    return class_maps, roi, pooled[0, class_index], score, extractor.featmap_strides[level]
 
 
 def draw(image, maps, roi, pooled, stride, class_name, score, out):
@@ -109,7 +115,8 @@ def draw(image, maps, roi, pooled, stride, class_name, score, out):
     ax.set_title(title, fontsize=9)
     ax.set_xticks(range(kw))
     ax.set_yticks(range(kh))
-    fig.suptitle(f'R-FCN position-sensitive score maps, class "{class_name}"')
+    fig.suptitle(f'R-FCN position-sensitive score maps, class "{class_name}" '
+                 f"(the RoI's level, stride {stride})")
     fig.tight_layout()
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     fig.savefig(out, dpi=90)
@@ -137,10 +144,10 @@ def main(argv=None):
         parser.error(f'cannot read image {args.image}')
     model = load_model(args.config, args.checkpoint)
     batch = preprocess(model, image)
-    maps, roi, pooled, score = score_maps_and_roi(model, batch, args.class_index, args.roi)
+    maps, roi, pooled, score, stride = score_maps_and_roi(model, batch, args.class_index,
+                                                          args.roi)
     shown = batch['inputs'][0].permute(1, 2, 0).numpy()
     shown = (shown - shown.min()) / max(float(np.ptp(shown)), 1e-6) * 255
-    stride = model.roi_head.bbox_roi_extractor.featmap_strides[0]
     classes = model.dataset_meta.get('classes') if model.dataset_meta else None
     name = classes[args.class_index] if classes else str(args.class_index)
     draw(shown.astype(np.uint8)[..., ::-1], maps, roi, pooled, stride, name, score, args.out)

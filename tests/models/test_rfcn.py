@@ -1,15 +1,19 @@
 """RFCN, RFCNRoIHead, PSBBoxHead and PSRoIExtractor inside MMDetection."""
 import copy
+from unittest import mock
 
 import pytest
 import torch
+from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs
 from mmdet.utils import register_all_modules
 
 import mmdet_psroi  # noqa: F401
+from mmdet_psroi.models import RFCNRoIHead
+from mmdet_psroi.models.roi_heads.rfcn_roi_head import ScoreMaps
 from mmdet_psroi.ops import ps_roi_align, ps_roi_pool
-from tests.models.tiny import tiny_rfcn_cfg
+from tests.models.tiny import needs_mixed_precision_op, tiny_rfcn_cfg, tiny_rfcn_fpn_cfg
 
 register_all_modules()
 
@@ -87,6 +91,17 @@ def test_hidden_kernel_size_keeps_the_map_size_and_sees_neighbours():
     assert changed[2:5, 2:5].all() and changed.sum() == 9  # a 3x3 neighbourhood
 
 
+def test_head_without_hidden_conv_initialises():
+    torch.manual_seed(0)
+    head = MODELS.build(dict(tiny_rfcn_cfg()['roi_head']['bbox_head'], hidden_channels=0))
+    head.init_weights()  # every mmengine Runner calls it
+    assert not hasattr(head, 'conv_hidden') and head.conv_cls.in_channels == 512
+    assert abs(float(head.conv_cls.weight.detach().std()) - 0.01) < 0.001  # Normal init ran
+    assert abs(float(head.conv_reg.weight.detach().std()) - 0.001) < 0.0001
+    cls_maps, reg_maps = head.forward_maps(torch.randn(1, 512, 4, 5))
+    assert cls_maps.shape == (1, 27, 4, 5) and reg_maps.shape == (1, 36, 4, 5)
+
+
 def test_class_specific_regression_shapes():
     cfg = tiny_rfcn_cfg()
     cfg['roi_head']['bbox_head']['reg_class_agnostic'] = False
@@ -105,6 +120,134 @@ def test_ohem_sampler_trains():
     assert torch.isfinite(losses['loss_cls']) and torch.isfinite(losses['loss_bbox'])
 
 
+def _roi_head_step(model, data, loss):
+    """One RoI-head loss by ``loss`` (an unbound ``loss`` method) on the model's own proposals:
+    (losses, the number of ``forward_maps`` calls, the sampling results)."""
+    head = model.roi_head
+    x_rpn, x_roi = model._route(model.extract_feat(data['inputs']))
+    with torch.no_grad():
+        proposals = model.rpn_head.predict(x_rpn, data['data_samples'], rescale=False)
+    sampled, sample = [], head.bbox_sampler.sample
+
+    def recording_sample(*args, **kwargs):
+        sampled.append(sample(*args, **kwargs))
+        return sampled[-1]
+
+    with mock.patch.object(head.bbox_head, 'forward_maps',
+                           wraps=head.bbox_head.forward_maps) as forward_maps, \
+            mock.patch.object(head.bbox_sampler, 'sample', recording_sample):
+        torch.manual_seed(0)
+        losses = loss(head, x_roi, proposals, data['data_samples'])
+    return losses, forward_maps.call_count, sampled
+
+
+def test_ohem_pools_the_maps_computed_once_per_step():
+    """R-FCN's OHEM (paper, section 2): the loss of every proposal is a pooling of the maps
+    the step computes anyway. The sampled RoIs and the losses are those of mmdet's
+    StandardRoIHead.loss, whose OHEMSampler recomputes the maps once per image."""
+    ohem = dict(type='OHEMSampler', num=16, pos_fraction=0.25, neg_pos_ub=-1,
+                add_gt_as_proposals=True)
+    model = _build(rcnn_sampler=ohem)
+    data = _data(model, num_images=2)
+    losses, calls, sampled = _roi_head_step(model, data, RFCNRoIHead.loss)
+    mmdet_losses, mmdet_calls, mmdet_sampled = _roi_head_step(model, data,
+                                                              StandardRoIHead.loss)
+    # mmdet's: the loss, then once per image and mined set (negatives; positives if > 4)
+    assert calls == 1 and mmdet_calls >= 1 + 2
+    assert len(sampled) == len(mmdet_sampled) == 2
+    for ours, theirs in zip(sampled, mmdet_sampled):
+        assert len(theirs.neg_inds) == 12  # 3/4 of 16: mined from ~100 negatives
+        assert torch.equal(ours.pos_inds, theirs.pos_inds)
+        assert torch.equal(ours.neg_inds, theirs.neg_inds)
+    assert losses.keys() == mmdet_losses.keys()
+    for key in losses:
+        torch.testing.assert_close(losses[key], mmdet_losses[key], rtol=0, atol=0)
+    sum(losses[key] for key in ('loss_cls', 'loss_bbox')).backward()
+    assert model.roi_head.bbox_head.conv_cls.weight.grad.abs().sum() > 0
+
+
+def test_subclass_with_its_own_bbox_forward_gets_features():
+    """E.g. a deformable head that pools offset maps too: it keeps mmdet's loss path."""
+    class FeatureReadingHead(RFCNRoIHead):
+        def _bbox_forward(self, x, rois):
+            assert not isinstance(x, ScoreMaps)
+            return super()._bbox_forward(x, rois)
+
+    ohem = dict(type='OHEMSampler', num=16, pos_fraction=0.25, neg_pos_ub=-1,
+                add_gt_as_proposals=True)
+    model = _build(rcnn_sampler=ohem)
+    model.roi_head.__class__ = FeatureReadingHead
+    losses = model(**_data(model), mode='loss')
+    assert torch.isfinite(losses['loss_cls']) and torch.isfinite(losses['loss_bbox'])
+
+
+def _recording_layers(extractor, monkeypatch):
+    """Replaces the extractor's PS layers by ones that record the RoIs they get and return
+    ``level + 1/3`` in the map's dtype."""
+    seen = []
+    for level, layer in enumerate(extractor.roi_layers):
+        def pooled(feat, rois, level=level):
+            seen.append((level, rois))
+            kh, kw = extractor.output_size
+            return feat.new_full((len(rois), feat.size(1) // (kh * kw), kh, kw), level + 1 / 3)
+        monkeypatch.setattr(layer, 'forward', pooled)
+    return seen
+
+
+def _extractor(num_levels):
+    return MODELS.build(dict(type='PSRoIExtractor',
+                             roi_layer=dict(type='PSRoIAlign', output_size=2, sampling_ratio=2),
+                             featmap_strides=[4, 8][:num_levels], finest_scale=56))
+
+
+@pytest.mark.parametrize('num_levels', [1, 2])
+@pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
+def test_extractor_keeps_rois_in_float32_with_reduced_precision_maps(num_levels, dtype,
+                                                                     monkeypatch):
+    extractor = _extractor(num_levels)
+    seen = _recording_layers(extractor, monkeypatch)
+    feats = tuple(torch.zeros(1, 3 * 4, 300 // s, 300 // s, dtype=dtype) for s in (4, 8))
+    # in bfloat16, 601 and 1013 would become 600 and 1012 (steps of 4 px in [512, 1024))
+    rois = torch.tensor([[0, 601.0, 5.0, 1013.0, 299.0], [0, 3.0, 5.0, 21.0, 17.0]])
+    out = extractor(feats[:num_levels], rois)
+    assert all(r.dtype == torch.float32 for _, r in seen)
+    assert torch.equal(torch.cat([r for _, r in seen]).sort(dim=0).values,
+                       rois.sort(dim=0).values)
+    assert out.dtype == dtype and out.shape == (2, 3, 2, 2)
+
+
+def test_multi_level_output_has_the_widest_dtype_of_the_levels(monkeypatch):
+    extractor = _extractor(2)
+    _recording_layers(extractor, monkeypatch)
+    feats = (torch.zeros(1, 12, 64, 64, dtype=torch.bfloat16), torch.zeros(1, 12, 32, 32))
+    rois = torch.tensor([[0, 3.0, 5.0, 21.0, 17.0], [0, 0.0, 0.0, 200.0, 200.0]])  # lvl 0, 1
+    out = extractor(feats, rois)
+    assert out.dtype == torch.float32
+    assert (out[1] == torch.tensor(1 + 1 / 3)).all()  # not rounded to bfloat16
+    assert (out[0] == torch.tensor(1 / 3, dtype=torch.bfloat16).float()).all()
+
+
+@needs_mixed_precision_op
+@pytest.mark.parametrize('fpn', [False, True])
+def test_loss_under_bfloat16_autocast(fpn):
+    """What ``--amp`` runs on the CPU: bfloat16 maps, float32 RoIs and proposals."""
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_rfcn_fpn_cfg() if fpn else tiny_rfcn_cfg())
+    data = _data(model)
+    maps, rois = [], []
+    model.roi_head.bbox_head.conv_cls.register_forward_hook(
+        lambda module, args, out: maps.append(out.dtype))
+    extractor = model.roi_head.bbox_roi_extractor
+    extractor.register_forward_pre_hook(lambda module, args: rois.append(args[1].dtype))
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model(**data, mode='loss')
+    assert set(maps) == {torch.bfloat16} and set(rois) == {torch.float32}
+    total, _ = model.parse_losses(losses)
+    assert torch.isfinite(total)
+    total.backward()
+    assert model.roi_head.bbox_head.conv_cls.weight.grad.abs().sum() > 0
+
+
 def test_multi_level_extractor_maps_rois_to_levels():
     extractor = MODELS.build(dict(type='PSRoIExtractor',
                                   roi_layer=dict(type='PSRoIAlign', output_size=2,
@@ -119,16 +262,7 @@ def test_multi_level_extractor_maps_rois_to_levels():
 
 
 def test_rfcn_on_fpn_trains():
-    cfg = tiny_rfcn_cfg()
-    cfg.update(rpn_in_indices=None, roi_in_indices=None)
-    cfg['backbone'].update(strides=(1, 2, 2, 2), dilations=(1, 1, 1, 1), out_indices=(0, 1, 2, 3))
-    cfg['neck'] = dict(type='FPN', in_channels=[64, 128, 256, 512], out_channels=32,
-                       num_outs=4)
-    cfg['rpn_head'].update(in_channels=32, anchor_generator=dict(
-        type='AnchorGenerator', scales=[8], ratios=[0.5, 1.0, 2.0], strides=[4, 8, 16, 32]))
-    cfg['roi_head']['bbox_roi_extractor']['featmap_strides'] = [4, 8, 16, 32]
-    cfg['roi_head']['bbox_head'].update(in_channels=32, hidden_channels=32)
-    model = MODELS.build(cfg)
+    model = MODELS.build(tiny_rfcn_fpn_cfg())
     losses = model(**_data(model), mode='loss')
     assert torch.isfinite(losses['loss_cls'])
 

@@ -3,7 +3,26 @@ import json
 import os
 
 import numpy as np
+import pytest
+import torch
 from mmengine.config import ConfigDict
+
+
+def _op_reads_float32_rois_with_bfloat16_maps():
+    from mmdet_psroi.ops import ps_roi_pool
+
+    try:
+        ps_roi_pool(torch.zeros(1, 1, 2, 2, dtype=torch.bfloat16),
+                    torch.tensor([[0, 0, 0, 1.0, 1.0]]), 1)
+    except TypeError:
+        return False
+    return True
+
+
+# Mixed-precision training needs the op to pool half/bfloat16 maps with float32 RoIs.
+needs_mixed_precision_op = pytest.mark.skipif(
+    not _op_reads_float32_rois_with_bfloat16_maps(),
+    reason='the op does not read float32 RoIs with bfloat16 maps (needed by --amp)')
 
 
 def tiny_rfcn_cfg(num_classes=2, k=3, roi_layer='PSRoIPool', rcnn_sampler=None):
@@ -61,6 +80,21 @@ def tiny_rfcn_cfg(num_classes=2, k=3, roi_layer='PSRoIPool', rcnn_sampler=None):
                      min_bbox_size=0),
             rcnn=dict(score_thr=0.0, nms=dict(type='nms', iou_threshold=0.5),
                       max_per_img=50)))
+
+
+def tiny_rfcn_fpn_cfg(**kwargs):
+    """``tiny_rfcn_cfg`` on a 32-channel FPN (strides 4-32): RPN and RoI head read every level,
+    RoIs are pooled from the level their scale maps to."""
+    cfg = tiny_rfcn_cfg(**kwargs)
+    cfg.update(rpn_in_indices=None, roi_in_indices=None)
+    cfg['backbone'].update(strides=(1, 2, 2, 2), dilations=(1, 1, 1, 1), out_indices=(0, 1, 2, 3))
+    cfg['neck'] = dict(type='FPN', in_channels=[64, 128, 256, 512], out_channels=32,
+                       num_outs=4)
+    cfg['rpn_head'].update(in_channels=32, anchor_generator=dict(
+        type='AnchorGenerator', scales=[8], ratios=[0.5, 1.0, 2.0], strides=[4, 8, 16, 32]))
+    cfg['roi_head']['bbox_roi_extractor']['featmap_strides'] = [4, 8, 16, 32]
+    cfg['roi_head']['bbox_head'].update(in_channels=32, hidden_channels=32)
+    return cfg
 
 
 def write_coco_dataset(root, num_images=4, size=96, seed=0):

@@ -2,7 +2,9 @@
 synthetic COCO dataset. The resume and test steps load checkpoints that mmengine saved: they
 fail with UnpicklingError on torch >= 2.6 unless the plugin's loading fix is in place."""
 import glob
+import importlib.util
 import json
+import math
 import os
 import socket
 import subprocess
@@ -13,7 +15,12 @@ import torch
 from mmengine.config import Config
 
 import mmdet_psroi  # noqa: F401  (lets this process read the checkpoints too)
-from tests.models.tiny import tiny_experiment_cfg, write_coco_dataset
+from tests.models.tiny import (
+    needs_mixed_precision_op,
+    tiny_experiment_cfg,
+    tiny_rfcn_cfg,
+    write_coco_dataset,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -55,6 +62,47 @@ def test_train_resume_and_test(experiment):
         metrics = json.load(f)
     for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75'):
         assert 0.0 <= metrics[key] <= 1.0
+
+
+def _train_tool():
+    spec = importlib.util.spec_from_file_location('train_tool',
+                                                  os.path.join(ROOT, 'tools', 'train.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('cuda, wrapper', [(True, 'AmpOptimWrapper'),
+                                           (False, 'BF16OptimWrapper')])
+def test_amp_is_float16_with_loss_scaling_on_gpus_and_bfloat16_on_the_cpu(
+        experiment, monkeypatch, cuda, wrapper):
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.optim import build_optim_wrapper
+
+    register_all_modules()
+    config, _ = experiment
+    train = _train_tool()
+    monkeypatch.setenv('LOCAL_RANK', '0')
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
+    cfg = train.build_config(train.parse_args([config, '--amp']))
+    assert cfg.optim_wrapper.type == wrapper
+    assert cfg.optim_wrapper.get('loss_scale') == ('dynamic' if cuda else None)
+    if not cuda:  # mmengine's AmpOptimWrapper refuses to be built without a GPU; this one not
+        built = build_optim_wrapper(MODELS.build(tiny_rfcn_cfg()), cfg.optim_wrapper)
+        assert type(built).__name__ == wrapper
+
+
+@needs_mixed_precision_op
+def test_amp_training_on_the_cpu_gives_finite_losses(experiment):
+    config, tmp_path = experiment
+    work_dir = str(tmp_path / 'amp')
+    result = run(['tools/train.py', config, '--work-dir', work_dir, '--amp'])
+    assert 'bfloat16 autocast on the CPU' in result.stdout + result.stderr
+    (scalars, ) = glob.glob(os.path.join(work_dir, '*', 'vis_data', 'scalars.json'))
+    with open(scalars) as f:
+        losses = [entry['loss'] for entry in map(json.loads, f) if 'loss' in entry]
+    assert len(losses) == 2 and all(math.isfinite(loss) for loss in losses), losses
 
 
 def test_tools_refuse_missing_files(experiment):

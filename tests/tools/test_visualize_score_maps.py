@@ -1,4 +1,5 @@
 """tools/visualize_score_maps.py on a tiny randomly initialised R-FCN."""
+import importlib.util
 import os
 import subprocess
 import sys
@@ -7,12 +8,13 @@ import cv2
 import numpy as np
 import torch
 from mmdet.registry import MODELS
+from mmdet.testing import demo_mm_inputs
 from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.runner import save_checkpoint
 
 import mmdet_psroi  # noqa: F401
-from tests.models.tiny import tiny_experiment_cfg, write_coco_dataset
+from tests.models.tiny import tiny_experiment_cfg, tiny_rfcn_fpn_cfg, write_coco_dataset
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -43,3 +45,29 @@ def test_draws_maps_and_bins(tmp_path):
                             r'--class-index must be in [0, 2)')):
         bad = subprocess.run(base + extra, cwd=ROOT, capture_output=True, text=True, timeout=300)
         assert bad.returncode != 0 and message in bad.stderr, bad.stderr[-2000:]
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location(
+        'visualize_score_maps', os.path.join(ROOT, 'tools', 'visualize_score_maps.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_multi_level_model_shows_the_level_the_roi_is_pooled_from():
+    register_all_modules()
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_rfcn_fpn_cfg())
+    model.eval()
+    batch = model.data_preprocessor(demo_mm_inputs(batch_size=1, image_shapes=[(3, 128, 128)],
+                                                   num_classes=2), False)
+    roi = [4.0, 6.0, 124.0, 120.0]  # scale 117 px: level 1 (stride 8) with finest_scale 56
+    maps, _, pooled, score, stride = _tool().score_maps_and_roi(model, batch, 1, roi)
+    assert stride == 8 and score is None
+    with torch.no_grad():
+        x_roi = model.extract_feat(batch['inputs'])
+        expected = model.roi_head._bbox_forward(x_roi, torch.tensor([[0.0] + roi]))
+        level_maps = model.roi_head.bbox_head.forward_maps(x_roi[1])[0][0]
+    torch.testing.assert_close(pooled, expected['bbox_feats'][0, 1])  # what the model pooled
+    torch.testing.assert_close(maps, level_maps.reshape(3, 3, 3, *level_maps.shape[-2:])[1])

@@ -1,9 +1,11 @@
 # Model base: R-FCN with a ResNet-50 (caffe style) backbone, COCO's 80 classes.
 # Base: mmdet's Faster R-CNN C4 model (same RPN, data preprocessor, pretrained weights,
-# train/test settings). Differences: conv5 kept at stride 16 with dilation 2 (paper,
-# section 3); the RPN reads conv4 and the RoI head reads conv5; the per-RoI res5 head +
+# assigners). Differences, from the paper (section 2): conv5 kept at stride 16 with
+# dilation 2; the RPN reads conv4 and the RoI head reads conv5; the per-RoI res5 head +
 # RoIAlign is replaced by R-FCN's position-sensitive head (k=7, PSRoIPool, class-agnostic
-# boxes) whose score maps are computed once per image; 300 RoIs per image at test (paper).
+# boxes) whose score maps are computed once per image; 300 RoIs per image in training and at
+# test, 128 of them sampled per image for the loss; detections suppressed at 0.3 IoU.
+# The paper's weight decay (0.0005) is set in the configs that add the schedule.
 _base_ = 'mmdet::_base_/models/faster-rcnn_r50-caffe-c4.py'
 custom_imports = dict(imports=['mmdet_psroi'], allow_failed_imports=False)
 
@@ -37,4 +39,9 @@ model = dict(
             loss_cls=dict(
                 type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
             loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0))),
-    test_cfg=dict(rpn=dict(max_per_img=300)))
+    train_cfg=dict(
+        rpn_proposal=dict(max_per_img=300),
+        rcnn=dict(sampler=dict(num=128))),
+    test_cfg=dict(
+        rpn=dict(max_per_img=300),
+        rcnn=dict(nms=dict(type='nms', iou_threshold=0.3))))

@@ -3,6 +3,7 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 from mmdet.models.detectors import TwoStageDetector
+from mmdet.models.utils import unpack_gt_instances
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from torch import Tensor
@@ -66,8 +67,8 @@ class RFCN(TwoStageDetector):
             for data_sample in rpn_data_samples:  # the RPN is class-agnostic
                 labels = data_sample.gt_instances.labels
                 data_sample.gt_instances.labels = torch.zeros_like(labels)
-            rpn_losses, rpn_results_list = self.rpn_head.loss_and_predict(
-                x_rpn, rpn_data_samples, proposal_cfg=proposal_cfg)
+            rpn_losses, rpn_results_list = self._rpn_loss_and_proposals(
+                x_rpn, rpn_data_samples, proposal_cfg)
             for key in list(rpn_losses):
                 if 'loss' in key and 'rpn' not in key:
                     rpn_losses[f'rpn_{key}'] = rpn_losses.pop(key)
@@ -76,6 +77,21 @@ class RFCN(TwoStageDetector):
             rpn_results_list = self._proposals(x_rpn, batch_data_samples)
         losses.update(self.roi_head.loss(x_roi, rpn_results_list, batch_data_samples))
         return losses
+
+    def _rpn_loss_and_proposals(self, x_rpn, batch_data_samples: SampleList, proposal_cfg):
+        """``rpn_head.loss_and_predict``, with the proposals decoded and suppressed in float32
+        outside autocast: under mixed precision the RPN's outputs are float16/bfloat16, which
+        mmcv's CPU NMS refuses (and in which decoded box coordinates lose precision)."""
+        batch_gt_instances, batch_gt_instances_ignore, batch_img_metas = unpack_gt_instances(
+            batch_data_samples)
+        outs = self.rpn_head(x_rpn)
+        losses = self.rpn_head.loss_by_feat(*outs, batch_gt_instances, batch_img_metas,
+                                            batch_gt_instances_ignore)
+        with torch.autocast(device_type=x_rpn[0].device.type, enabled=False):
+            outs = tuple([level.float() for level in out] for out in outs)
+            proposals = self.rpn_head.predict_by_feat(*outs, batch_img_metas=batch_img_metas,
+                                                      cfg=proposal_cfg)
+        return losses, proposals
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:

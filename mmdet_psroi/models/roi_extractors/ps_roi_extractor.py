@@ -1,5 +1,7 @@
+import functools
 from typing import List, Optional, Tuple
 
+import torch
 from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
 from mmdet.registry import MODELS
 from torch import Tensor, nn
@@ -7,6 +9,12 @@ from torch import Tensor, nn
 from mmdet_psroi.ops import PSRoIAlign, PSRoIPool
 
 PS_ROI_LAYERS = {'PSRoIPool': PSRoIPool, 'PSRoIAlign': PSRoIAlign}
+
+
+def roi_dtype(map_dtype: torch.dtype) -> torch.dtype:
+    """The dtype RoIs are pooled in from maps of ``map_dtype``: the maps' own for float64 and
+    float32 maps, float32 for reduced-precision (float16, bfloat16) maps."""
+    return map_dtype if map_dtype in (torch.float32, torch.float64) else torch.float32
 
 
 @MODELS.register_module()
@@ -61,18 +69,23 @@ class PSRoIExtractor(SingleRoIExtractor):
 
     def forward(self, feats: Tuple[Tensor], rois: Tensor,
                 roi_scale_factor: Optional[float] = None) -> Tensor:
-        rois = rois.type_as(feats[0])
+        """RoIs stay in float32 (or float64) whatever the maps' dtype: in bfloat16 an x in
+        [512, 1024) would snap to steps of 4 pixels. Under mixed precision the maps may be
+        float16/bfloat16; the output has the widest dtype of the levels."""
+        rois = rois.to(roi_dtype(feats[0].dtype))
         levels = self.map_roi_levels(rois, len(feats)) if len(feats) > 1 else None
         if roi_scale_factor is not None:
             rois = self.roi_rescale(rois, roi_scale_factor)
         if levels is None:
             return self.roi_layers[0](feats[0], rois)
         kh, kw = self.output_size
-        out = feats[0].new_zeros(rois.size(0), feats[0].size(1) // (kh * kw), kh, kw)
+        dtype = functools.reduce(torch.promote_types, (feat.dtype for feat in feats))
+        out = feats[0].new_zeros(rois.size(0), feats[0].size(1) // (kh * kw), kh, kw,
+                                 dtype=dtype)
         for level, (feat, layer) in enumerate(zip(feats, self.roi_layers)):
             inds = (levels == level).nonzero(as_tuple=False).squeeze(1)
             if inds.numel() > 0:
-                out[inds] = layer(feat, rois[inds])
+                out[inds] = layer(feat, rois[inds]).to(dtype)
             else:
                 # keep every level in the graph (distributed training expects it)
                 out = out + feat.sum() * 0.

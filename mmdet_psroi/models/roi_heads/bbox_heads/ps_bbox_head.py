@@ -54,9 +54,11 @@ class PSBBoxHead(BBoxHead):
                 raise ValueError(f'PSBBoxHead: {name} is not configurable (always voting, '
                                  'with classification and regression)')
         if init_cfg is None:
-            init_cfg = [dict(type='Normal', std=0.01, override=dict(name='conv_hidden')),
-                        dict(type='Normal', std=0.01, override=dict(name='conv_cls')),
-                        dict(type='Normal', std=0.001, override=dict(name='conv_reg'))]
+            stds = dict(conv_hidden=0.01, conv_cls=0.01, conv_reg=0.001)
+            if not hidden_channels:  # no hidden conv to initialise
+                del stds['conv_hidden']
+            init_cfg = [dict(type='Normal', std=std, override=dict(name=name))
+                        for name, std in stds.items()]
         # in_channels=1 keeps BBoxHead from allocating its (unused) linear predictors.
         super().__init__(in_channels=1, roi_feat_size=roi_feat_size, num_classes=num_classes,
                          reg_class_agnostic=reg_class_agnostic, init_cfg=init_cfg, **kwargs)

@@ -1,0 +1,4 @@
+"""Training-loop pieces, registered in ``mmdet.registry`` on import."""
+from .bf16_optim_wrapper import BF16OptimWrapper
+
+__all__ = ['BF16OptimWrapper']
