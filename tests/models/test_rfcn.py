@@ -13,7 +13,7 @@ import mmdet_psroi  # noqa: F401
 from mmdet_psroi.models import RFCNRoIHead
 from mmdet_psroi.models.roi_heads.rfcn_roi_head import ScoreMaps
 from mmdet_psroi.ops import ps_roi_align, ps_roi_pool
-from tests.models.tiny import needs_mixed_precision_op, tiny_rfcn_cfg, tiny_rfcn_fpn_cfg
+from tests.models.tiny import tiny_rfcn_cfg, tiny_rfcn_fpn_cfg
 
 register_all_modules()
 
@@ -227,7 +227,6 @@ def test_multi_level_output_has_the_widest_dtype_of_the_levels(monkeypatch):
     assert (out[0] == torch.tensor(1 / 3, dtype=torch.bfloat16).float()).all()
 
 
-@needs_mixed_precision_op
 @pytest.mark.parametrize('fpn', [False, True])
 def test_loss_under_bfloat16_autocast(fpn):
     """What ``--amp`` runs on the CPU: bfloat16 maps, float32 RoIs and proposals."""

@@ -3,26 +3,7 @@ import json
 import os
 
 import numpy as np
-import pytest
-import torch
 from mmengine.config import ConfigDict
-
-
-def _op_reads_float32_rois_with_bfloat16_maps():
-    from mmdet_psroi.ops import ps_roi_pool
-
-    try:
-        ps_roi_pool(torch.zeros(1, 1, 2, 2, dtype=torch.bfloat16),
-                    torch.tensor([[0, 0, 0, 1.0, 1.0]]), 1)
-    except TypeError:
-        return False
-    return True
-
-
-# Mixed-precision training needs the op to pool half/bfloat16 maps with float32 RoIs.
-needs_mixed_precision_op = pytest.mark.skipif(
-    not _op_reads_float32_rois_with_bfloat16_maps(),
-    reason='the op does not read float32 RoIs with bfloat16 maps (needed by --amp)')
 
 
 def tiny_rfcn_cfg(num_classes=2, k=3, roi_layer='PSRoIPool', rcnn_sampler=None):

@@ -16,7 +16,6 @@ from mmengine.config import Config
 
 import mmdet_psroi  # noqa: F401  (lets this process read the checkpoints too)
 from tests.models.tiny import (
-    needs_mixed_precision_op,
     tiny_experiment_cfg,
     tiny_rfcn_cfg,
     write_coco_dataset,
@@ -93,7 +92,6 @@ def test_amp_is_float16_with_loss_scaling_on_gpus_and_bfloat16_on_the_cpu(
         assert type(built).__name__ == wrapper
 
 
-@needs_mixed_precision_op
 def test_amp_training_on_the_cpu_gives_finite_losses(experiment):
     config, tmp_path = experiment
     work_dir = str(tmp_path / 'amp')
