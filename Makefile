@@ -12,11 +12,12 @@ OP_STAMP  := build/.op-inplace.stamp
 NVCC      := $(shell command -v nvcc 2>/dev/null || ls $${CUDA_HOME:-/usr/local/cuda}/bin/nvcc 2>/dev/null)
 PYTEST_ARGS ?=
 
-.PHONY: help env env-cuda op op-cuda test test-cpu test-cuda demo lint benchmark benchmark-torchvision clean
+.PHONY: help env env-cuda op op-cuda test test-cpu test-cuda demo demo-seeds lint benchmark benchmark-torchvision clean
 
 help:
 	@echo "make test   create the environment if missing, then run the whole test suite"
 	@echo "make demo   create the environment if missing, then run the R-FCN vs RoI Align demo"
+	@echo "make demo-seeds   the demo over 3 seeds (mean, std, paired intervals); reuses finished runs"
 	@echo "make lint   ruff"
 	@echo "make benchmark   op and head benchmarks (.venv; op peer: mmcv RoIAlign)"
 	@echo "make benchmark-torchvision   op benchmark against torchvision (.venv-cuda)"
@@ -63,6 +64,10 @@ benchmark-torchvision: op-cuda
 
 demo: op
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash tools/demo.sh
+
+# The demo over seeds 0, 1, 2 in the same work dir: the runs `make demo` finished are reused.
+demo-seeds: op
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash tools/demo.sh --seeds 3
 
 benchmark: op
 	$(PY) tools/benchmark_op.py
