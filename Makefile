@@ -24,11 +24,12 @@ PYTEST_ARGS ?=
 NO_NVCC_BUILD := --ignore=tests/ops/test_cuda_build.py
 
 .PHONY: help env env-compat env-latest env-cuda op op-compat op-latest op-cuda \
-	test test-main test-compat test-latest test-cuda demo lint benchmark benchmark-torchvision clean
+	test test-main test-compat test-latest test-cuda demo demo-seeds lint benchmark benchmark-torchvision clean
 
 help:
 	@echo "make test   create the environments if missing, then run the test matrix (README: Compatibility)"
 	@echo "make demo   create the environment if missing, then run the R-FCN vs RoI Align demo"
+	@echo "make demo-seeds   the demo over 3 seeds (mean, std, paired intervals); reuses finished runs"
 	@echo "make lint   ruff"
 	@echo "make test-main | test-compat | test-latest | test-cuda   one environment of the matrix"
 	@echo "make benchmark   op and head benchmarks (.venv; op peer: mmcv RoIAlign)"
@@ -98,6 +99,10 @@ benchmark-torchvision: op-cuda
 
 demo: op
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash tools/demo.sh
+
+# The demo over seeds 0, 1, 2 in the same work dir: the runs `make demo` finished are reused.
+demo-seeds: op
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH bash tools/demo.sh --seeds 3
 
 benchmark: op
 	$(PY) tools/benchmark_op.py

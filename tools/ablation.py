@@ -1,28 +1,48 @@
-"""Train and compare detectors that differ only in their RoI head (what `make demo` runs).
+"""Train and compare detectors that differ only in their RoI head, over seeds (`make demo`).
 
-For each config: train with MMDetection's runner and evaluate bbox mAP / AP50 / AP75 on the
-val split with ``CocoMetric``. Then time inference per image in this process, same thread
-count for every model, in interleaved rounds (each round times every model once over the val
-split), so that a change in the machine's speed hits all models alike. Writes, under
-``--work-dir`` (default ``work_dirs/neon_trees_ablation``):
+For every seed 0..N-1 (``--seeds N``) and every config: train with MMDetection's runner, the
+config's ``randomness.seed`` set to the seed, and evaluate bbox mAP / AP50 / AP75 on the val
+split with ``CocoMetric``. Seeds are the outer loop, so a run stopped early holds whole seeds
+of every model. After all training, time inference per image of every trained model in this
+process, same thread count for all, in interleaved rounds (each round times every model and
+seed once over the val split), so that a change in the machine's speed hits all alike.
 
-    results.json, results.md   the table (also printed), updated after every model
-    ap.png, latency.png        bars per model
-    loss_curves.png            training loss per model
-    predictions_<model>.png    a few val tiles: ground truth (green), predictions (red)
+Per model: mean and standard deviation over seeds of each metric, every seed's values, and
+the difference to the baseline (``--baseline``, default the last config) with a 95 %
+confidence interval paired by seed (``mmdet_psroi/utils/seed_statistics.py``: paired t
+interval; none with one seed). Writes, under ``--work-dir`` (default
+``work_dirs/neon_trees_ablation``):
 
-A finished model's results and checkpoint are kept if a later one fails; the results of a
-previous run are kept as ``results.previous.json``.
+    <model>/seed_<k>-<hash>/   one run: checkpoint, logs, config.py, run.json (its results);
+                               <hash> identifies its config
+    results.json, results.md   every run and the statistics (the table is also printed),
+                               updated after every run
+    ap.png, latency.png        means with std error bars, one point per seed
+    loss_curves.png            training loss, one line per seed
+    predictions_<model>.png    a few val tiles (first seed): ground truth green, predictions red
+
+No lost work: a run that finished (its run.json is written after evaluation) with the same
+config (the config with seed and overrides applied, compared by its dump) is reused, not
+retrained, so a stopped run resumes and an added config or seed trains only what is new. A
+changed config trains in a new directory and leaves the old runs as they are (going back
+reuses them). ``--retrain`` trains every run again. The previous results.json is kept as
+``results.previous.json``.
 
 Usage:
-    python tools/ablation.py                                   # the three NEON configs
+    python tools/ablation.py                                   # the three NEON configs, 1 seed
+    python tools/ablation.py --seeds 3                         # 3 seeds each
+    python tools/ablation.py A.py B.py --baseline A --seeds 5  # any configs
     python tools/ablation.py --max-iters 2 --data-root DIR     # a smoke run
 """
 import argparse
+import copy
+import datetime
 import glob
+import hashlib
 import json
 import os
 import os.path as osp
+import platform
 import shutil
 import statistics
 import sys
@@ -38,13 +58,15 @@ from mmengine.config import Config  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 import mmdet_psroi  # noqa: E402,F401
+from mmdet_psroi.utils.ablation_report import METRICS, markdown, plot, summarize  # noqa: E402
 
 DEFAULT_CONFIGS = [
     'configs/neon_trees/rfcn_psroipool_mobilenetv2_neon-trees.py',
     'configs/neon_trees/rfcn_psroialign_mobilenetv2_neon-trees.py',
     'configs/neon_trees/faster-rcnn_roialign_mobilenetv2_neon-trees.py',
 ]
-METRICS = ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/bbox_mAP_75')
+COCO_KEYS = {key: f'coco/{key}' for key in METRICS}
+RECORD = 'run.json'
 
 
 def say(message):
@@ -55,11 +77,19 @@ def model_name(config_path):
     return osp.splitext(osp.basename(config_path))[0]
 
 
-def load_config(path, work_dir, args):
-    """The config of one run: its work dir, and the command line's overrides."""
+def config_hash(identity):
+    return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def run_dir(out_dir, name, seed, identity):
+    """``<model>/seed_<k>-<config hash>``: a run with another config never overwrites it."""
+    return osp.join(out_dir, name, f'seed_{seed}-{config_hash(identity)[:8]}')
+
+
+def load_config(path, seed, out_dir, args):
+    """The config of one run, and the text that identifies it (its dump before the output
+    paths are set, so a moved work dir is still reused)."""
     cfg = Config.fromfile(path)
-    cfg.work_dir = work_dir
-    cfg.visualizer.name = f'visualizer_{model_name(path)}'
     if args.data_root:
         root = args.data_root.rstrip('/') + '/'
         for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
@@ -75,34 +105,33 @@ def load_config(path, work_dir, args):
         cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    return cfg
+    cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
+    identity = cfg.pretty_text
+    name = model_name(path)
+    cfg.work_dir = run_dir(out_dir, name, seed, identity)
+    cfg.experiment_name = f'{name}_seed{seed}'
+    cfg.visualizer.name = f'visualizer_{name}_seed{seed}'
+    return cfg, identity
 
 
-def inference_seconds(runner, warmup=2):
-    """Seconds per val image (batch 1) of one pass, the first ``warmup`` images left out."""
-    model = runner.model
-    model.eval()
-    times = []
-    with torch.no_grad():
-        for index, data in enumerate(runner.test_dataloader):
-            start = time.perf_counter()
-            model.test_step(data)
-            if index >= warmup:
-                times.append(time.perf_counter() - start)
-    if not times:
-        raise RuntimeError(f'not enough val images to time inference (more than {warmup} '
-                           'are needed)')
-    return times
-
-
-def time_interleaved(runners, rounds):
-    """Median and mean ms per image of every runner, timed round-robin over ``rounds``."""
-    times = [[] for _ in runners]
-    for round_index in range(1, rounds + 1):
-        say(f'timing inference, round {round_index}/{rounds}')
-        for model_times, runner in zip(times, runners):
-            model_times.extend(inference_seconds(runner))
-    return [(statistics.median(t) * 1e3, statistics.mean(t) * 1e3) for t in times]
+def finished_record(work_dir, identity):
+    """The record of the finished run in ``work_dir`` with this config, or (None, why not)."""
+    path = osp.join(work_dir, RECORD)
+    if not osp.isfile(path):
+        others = sorted(glob.glob(osp.join(osp.dirname(work_dir),
+                                           osp.basename(work_dir).split('-')[0] + '-*',
+                                           RECORD)))
+        if others:
+            return None, ('the finished runs of this seed have other configs (kept: '
+                          + ', '.join(osp.dirname(o) for o in others) + ')')
+        return None, 'no finished run'
+    with open(path) as f:
+        record = json.load(f)
+    if record.get('config_sha256') != config_hash(identity):
+        return None, f'{path} belongs to another config'
+    if not osp.isfile(osp.join(work_dir, record['checkpoint'])):
+        return None, f'its checkpoint {record["checkpoint"]} is missing'
+    return record, None
 
 
 def loss_curve(work_dir):
@@ -118,97 +147,81 @@ def loss_curve(work_dir):
     return curve
 
 
-def run_one(path, out_dir, args):
-    """Train and evaluate one config; returns its result (no timing yet) and its runner."""
-    name = model_name(path)
-    work_dir = osp.join(out_dir, name)
-    cfg = load_config(path, work_dir, args)
-    say(f'training {name} for {cfg.train_cfg.max_iters} iterations')
-    torch.manual_seed(0)
+def train_and_evaluate(cfg):
+    """Train with mmengine's runner and evaluate: (train seconds, metrics, checkpoint file)."""
     runner = Runner.from_cfg(cfg)
     start = time.perf_counter()
     runner.train()
     train_s = time.perf_counter() - start
-    say(f'evaluating {name}')
+    say(f'evaluating {cfg.experiment_name}')
     metrics = runner.test()
-    result = dict(model=name, config=path, train_seconds=train_s,
-                  threads=torch.get_num_threads(), loss_curve=loss_curve(work_dir),
-                  **{key.split('/')[-1]: float(metrics[key]) for key in METRICS})
-    draw_predictions(runner, name, out_dir, args.show_images)
-    return result, runner
+    with open(osp.join(cfg.work_dir, 'last_checkpoint')) as f:
+        return train_s, metrics, osp.basename(f.read().strip())
 
 
-def table(results):
-    lines = ['| model | mAP | AP50 | AP75 | inference ms/image (median) | train s |',
-             '|---|---|---|---|---|---|']
-    for r in results:
-        latency = (f"{r['inference_ms_median']:.1f}" if 'inference_ms_median' in r
-                   else 'not timed yet')
-        lines.append(f"| {r['model']} | {r['bbox_mAP']:.3f} | {r['bbox_mAP_50']:.3f} | "
-                     f"{r['bbox_mAP_75']:.3f} | {latency} | {r['train_seconds']:.0f} |")
-    return '\n'.join(lines)
+def train_run(cfg, identity, path, seed):
+    """Train and evaluate one run; writes its config.py and, last, its run.json."""
+    name = model_name(path)
+    say(f'training {name} seed {seed} for {cfg.train_cfg.max_iters} iterations')
+    train_s, metrics, checkpoint = train_and_evaluate(cfg)
+    record = dict(model=name, config=path, seed=seed, checkpoint=checkpoint,
+                  config_sha256=config_hash(identity), train_seconds=train_s,
+                  threads=torch.get_num_threads(), torch=torch.__version__,
+                  finished=datetime.datetime.now().isoformat(timespec='seconds'),
+                  loss_curve=loss_curve(cfg.work_dir),
+                  **{key: float(metrics[coco]) for key, coco in COCO_KEYS.items()})
+    with open(osp.join(cfg.work_dir, 'config.py'), 'w') as f:
+        f.write(identity)
+    partial = osp.join(cfg.work_dir, RECORD + '.part')
+    with open(partial, 'w') as f:
+        json.dump(record, f, indent=2)
+    os.replace(partial, osp.join(cfg.work_dir, RECORD))
+    return record
 
 
-def write_results(results, out_dir):
-    with open(osp.join(out_dir, 'results.json'), 'w') as f:
-        json.dump(dict(torch=torch.__version__, threads=torch.get_num_threads(),
-                       results=results), f, indent=2)
-    with open(osp.join(out_dir, 'results.md'), 'w') as f:
-        f.write(f'{table(results)}\n\n{torch.get_num_threads()} threads, torch '
-                f'{torch.__version__}; AP on the val split with mmdet CocoMetric.\n')
+def load_trained(cfg, record):
+    """The trained model of a run (eval mode) and its val dataloader."""
+    from mmdet.apis import init_detector
+
+    model = init_detector(copy.deepcopy(cfg), osp.join(cfg.work_dir, record['checkpoint']),
+                          device='cpu')
+    return model, Runner.build_dataloader(cfg.test_dataloader)
 
 
-def plot_summary(results, out_dir):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    names = [r['model'].replace('_mobilenetv2_neon-trees', '') for r in results]
-    x = np.arange(len(results))
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for offset, key, label in ((-0.25, 'bbox_mAP', 'mAP'), (0, 'bbox_mAP_50', 'AP50'),
-                               (0.25, 'bbox_mAP_75', 'AP75')):
-        ax.bar(x + offset, [r[key] for r in results], 0.25, label=label)
-    ax.set_xticks(x, names)
-    ax.set_ylabel('AP (val)')
-    ax.legend()
-    ax.set_title('NEON tree crowns: accuracy')
-    fig.tight_layout()
-    fig.savefig(osp.join(out_dir, 'ap.png'), dpi=100)
-    plt.close(fig)
-
-    if all('inference_ms_median' in r for r in results):
-        fig, ax = plt.subplots(figsize=(7, 4))
-        ax.bar(x, [r['inference_ms_median'] for r in results], 0.5)
-        ax.set_xticks(x, names)
-        ax.set_ylabel('ms / image (median)')
-        ax.set_title(f'Inference on the CPU, {results[0]["threads"]} threads')
-        fig.tight_layout()
-        fig.savefig(osp.join(out_dir, 'latency.png'), dpi=100)
-        plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(7, 4))
-    for name, r in zip(names, results):
-        if r['loss_curve']:
-            iters, losses = zip(*r['loss_curve'])
-            ax.plot(iters, losses, label=name)
-    ax.set_xlabel('iteration')
-    ax.set_ylabel('training loss')
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(osp.join(out_dir, 'loss_curves.png'), dpi=100)
-    plt.close(fig)
+def inference_seconds(model, dataloader, warmup=2):
+    """Seconds per val image (batch 1) of one pass, the first ``warmup`` images left out."""
+    model.eval()
+    times = []
+    with torch.no_grad():
+        for index, data in enumerate(dataloader):
+            start = time.perf_counter()
+            model.test_step(data)
+            if index >= warmup:
+                times.append(time.perf_counter() - start)
+    if not times:
+        raise RuntimeError(f'not enough val images to time inference (more than {warmup} '
+                           'are needed)')
+    return times
 
 
-def draw_predictions(runner, name, out_dir, count, score_thr=0.3):
+def time_interleaved(trained, rounds):
+    """Per (model, dataloader): every image's ms, timed round-robin over ``rounds``."""
+    times = [[] for _ in trained]
+    for round_index in range(1, rounds + 1):
+        say(f'timing inference, round {round_index}/{rounds}')
+        for run_times, (model, dataloader) in zip(times, trained):
+            run_times.extend(t * 1e3 for t in inference_seconds(model, dataloader))
+    return times
+
+
+def draw_predictions(model, dataloader, name, out_dir, count, score_thr=0.3):
     """A row of val tiles with ground truth (green) and predictions (red)."""
     import cv2
 
-    model = runner.model
     model.eval()
     tiles = []
     with torch.no_grad():
-        for index, data in enumerate(runner.test_dataloader):
+        for index, data in enumerate(dataloader):
             if index >= count:
                 break
             sample = model.test_step(data)[0]
@@ -229,11 +242,75 @@ def draw_predictions(runner, name, out_dir, count, score_thr=0.3):
         cv2.imwrite(osp.join(out_dir, f'predictions_{name}.png'), row)
 
 
-def main():
+def cpu_name():
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment():
+    return dict(torch=torch.__version__, threads=torch.get_num_threads(), cpu=cpu_name(),
+                logical_cpus=os.cpu_count())
+
+
+def write_results(runs, models, baseline, out_dir):
+    """results.json (every run, every statistic), results.md and the plots; the summary."""
+    summaries = summarize(runs, models, baseline)
+    env = environment()
+    public_runs = [{k: v for k, v in r.items() if k != 'config_sha256'} for r in runs]
+    with open(osp.join(out_dir, 'results.json'), 'w') as f:
+        json.dump(dict(**env, seeds=sorted({r['seed'] for r in runs}), baseline=baseline,
+                       models=summaries, runs=public_runs), f, indent=2)
+    with open(osp.join(out_dir, 'results.md'), 'w') as f:
+        f.write(markdown(summaries, runs, baseline, env))
+    plot(summaries, runs, out_dir, env)
+    return summaries, env
+
+
+def collect_runs(configs, seeds, out_dir, args):
+    """Train (or reuse) every (seed, config) run, seeds outer; the records, each with its
+    config, in that order. Results are rewritten after every run."""
+    models = [model_name(path) for path in configs]
+    plan = [(seed, path) for seed in range(seeds) for path in configs]
+    runs = []
+    for index, (seed, path) in enumerate(plan, start=1):
+        cfg, identity = load_config(path, seed, out_dir, args)
+        name = model_name(path)
+        say(f'run {index}/{len(plan)}: {name} seed {seed} ({path})')
+        record, why = ((None, '--retrain') if args.retrain
+                       else finished_record(cfg.work_dir, identity))
+        if record is not None:
+            say(f'reusing {name} seed {seed}: finished {record["finished"]} with the same '
+                f'config ({cfg.work_dir})')
+        else:
+            if why != 'no finished run':
+                say(f'training {name} seed {seed} again: {why}')
+            record = train_run(cfg, identity, path, seed)
+        record = dict(record, reused=why is None, work_dir=cfg.work_dir)
+        runs.append((record, cfg))
+        write_results([r for r, _ in runs], models, args.baseline, out_dir)
+    return runs
+
+
+def parse_args(argv=None):
     from mmengine.config import DictAction
 
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--configs', nargs='+', default=DEFAULT_CONFIGS)
+    parser.add_argument('configs', nargs='*', metavar='CONFIG',
+                        help='configs to compare (default: the three NEON demo configs)')
+    parser.add_argument('--configs', dest='config_list', nargs='+', metavar='CONFIG',
+                        help='the same as the positional configs')
+    parser.add_argument('--seeds', type=int, default=1,
+                        help='train every config with seeds 0..N-1 (default 1)')
+    parser.add_argument('--baseline', help='model (config file name without .py) the others '
+                                           'are compared with; default: the last config')
+    parser.add_argument('--retrain', action='store_true',
+                        help='train every run again instead of reusing finished ones')
     parser.add_argument('--work-dir', default='work_dirs/neon_trees_ablation')
     parser.add_argument('--data-root', help='override the configs\' data root')
     parser.add_argument('--max-iters', type=int, help='override the schedule (constant lr)')
@@ -241,34 +318,60 @@ def main():
     parser.add_argument('--timing-rounds', type=int, default=3,
                         help='interleaved inference timing rounds over the val split')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.configs and args.config_list:
+        parser.error('give the configs either as positional arguments or with --configs, '
+                     'not both')
+    args.configs = args.configs or args.config_list or DEFAULT_CONFIGS
     for path in args.configs:
         if not osp.isfile(path):
             parser.error(f'config not found: {path}')
-    if args.max_iters is not None and args.max_iters < 1:
-        parser.error(f'--max-iters must be >= 1, got {args.max_iters}')
-    if args.timing_rounds < 1:
-        parser.error(f'--timing-rounds must be >= 1, got {args.timing_rounds}')
+    models = [model_name(path) for path in args.configs]
+    duplicates = sorted({m for m in models if models.count(m) > 1})
+    if duplicates:
+        parser.error(f'configs must have distinct file names (their runs are named after '
+                     f'them), repeated: {", ".join(duplicates)}')
+    for option, value in (('--seeds', args.seeds), ('--max-iters', args.max_iters),
+                          ('--timing-rounds', args.timing_rounds)):
+        if value is not None and value < 1:
+            parser.error(f'{option} must be >= 1, got {value}')
+    if args.baseline is None:
+        args.baseline = models[-1]
+    elif args.baseline not in models:
+        parser.error(f'--baseline {args.baseline} is not one of the models compared: '
+                     f'{", ".join(models)}')
+    if args.cfg_options and any(key.startswith('randomness.seed') or key == 'randomness'
+                                for key in args.cfg_options):
+        parser.error('--cfg-options must not set randomness.seed: the seeds come from --seeds')
+    return args
 
+
+def main(argv=None):
+    args = parse_args(argv)
     out_dir = args.work_dir
     os.makedirs(out_dir, exist_ok=True)
     previous = osp.join(out_dir, 'results.json')
     if osp.isfile(previous):
         shutil.copy(previous, osp.join(out_dir, 'results.previous.json'))
-    results, runners = [], []
-    for index, path in enumerate(args.configs, start=1):
-        say(f'model {index}/{len(args.configs)}: {path}')
-        result, runner = run_one(path, out_dir, args)
-        results.append(result)
-        runners.append(runner)
-        write_results(results, out_dir)
-        plot_summary(results, out_dir)
-    for result, (median_ms, mean_ms) in zip(results,
-                                            time_interleaved(runners, args.timing_rounds)):
-        result.update(inference_ms_median=median_ms, inference_ms_mean=mean_ms)
-    write_results(results, out_dir)
-    plot_summary(results, out_dir)
-    print('\n' + table(results) + '\n')
+    models = [model_name(path) for path in args.configs]
+    runs = collect_runs(args.configs, args.seeds, out_dir, args)
+
+    say('loading the trained models for timing')
+    trained = [load_trained(cfg, record) for record, cfg in runs]
+    for (record, _), (model, dataloader) in zip(runs, trained):
+        if record['seed'] == 0:
+            draw_predictions(model, dataloader, record['model'], out_dir, args.show_images)
+    for (record, _), times in zip(runs, time_interleaved(trained, args.timing_rounds)):
+        record.update(inference_ms=[round(t, 3) for t in times],
+                      inference_ms_median=statistics.median(times),
+                      timing_threads=torch.get_num_threads())
+    records = [record for record, _ in runs]
+    write_results(records, models, args.baseline, out_dir)
+    with open(osp.join(out_dir, 'results.md')) as f:
+        print('\n' + f.read())
+    reused = [f"{r['model']} seed {r['seed']}" for r in records if r['reused']]
+    say(f'reused {len(reused)} of {len(records)} finished runs'
+        + (f': {", ".join(reused)}' if reused else ''))
     say(f'wrote {out_dir}/results.json, results.md and PNGs')
 
 

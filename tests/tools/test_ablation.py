@@ -1,5 +1,7 @@
-"""tools/ablation.py end to end with a two-iteration schedule on a tiny synthetic data set laid
-out like data/neon_trees (one class, COCO json under annotations/)."""
+"""tools/ablation.py: the seed loop and the reuse of finished runs (training stubbed), the
+refusal of bad arguments, and end to end with a two-iteration schedule on a tiny synthetic data
+set laid out like data/neon_trees (one class, COCO json under annotations/)."""
+import importlib.util
 import json
 import os
 import subprocess
@@ -12,6 +14,137 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIGS = ['configs/neon_trees/rfcn_psroipool_mobilenetv2_neon-trees.py',
            'configs/neon_trees/faster-rcnn_roialign_mobilenetv2_neon-trees.py']
+NAMES = [os.path.basename(c)[:-3] for c in CONFIGS]
+PSROIALIGN = 'configs/neon_trees/rfcn_psroialign_mobilenetv2_neon-trees.py'
+
+
+@pytest.fixture(scope='module')
+def ablation():
+    spec = importlib.util.spec_from_file_location(
+        'ablation_tool', os.path.join(ROOT, 'tools', 'ablation.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def stub_training(ablation, monkeypatch):
+    """Replaces the runner: records (model, seed) of every training, writes a checkpoint file
+    and returns metrics that depend on the model and the seed."""
+    trained = []
+
+    def train_and_evaluate(cfg):
+        name = os.path.basename(os.path.dirname(cfg.work_dir))
+        seed = cfg.randomness.seed
+        trained.append((name, seed))
+        os.makedirs(cfg.work_dir, exist_ok=True)
+        open(os.path.join(cfg.work_dir, 'iter_2.pth'), 'w').close()
+        offset = 0.1 if name == NAMES[1] else 0.0
+        metrics = {'coco/bbox_mAP': 0.1 + offset + 0.01 * seed,
+                   'coco/bbox_mAP_50': 0.3 + offset + 0.02 * seed,
+                   'coco/bbox_mAP_75': 0.05 + offset}
+        return 5.0, metrics, 'iter_2.pth'
+
+    monkeypatch.setattr(ablation, 'train_and_evaluate', train_and_evaluate)
+    return trained
+
+
+def collect(ablation, out, *extra):
+    args = ablation.parse_args([*CONFIGS, '--work-dir', out, '--max-iters', '2', *extra])
+    return [record for record, _ in ablation.collect_runs(args.configs, args.seeds, out, args)]
+
+
+def test_seeds_are_the_outer_loop_and_set_in_the_config(ablation, stub_training, tmp_path):
+    out = str(tmp_path)
+    records = collect(ablation, out, '--seeds', '2')
+    assert stub_training == [(NAMES[0], 0), (NAMES[1], 0), (NAMES[0], 1), (NAMES[1], 1)]
+    assert [(r['model'], r['seed'], r['reused']) for r in records] == \
+        [(name, seed, False) for name, seed in stub_training]
+    with open(os.path.join(records[2]['work_dir'], 'config.py')) as f:
+        assert "seed=1" in f.read()
+
+    with open(os.path.join(out, 'results.json')) as f:
+        results = json.load(f)
+    assert results['seeds'] == [0, 1] and results['baseline'] == NAMES[1]
+    assert len(results['runs']) == 4
+    rfcn, baseline = results['models']
+    assert rfcn['bbox_mAP_50']['values'] == pytest.approx([0.30, 0.32])
+    assert rfcn['bbox_mAP_50']['mean'] == pytest.approx(0.31)
+    assert rfcn['bbox_mAP_50']['std'] == pytest.approx(0.02 / 2 ** 0.5)
+    difference = rfcn['difference_to_baseline']['bbox_mAP_50']
+    assert difference['seeds'] == [0, 1]
+    assert difference['differences'] == pytest.approx([-0.1, -0.1])
+    assert difference['low'] == pytest.approx(-0.1) and difference['high'] == pytest.approx(-0.1)
+    assert 'difference_to_baseline' not in baseline
+    with open(os.path.join(out, 'results.md')) as f:
+        table = f.read()
+    assert '0.310 ± 0.014' in table and '-0.100 [-0.100, -0.100]' in table
+
+
+def test_finished_runs_are_reused_and_only_new_work_is_trained(ablation, stub_training,
+                                                               tmp_path, capsys):
+    out = str(tmp_path)
+    collect(ablation, out, '--seeds', '2')
+    stub_training.clear()
+
+    records = collect(ablation, out, '--seeds', '2')  # everything finished: nothing trained
+    assert stub_training == [] and all(r['reused'] for r in records)
+    assert f'reusing {NAMES[0]} seed 1: finished' in capsys.readouterr().out
+
+    records = collect(ablation, out, '--seeds', '3')  # one more seed: only its runs
+    assert stub_training == [(NAMES[0], 2), (NAMES[1], 2)]
+    assert [r['reused'] for r in records] == [True] * 4 + [False] * 2
+    stub_training.clear()
+
+    args = ablation.parse_args([PSROIALIGN, *CONFIGS, '--work-dir', out, '--max-iters', '2',
+                                '--seeds', '2'])  # one more model: only its seeds
+    ablation.collect_runs(args.configs, args.seeds, out, args)
+    assert stub_training == [('rfcn_psroialign_mobilenetv2_neon-trees', 0),
+                             ('rfcn_psroialign_mobilenetv2_neon-trees', 1)]
+
+
+def test_a_changed_config_trains_beside_the_finished_runs(ablation, stub_training, tmp_path,
+                                                          capsys):
+    out = str(tmp_path)
+    first = collect(ablation, out)
+    stub_training.clear()
+    changed = collect(ablation, out, '--cfg-options', 'train_dataloader.batch_size=4')
+    assert stub_training == [(NAMES[0], 0), (NAMES[1], 0)]
+    assert 'the finished runs of this seed have other configs (kept: ' in capsys.readouterr().out
+    assert {r['work_dir'] for r in first}.isdisjoint(r['work_dir'] for r in changed)
+    stub_training.clear()
+    assert all(r['reused'] for r in collect(ablation, out))  # going back reuses the first
+
+    os.remove(os.path.join(changed[1]['work_dir'], 'run.json'))  # stopped before it finished
+    collect(ablation, out, '--cfg-options', 'train_dataloader.batch_size=4')
+    assert stub_training == [(NAMES[1], 0)]
+    stub_training.clear()
+    collect(ablation, out, '--retrain')
+    assert stub_training == [(NAMES[0], 0), (NAMES[1], 0)]
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--seeds', '0'], '--seeds must be >= 1, got 0'),
+    (['--timing-rounds', '0'], '--timing-rounds must be >= 1, got 0'),
+    (['--max-iters', '0'], '--max-iters must be >= 1, got 0'),
+    (['--baseline', 'faster-rcnn'], '--baseline faster-rcnn is not one of the models compared: '
+                                    'rfcn_psroipool_mobilenetv2_neon-trees, '
+                                    'faster-rcnn_roialign_mobilenetv2_neon-trees'),
+    (['--cfg-options', 'randomness.seed=3'], '--cfg-options must not set randomness.seed'),
+    (['--configs', CONFIGS[0]], 'either as positional arguments or with --configs'),
+    ([CONFIGS[0]], 'distinct file names'),
+])
+def test_bad_arguments_are_refused_before_training(ablation, argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        ablation.parse_args([*CONFIGS, *argv])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_the_default_baseline_is_the_last_config(ablation):
+    assert ablation.parse_args([]).baseline == 'faster-rcnn_roialign_mobilenetv2_neon-trees'
+    assert ablation.parse_args(['--configs', *CONFIGS, '--baseline', NAMES[0]]).baseline == \
+        NAMES[0]
 
 
 def write_tree_split(root, split, count, rng):
@@ -35,8 +168,8 @@ def write_tree_split(root, split, count, rng):
 
 def run_ablation(data_root, out):
     command = [sys.executable, 'tools/ablation.py', '--configs', *CONFIGS, '--data-root',
-               data_root, '--max-iters', '2', '--work-dir', out, '--show-images', '2',
-               '--timing-rounds', '2',
+               data_root, '--max-iters', '2', '--seeds', '2', '--work-dir', out,
+               '--show-images', '2', '--timing-rounds', '2',
                '--cfg-options', 'model.backbone.init_cfg=None']
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -44,36 +177,36 @@ def run_ablation(data_root, out):
 
 
 @pytest.mark.slow
-def test_two_iteration_ablation_writes_every_output(tmp_path):
+def test_two_iteration_two_seed_ablation_writes_every_output(tmp_path):
     rng = np.random.default_rng(0)
     data_root = str(tmp_path / 'data')
     write_tree_split(data_root, 'train', 4, rng)
     write_tree_split(data_root, 'val', 4, rng)
     out = str(tmp_path / 'out')
     stdout = run_ablation(data_root, out)
-    assert '[ablation] model 2/2' in stdout and '| model | mAP |' in stdout
-    assert stdout.index('model 2/2') < stdout.index('timing inference, round 2/2')
+    assert '[ablation] run 4/4' in stdout and '| model | seeds | mAP |' in stdout
+    assert stdout.index('run 4/4') < stdout.index('timing inference, round 2/2')
+    assert 'reused 0 of 4 finished runs' in stdout
 
     with open(os.path.join(out, 'results.json')) as f:
-        results = json.load(f)['results']
-    assert [r['model'] for r in results] == [os.path.basename(c)[:-3] for c in CONFIGS]
-    for r in results:
+        results = json.load(f)
+    assert [m['model'] for m in results['models']] == NAMES
+    assert [(r['model'], r['seed']) for r in results['runs']] == \
+        [(NAMES[0], 0), (NAMES[1], 0), (NAMES[0], 1), (NAMES[1], 1)]
+    for r in results['runs']:
         for key in ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75'):
             assert 0.0 <= r[key] <= 1.0 or r[key] == -1.0
-        assert r['inference_ms_median'] > 0 and r['loss_curve']
+        assert r['inference_ms_median'] > 0 and len(r['inference_ms']) == 2 * 2
+        assert r['loss_curve']
+        assert os.path.isfile(os.path.join(r['work_dir'], 'iter_2.pth'))
+    rfcn = results['models'][0]
+    assert rfcn['bbox_mAP_50']['n'] == 2 and rfcn['inference_ms_median'] > 0
+    assert rfcn['difference_to_baseline']['bbox_mAP_50']['low'] is not None
     for name in ['results.md', 'ap.png', 'latency.png', 'loss_curves.png'] + \
-            [f'predictions_{r["model"]}.png' for r in results]:
+            [f'predictions_{name}.png' for name in NAMES]:
         assert os.path.getsize(os.path.join(out, name)) > 0, name
-    for r in results:  # checkpoints kept
-        assert os.path.isfile(os.path.join(out, r['model'], 'iter_2.pth'))
 
-    run_ablation(data_root, out)  # a second run keeps the first one's results
+    stdout = run_ablation(data_root, out)  # a second run reuses every run, keeps the results
+    assert '[ablation] training' not in stdout
+    assert 'reused 4 of 4 finished runs' in stdout
     assert os.path.isfile(os.path.join(out, 'results.previous.json'))
-
-
-@pytest.mark.parametrize('option, value', [('--timing-rounds', '0'), ('--max-iters', '0')])
-def test_a_count_below_one_is_refused_before_training(option, value):
-    result = subprocess.run([sys.executable, 'tools/ablation.py', option, value], cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2
-    assert f'{option} must be >= 1, got 0' in result.stderr

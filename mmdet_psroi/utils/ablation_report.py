@@ -1,0 +1,173 @@
+"""The summary, tables and plots of ``tools/ablation.py``: per model the mean and standard
+deviation over seeds, every seed's values, and the difference to a baseline with a paired
+confidence interval (:mod:`mmdet_psroi.utils.seed_statistics`).
+
+A run is a dict with at least ``model``, ``seed``, the metrics in :data:`METRICS` and
+``train_seconds``; after timing also ``inference_ms`` (per image times) and
+``inference_ms_median``.
+"""
+import os.path as osp
+import statistics
+
+from .seed_statistics import CI_METHOD, mean_std, paired_difference
+
+METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75')
+LABELS = dict(bbox_mAP='mAP', bbox_mAP_50='AP50', bbox_mAP_75='AP75')
+
+
+def summarize(runs, models, baseline):
+    """Per model (in ``models`` order, those with at least one run): metrics over seeds,
+    inference time over all its seeds' images, and the paired difference to ``baseline``
+    over the seeds both ran."""
+    by_model = {name: sorted((r for r in runs if r['model'] == name), key=lambda r: r['seed'])
+                for name in models}
+    baseline_by_seed = {r['seed']: r for r in by_model[baseline]}
+    summaries = []
+    for name in models:
+        model_runs = by_model[name]
+        if not model_runs:
+            continue
+        summary = dict(model=name, config=model_runs[0]['config'],
+                       seeds=[r['seed'] for r in model_runs],
+                       reused_seeds=[r['seed'] for r in model_runs if r.get('reused')],
+                       train_seconds=mean_std([r['train_seconds'] for r in model_runs]))
+        for key in METRICS:
+            summary[key] = dict(values=[r[key] for r in model_runs],
+                                **mean_std([r[key] for r in model_runs]))
+        if all('inference_ms' in r for r in model_runs):
+            summary['inference_ms_median'] = statistics.median(
+                t for r in model_runs for t in r['inference_ms'])
+            summary['inference_ms_median_per_seed'] = [r['inference_ms_median']
+                                                       for r in model_runs]
+        paired = [r for r in model_runs if r['seed'] in baseline_by_seed]
+        if name != baseline and paired:
+            summary['difference_to_baseline'] = {
+                key: dict(seeds=[r['seed'] for r in paired],
+                          **paired_difference([r[key] for r in paired],
+                                              [baseline_by_seed[r['seed']][key]
+                                               for r in paired]))
+                for key in METRICS}
+        summaries.append(summary)
+    baseline_summary = next((s for s in summaries if s['model'] == baseline), None)
+    if baseline_summary and 'inference_ms_median' in baseline_summary:
+        for summary in summaries:
+            if 'inference_ms_median' in summary:
+                summary['inference_vs_baseline'] = (summary['inference_ms_median'] /
+                                                    baseline_summary['inference_ms_median'])
+    return summaries
+
+
+def mean_pm_std(stats, digits=3):
+    if stats['std'] is None:
+        return f"{stats['mean']:.{digits}f}"
+    return f"{stats['mean']:.{digits}f} ± {stats['std']:.{digits}f}"
+
+
+def difference_with_interval(difference):
+    if difference['low'] is None:
+        return f"{difference['mean']:+.3f} (1 seed: no interval)"
+    return f"{difference['mean']:+.3f} [{difference['low']:+.3f}, {difference['high']:+.3f}]"
+
+
+def markdown(summaries, runs, baseline, environment):
+    """results.md: means ± std, differences with their intervals, every seed's values."""
+    lines = ['| model | seeds | mAP | AP50 | AP75 | inference ms/image (median) | vs. baseline '
+             '| train s (mean) |',
+             '|---|---|---|---|---|---|---|---|']
+    for s in summaries:
+        latency = (f"{s['inference_ms_median']:.1f}" if 'inference_ms_median' in s
+                   else 'not timed yet')
+        ratio = (f"{s['inference_vs_baseline']:.2f}x" if 'inference_vs_baseline' in s
+                 else '')
+        name = s['model'] + (' (baseline)' if s['model'] == baseline else '')
+        lines.append(f"| {name} | {len(s['seeds'])} | "
+                     + ' | '.join(mean_pm_std(s[key]) for key in METRICS)
+                     + f" | {latency} | {ratio} | {s['train_seconds']['mean']:.0f} |")
+    compared = [s for s in summaries if 'difference_to_baseline' in s]
+    if compared:
+        lines += ['', f'Difference to the baseline ({baseline}), mean over seeds with its '
+                  '95 % confidence interval:', '',
+                  '| model | seeds paired | mAP | AP50 | AP75 |', '|---|---|---|---|---|']
+    for s in compared:
+        difference = s['difference_to_baseline']
+        lines.append(f"| {s['model']} | {len(difference[METRICS[0]]['seeds'])} | "
+                     + ' | '.join(difference_with_interval(difference[key])
+                                  for key in METRICS) + ' |')
+    lines += ['', 'Every seed:', '',
+              '| model | seed | mAP | AP50 | AP75 | inference ms/image (median) | train s '
+              '| reused |', '|---|---|---|---|---|---|---|---|']
+    order = {s['model']: index for index, s in enumerate(summaries)}
+    for r in sorted(runs, key=lambda r: (order[r['model']], r['seed'])):
+        latency = f"{r['inference_ms_median']:.1f}" if 'inference_ms_median' in r else ''
+        lines.append(f"| {r['model']} | {r['seed']} | "
+                     + ' | '.join(f'{r[key]:.3f}' for key in METRICS)
+                     + f" | {latency} | {r['train_seconds']:.0f} | "
+                     f"{'yes' if r.get('reused') else 'no'} |")
+    lines += ['', f"AP on the val split with mmdet CocoMetric; ± is the standard deviation "
+              f"over seeds (n-1). Interval: {CI_METHOD}. Inference timed in one process, "
+              f"{environment['threads']} threads, interleaved rounds over every trained model. "
+              f"torch {environment['torch']}, CPU: {environment['cpu']}."]
+    return '\n'.join(lines) + '\n'
+
+
+def short_name(model):
+    return model.replace('_mobilenetv2_neon-trees', '')
+
+
+def plot(summaries, runs, out_dir, environment):
+    """ap.png (mean bars, std error bars, seed points), latency.png (likewise, when timed),
+    loss_curves.png (one line per seed)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = [short_name(s['model']) for s in summaries]
+    x = np.arange(len(summaries))
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for offset, key in zip((-0.27, 0, 0.27), METRICS):
+        means = [s[key]['mean'] for s in summaries]
+        stds = [s[key]['std'] or 0.0 for s in summaries]
+        ax.bar(x + offset, means, 0.25, yerr=stds, capsize=3, label=LABELS[key], alpha=0.7)
+        for index, s in enumerate(summaries):
+            ax.scatter([x[index] + offset] * len(s[key]['values']), s[key]['values'], s=12,
+                       color='black', zorder=3)
+    ax.set_xticks(x, names)
+    ax.set_ylabel('AP (val)')
+    ax.legend()
+    seeds = max(len(s['seeds']) for s in summaries)
+    ax.set_title(f'Accuracy over {seeds} seed(s): mean, ± std, points = seeds')
+    fig.tight_layout()
+    fig.savefig(osp.join(out_dir, 'ap.png'), dpi=100)
+    plt.close(fig)
+
+    if all('inference_ms_median' in s for s in summaries):
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        ax.bar(x, [s['inference_ms_median'] for s in summaries], 0.5, alpha=0.7)
+        for index, s in enumerate(summaries):
+            per_seed = s['inference_ms_median_per_seed']
+            ax.scatter([x[index]] * len(per_seed), per_seed, s=12, color='black', zorder=3)
+        ax.set_xticks(x, names)
+        ax.set_ylabel('ms / image (median; points = seeds)')
+        ax.set_title(f"Inference on the CPU, {environment['threads']} threads")
+        fig.tight_layout()
+        fig.savefig(osp.join(out_dir, 'latency.png'), dpi=100)
+        plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    for index, s in enumerate(summaries):
+        labelled = False
+        for r in runs:
+            if r['model'] == s['model'] and r['loss_curve']:
+                iters, losses = zip(*r['loss_curve'])
+                ax.plot(iters, losses, color=colors[index % len(colors)], linewidth=1,
+                        label=None if labelled else names[index])
+                labelled = True
+    ax.set_xlabel('iteration')
+    ax.set_ylabel('training loss (one line per seed)')
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(osp.join(out_dir, 'loss_curves.png'), dpi=100)
+    plt.close(fig)

@@ -1,0 +1,68 @@
+"""Statistics over training seeds: a metric's mean and standard deviation, and the difference
+between two models with a confidence interval paired by seed.
+
+Two models trained with the same seed share that seed's data order, augmentations and
+initialisation of the common parts, so their per-seed differences are less noisy than the
+difference of two independent means. The interval is the paired t interval:
+
+    d_i = model_i - baseline_i          (one value per seed both models ran)
+    mean(d) +- t(1 - (1 - confidence) / 2, n - 1) * sd(d) / sqrt(n)
+
+with ``sd`` the sample standard deviation (n - 1 in the denominator). One seed gives no
+standard deviation and no interval (``None``).
+"""
+import math
+import statistics
+
+CI_METHOD = ('paired t interval over seeds: d = model - baseline per seed, '
+             'mean(d) +- t(0.975, n-1) * sd(d) / sqrt(n), sd with n-1; '
+             'no interval with one seed')
+
+
+def t_quantile(probability, dof):
+    """The ``probability`` quantile of Student's t distribution with ``dof`` degrees of
+    freedom (scipy, a dependency of mmdet)."""
+    from scipy.stats import t
+
+    return float(t.ppf(probability, dof))
+
+
+def mean_std(values):
+    """``dict(n, mean, std)`` of ``values``; ``std`` is the sample standard deviation
+    (n - 1), ``None`` for a single value.
+
+    Raises:
+        ValueError: for no values.
+    """
+    values = [float(v) for v in values]
+    if not values:
+        raise ValueError('mean_std needs at least one value, got none')
+    std = statistics.stdev(values) if len(values) > 1 else None
+    return dict(n=len(values), mean=statistics.fmean(values), std=std)
+
+
+def paired_difference(values, baseline, confidence=0.95):
+    """Mean difference ``values - baseline`` (paired by position, i.e. by seed) with its
+    paired t interval.
+
+    Returns:
+        dict: ``differences`` (per pair), ``n``, ``mean``, ``std`` (of the differences),
+        ``confidence``, ``low`` and ``high`` (``None`` when ``n`` is 1).
+
+    Raises:
+        ValueError: when the lists differ in length or are empty, or ``confidence`` is not
+            in (0, 1).
+    """
+    if len(values) != len(baseline):
+        raise ValueError(f'paired_difference needs one baseline value per value, got '
+                         f'{len(values)} values and {len(baseline)} baseline values')
+    if not 0 < confidence < 1:
+        raise ValueError(f'confidence must be in (0, 1), got {confidence}')
+    differences = [float(a) - float(b) for a, b in zip(values, baseline)]
+    summary = mean_std(differences)
+    low = high = None
+    if summary['n'] > 1:
+        half_width = (t_quantile(1 - (1 - confidence) / 2, summary['n'] - 1) *
+                      summary['std'] / math.sqrt(summary['n']))
+        low, high = summary['mean'] - half_width, summary['mean'] + half_width
+    return dict(differences=differences, **summary, confidence=confidence, low=low, high=high)
