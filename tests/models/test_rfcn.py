@@ -1,5 +1,4 @@
 """RFCN, RFCNRoIHead, PSBBoxHead and PSRoIExtractor inside MMDetection."""
-import copy
 from unittest import mock
 
 import pytest
@@ -13,7 +12,12 @@ import mmdet_psroi  # noqa: F401
 from mmdet_psroi.models import RFCNRoIHead
 from mmdet_psroi.models.roi_heads.rfcn_roi_head import ScoreMaps
 from mmdet_psroi.ops import ps_roi_align, ps_roi_pool
-from tests.models.tiny import tiny_rfcn_cfg, tiny_rfcn_fpn_cfg
+from tests.models.tiny import (
+    assert_checkpoint_round_trip_predicts_the_same,
+    overfit_loss_history,
+    tiny_rfcn_cfg,
+    tiny_rfcn_fpn_cfg,
+)
 
 register_all_modules()
 
@@ -269,37 +273,16 @@ def test_rfcn_on_fpn_trains():
 def test_short_overfit_drives_the_loss_down():
     model = _build()
     data = _data(model, num_images=2, size=96, seed=1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    history = []
-    for _ in range(40):
-        losses = model(**copy.deepcopy(data), mode='loss')
-        loss, _ = model.parse_losses(losses)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        history.append(float(loss))
+    history = overfit_loss_history(model, data)
     assert history[-1] < 0.5 * history[0], history
 
 
 def test_checkpoint_save_load_gives_identical_predictions(tmp_path):
-    from mmengine.runner import load_checkpoint, save_checkpoint
-
     model = _build()
-    model.eval()
-    path = str(tmp_path / 'rfcn.pth')
-    save_checkpoint(model.state_dict(), path)
     torch.manual_seed(123)  # a different initialisation, then overwritten by the checkpoint
     other = MODELS.build(tiny_rfcn_cfg())
-    other.eval()
-    load_checkpoint(other, path, map_location='cpu', strict=True)
-    data = _data(model, seed=3)
-    with torch.no_grad():
-        a = model(**copy.deepcopy(data), mode='predict')
-        b = other(**copy.deepcopy(data), mode='predict')
-    for x, y in zip(a, b):
-        assert len(x.pred_instances.bboxes) > 0
-        torch.testing.assert_close(x.pred_instances.bboxes, y.pred_instances.bboxes)
-        torch.testing.assert_close(x.pred_instances.scores, y.pred_instances.scores)
+    assert_checkpoint_round_trip_predicts_the_same(model, other, str(tmp_path / 'rfcn.pth'),
+                                                   _data(model, seed=3))
 
 
 def _with(cfg, path, value):

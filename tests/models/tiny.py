@@ -1,8 +1,10 @@
 """A small R-FCN (ResNet-18, k=3) and a synthetic COCO-format dataset for fast tests."""
+import copy
 import json
 import os
 
 import numpy as np
+import torch
 from mmengine.config import ConfigDict
 
 
@@ -76,6 +78,40 @@ def tiny_rfcn_fpn_cfg(**kwargs):
     cfg['roi_head']['bbox_roi_extractor']['featmap_strides'] = [4, 8, 16, 32]
     cfg['roi_head']['bbox_head'].update(in_channels=32, hidden_channels=32)
     return cfg
+
+
+def overfit_loss_history(model, data, steps=40, lr=0.01):
+    """Trains ``model`` on one fixed batch ``data`` (SGD, momentum 0.9) for ``steps`` steps and
+    returns the total loss of every step, as floats."""
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    history = []
+    for _ in range(steps):
+        losses = model(**copy.deepcopy(data), mode='loss')
+        loss, _ = model.parse_losses(losses)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append(float(loss.detach()))
+    return history
+
+
+def assert_checkpoint_round_trip_predicts_the_same(model, other, path, data):
+    """Saves ``model``'s state dict to ``path``, loads it strictly into ``other`` (the same
+    architecture, initialised differently) and checks that both, in eval mode, predict the same
+    non-empty boxes and scores on ``data``."""
+    from mmengine.runner import load_checkpoint, save_checkpoint
+
+    model.eval()
+    other.eval()
+    save_checkpoint(model.state_dict(), path)
+    load_checkpoint(other, path, map_location='cpu', strict=True)
+    with torch.no_grad():
+        a = model(**copy.deepcopy(data), mode='predict')
+        b = other(**copy.deepcopy(data), mode='predict')
+    for x, y in zip(a, b):
+        assert len(x.pred_instances.bboxes) > 0
+        torch.testing.assert_close(x.pred_instances.bboxes, y.pred_instances.bboxes)
+        torch.testing.assert_close(x.pred_instances.scores, y.pred_instances.scores)
 
 
 def write_coco_dataset(root, num_images=4, size=96, seed=0):

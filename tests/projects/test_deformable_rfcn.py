@@ -1,5 +1,4 @@
 """projects/DeformableRFCN: configs build, the head trains, its offsets learn, checkpoints."""
-import copy
 import glob
 import os
 
@@ -7,14 +6,17 @@ import pytest
 import torch
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
-from mmengine.config import Config
 
 import mmdet_psroi  # noqa: F401
 from mmdet_psroi.ops import deform_ps_roi_pool, ps_roi_align
-from mmdet_psroi.utils.config_checks import check_config, without_pretrained
 from projects.DeformableRFCN.deformable_rfcn import DeformableRFCNRoIHead
+from tests.config_helpers import load_and_build
 from tests.models.test_rfcn import _data
-from tests.models.tiny import tiny_rfcn_cfg
+from tests.models.tiny import (
+    assert_checkpoint_round_trip_predicts_the_same,
+    overfit_loss_history,
+    tiny_rfcn_cfg,
+)
 
 register_all_modules()
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -48,11 +50,7 @@ def test_configs_are_found():
 def test_config_loads_and_builds_the_paper_setting(path):
     from mmcv.ops import DeformConv2dPack
 
-    cfg = Config.fromfile(path)
-    with open(path) as f:
-        assert f.readline().startswith('#'), 'every config starts with a header comment'
-    check_config(cfg)
-    model = MODELS.build(without_pretrained(cfg.model))
+    _, model = load_and_build(path)
     head = model.roi_head
     assert isinstance(head, DeformableRFCNRoIHead)
     layer = head.bbox_roi_extractor.roi_layers[0]
@@ -102,15 +100,7 @@ def test_short_overfit_drives_the_loss_down_and_moves_the_offsets():
             conv.weight.zero_()
             conv.bias.zero_()
     data = _data(model, num_images=2, size=96, seed=1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    history = []
-    for _ in range(40):
-        losses = model(**copy.deepcopy(data), mode='loss')
-        loss, _ = model.parse_losses(losses)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        history.append(float(loss))
+    history = overfit_loss_history(model, data)
     assert history[-1] < 0.5 * history[0], history
     rois = torch.tensor([[0, 10.0, 10.0, 80.0, 70.0]])
     with torch.no_grad():
@@ -120,26 +110,13 @@ def test_short_overfit_drives_the_loss_down_and_moves_the_offsets():
 
 
 def test_checkpoint_save_load_gives_identical_predictions(tmp_path):
-    from mmengine.runner import load_checkpoint, save_checkpoint
-
     model = _build()
     with torch.no_grad():  # non-zero offsets, so that the offset convs are checkpointed too
         model.roi_head.bbox_head.conv_cls_offset.weight.normal_(std=0.01)
-    model.eval()
-    path = str(tmp_path / 'deformable_rfcn.pth')
-    save_checkpoint(model.state_dict(), path)
     torch.manual_seed(123)
     other = MODELS.build(tiny_deformable_cfg())
-    other.eval()
-    load_checkpoint(other, path, map_location='cpu', strict=True)
-    data = _data(model, seed=3)
-    with torch.no_grad():
-        a = model(**copy.deepcopy(data), mode='predict')
-        b = other(**copy.deepcopy(data), mode='predict')
-    for x, y in zip(a, b):
-        assert len(x.pred_instances.bboxes) > 0
-        torch.testing.assert_close(x.pred_instances.bboxes, y.pred_instances.bboxes)
-        torch.testing.assert_close(x.pred_instances.scores, y.pred_instances.scores)
+    path = str(tmp_path / 'deformable_rfcn.pth')
+    assert_checkpoint_round_trip_predicts_the_same(model, other, path, _data(model, seed=3))
 
 
 def test_multi_level_extractor_pools_each_roi_with_its_own_offsets():

@@ -1,5 +1,4 @@
 """projects/LightHeadRCNN: LargeSeparableConv, PSRoIAlignMax, LightHeadRoIHead and the configs."""
-import copy
 import glob
 import os
 
@@ -12,9 +11,14 @@ from mmengine.config import Config, ConfigDict
 
 import projects.LightHeadRCNN.lighthead_rcnn  # noqa: F401  (registers the modules)
 from mmdet_psroi.ops import ps_roi_align
-from mmdet_psroi.utils.config_checks import check_config, without_pretrained
+from mmdet_psroi.utils.config_checks import without_pretrained
 from projects.LightHeadRCNN.lighthead_rcnn import PSRoIAlignMax
-from tests.models.tiny import tiny_rfcn_cfg
+from tests.config_helpers import load_and_build
+from tests.models.tiny import (
+    assert_checkpoint_round_trip_predicts_the_same,
+    overfit_loss_history,
+    tiny_rfcn_cfg,
+)
 
 register_all_modules()
 
@@ -75,11 +79,7 @@ def test_every_project_config_is_found():
 
 @pytest.mark.parametrize('path', CONFIGS, ids=[os.path.basename(p) for p in CONFIGS])
 def test_config_loads_and_builds(path):
-    cfg = Config.fromfile(path)
-    with open(path) as f:
-        assert f.readline().startswith('#'), 'every config starts with a header comment'
-    check_config(cfg)
-    model = MODELS.build(without_pretrained(cfg.model))
+    _, model = load_and_build(path)
     head = model.roi_head
     kh, kw = head.bbox_roi_extractor.output_size
     assert head.thin_map_conv.out_channels == 10 * kh * kw == 490
@@ -259,37 +259,16 @@ def test_thin_maps_are_computed_once_per_step(sampler):
 def test_short_overfit_drives_the_loss_down():
     model = _build()
     data = _data(model, num_images=2, size=96, seed=1)
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    history = []
-    for _ in range(40):
-        losses = model(**copy.deepcopy(data), mode='loss')
-        loss, _ = model.parse_losses(losses)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        history.append(float(loss.detach()))
+    history = overfit_loss_history(model, data)
     assert history[-1] < 0.5 * history[0], history
 
 
 def test_checkpoint_save_load_gives_identical_predictions(tmp_path):
-    from mmengine.runner import load_checkpoint, save_checkpoint
-
     model = _build(roi_layer='PSRoIAlignMax')
-    model.eval()
-    path = str(tmp_path / 'lighthead.pth')
-    save_checkpoint(model.state_dict(), path)
     torch.manual_seed(123)  # a different initialisation, then overwritten by the checkpoint
     other = MODELS.build(tiny_lighthead_cfg(roi_layer='PSRoIAlignMax'))
-    other.eval()
-    load_checkpoint(other, path, map_location='cpu', strict=True)
-    data = _data(model, seed=3)
-    with torch.no_grad():
-        a = model(**copy.deepcopy(data), mode='predict')
-        b = other(**copy.deepcopy(data), mode='predict')
-    for x, y in zip(a, b):
-        assert len(x.pred_instances.bboxes) > 0
-        torch.testing.assert_close(x.pred_instances.bboxes, y.pred_instances.bboxes)
-        torch.testing.assert_close(x.pred_instances.scores, y.pred_instances.scores)
+    assert_checkpoint_round_trip_predicts_the_same(model, other, str(tmp_path / 'lighthead.pth'),
+                                                   _data(model, seed=3))
 
 
 @pytest.mark.parametrize('key, value, message', [
