@@ -6,44 +6,22 @@
 # per image (mmdet's OHEMSampler; the paper ranks by classification + box loss); the RoI head
 # is Light-Head's: large separable conv (15, C_mid 256) -> 10*7*7 thin maps once per image,
 # PSRoIAlign 7x7 with 2x2 samples averaged (paper), fc 2048, class-agnostic boxes (paper).
-_base_ = '../../../configs/rfcn/rfcn_r50-c4_1x_coco.py'
+_base_ = [
+    '../../../configs/rfcn/rfcn_r50-c4_1x_coco.py',
+    './_base_/lighthead-rcnn_head.py',
+]
 custom_imports = dict(imports=['mmdet_psroi', 'projects.LightHeadRCNN.lighthead_rcnn'],
                       allow_failed_imports=False)
-
-alpha = 10  # thin maps per bin (paper: 10; R-FCN would use num_classes + 1)
-k = 7
 
 model = dict(
     rpn_head=dict(feat_channels=512),
     roi_head=dict(
-        _delete_=True,
-        type='LightHeadRoIHead',
-        thin_map_conv=dict(
-            type='LargeSeparableConv',
-            in_channels=2048,
-            mid_channels=256,
-            out_channels=alpha * k * k,
-            kernel_size=15),
-        bbox_roi_extractor=dict(
-            type='LightHeadRoIExtractor',
-            # 'PSRoIAlignMax' takes the max over the 2x2 samples (the public code's choice)
-            roi_layer=dict(type='PSRoIAlign', output_size=k, sampling_ratio=2),
-            featmap_strides=[16]),
-        bbox_head=dict(
-            type='ConvFCBBoxHead',
-            num_shared_convs=0,
-            num_shared_fcs=1,
-            in_channels=alpha,
-            fc_out_channels=2048,
-            roi_feat_size=k,
-            num_classes=80,
-            reg_class_agnostic=True,  # False: per-class boxes (the public code's choice)
-            bbox_coder=dict(
-                type='DeltaXYWHBBoxCoder',
-                target_means=[0., 0., 0., 0.],
-                target_stds=[0.1, 0.1, 0.2, 0.2]),
-            loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
-            loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0))),
+        _base_.lighthead_roi_head,
+        thin_map_conv=dict(_base_.lighthead_roi_head.thin_map_conv, in_channels=2048,
+                           mid_channels=256),
+        bbox_roi_extractor=dict(_base_.lighthead_roi_head.bbox_roi_extractor,
+                                featmap_strides=[16]),
+        bbox_head=dict(_base_.lighthead_roi_head.bbox_head, num_classes=80)),
     train_cfg=dict(
         rpn_proposal=dict(max_per_img=2000),
         rcnn=dict(sampler=dict(_delete_=True, type='OHEMSampler', num=256, pos_fraction=0.25,
