@@ -12,23 +12,16 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 
-#include <algorithm>
 #include <tuple>
 
 #include "cuda/atomic.cuh"
 #include "cuda/deform_ps_roi_pool_kernels.cuh"
+#include "cuda/launch.cuh"
 #include "deform_ps_roi_pool.h"
 
 namespace mmdet_psroi {
 namespace cuda {
 namespace {
-
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 65535;
-
-dim3 blocks_for(int64_t total) {
-  return dim3(static_cast<unsigned>(std::min((total + kThreads - 1) / kThreads, kMaxBlocks)));
-}
 
 void check_devices(const at::Tensor& input, const at::Tensor& rois, const at::Tensor& offset) {
   TORCH_CHECK(input.is_cuda() && rois.device() == input.device() &&

@@ -13,23 +13,16 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 
-#include <algorithm>
 #include <type_traits>
 
 #include "common/ps_roi_checks.h"
 #include "cuda/atomic.cuh"
+#include "cuda/launch.cuh"
 #include "cuda/ps_roi_kernels.cuh"
 
 namespace mmdet_psroi {
 namespace cuda {
 namespace {
-
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 65535;
-
-dim3 blocks_for(int64_t total) {
-  return dim3(static_cast<unsigned>(std::min((total + kThreads - 1) / kThreads, kMaxBlocks)));
-}
 
 template <typename Launch>
 at::Tensor forward(const char* name, const at::Tensor& input, const at::Tensor& rois,
