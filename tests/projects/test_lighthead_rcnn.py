@@ -320,7 +320,7 @@ def test_neon_config_trains_and_evaluates_through_the_ablation_tool(tmp_path):
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     with open(os.path.join(out, 'results.json')) as f:
-        (row, ) = json.load(f)['results']
+        (row, ) = json.load(f)['runs']
     assert row['model'] == os.path.basename(config)[:-3]
     assert 0.0 <= row['bbox_mAP_50'] <= 1.0 or row['bbox_mAP_50'] == -1.0
     assert row['inference_ms_median'] > 0 and row['loss_curve']
