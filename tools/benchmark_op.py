@@ -354,7 +354,7 @@ def main(argv=None):
     if not peers:
         print('no peer importable (torchvision or mmcv): nothing to compare against')
     results = dict(torch=torch.__version__, device=str(args.device), dtypes=args.dtype,
-                   peers=list(peers), rounds=args.rounds, reps=args.reps, rows=[],
+                   peers=list(peers), rounds=args.rounds, reps=args.reps, rows=[], deform_rows=[],
                    bandwidth_gb_s={})
     if args.check:
         results['checks'] = []
@@ -370,7 +370,8 @@ def main(argv=None):
             results['rows'] += rows
             if args.check:
                 results['checks'] += checks
-        results['rows'] += run_deform_case(21, 300, args, table)
+        results['deform_rows'] += run_deform_case((args.classes or [21])[0], args.rois[0], args,
+                                                  table)
     if args.self_check and peers:
         name = next(iter(peers))
         results['self_check_peer'] = name

@@ -54,6 +54,10 @@ def test_benchmark_writes_rows_and_checks_for_each_dtype(tmp_path, device, capsy
     assert {r['dtype'] for r in data['rows']} == {'float32', 'float16'}
     assert all(r['floor_ms'] > 0 and r['speedup'] > 0 for r in data['rows'])
     assert all(c['ok'] for c in data['checks'])
+    deform = data['deform_rows']  # deformable PS RoI pooling against our ps_roi_align
+    assert [(r['op'], r['rois'], r['phase']) for r in deform] == [
+        ('deform', 3, 'forward'), ('deform', 3, 'backward')]
+    assert all(r['ours_ms'] > 0 and r['peer_ms'] > 0 for r in deform)
     assert data['self_check_peer'] == 'ours' and data['self_check_ratio'] > 0
     out = capsys.readouterr().out
     assert '| dtype | phase |' in out and 'check: 8/8 output/gradient comparisons agree' in out
