@@ -93,6 +93,11 @@ def make_extension():
         # at::parallel_for is header code: without OpenMP it silently runs serially.
         cxx_flags.append('-fopenmp')
         link_flags.append('-fopenmp')
+        # The C++ runtime torch uses, shared: a compiler that links libstdc++ statically
+        # (a wrapper adding -static-libstdc++) would give the op a second copy, and every
+        # C++ error it raises then crashed the process (seen on a GPU machine whose default
+        # CXX did this). Named here, libstdc++.so resolves the symbols before the static one.
+        link_flags.append('-lstdc++')
     with_cuda, why = _cuda_decision()
     if with_cuda:
         sys.stderr.write(f'mmdet-psroi: building CPU + CUDA kernels ({why}; architectures: '

@@ -1,11 +1,15 @@
 """The GPU check (run it with ``tools/gpu_check.sh OUT_DIR`` or ``make gpu-check``).
 
 For a CUDA machine with python3, torch, torchvision and nvcc and nothing of this project
-installed. Steps, each named in the outputs and, when it fails, in the error (exit status 1):
+installed. Steps, each named in the outputs and, when it fails, in the error (exit status 1;
+a failed environment or build step stops the check, after any other the remaining steps still
+run so that one run reports everything):
 
   environment     versions, the GPU and its driver, nvcc, torchvision, pytest, setuptools
   build           the op compiled in place for this GPU's architecture only (FORCE_CUDA=1)
-  op-tests        python -m pytest tests/ops: their CUDA cases run on this GPU
+  op-tests        python -m pytest tests/ops: their CUDA cases run on this GPU (in parallel
+                  workers where pytest-xdist imports: a test that crashes its process is
+                  then reported by name, and the others still run)
   op-benchmark    tools/benchmark_op.py --device cuda against torchvision's CUDA kernels,
                   after comparing our outputs and gradients with torchvision's (--check)
   head-benchmark  tools/benchmark_head.py --device cuda (R-FCN vs Faster R-CNN C4), where mmcv
@@ -34,6 +38,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = ('environment', 'build', 'op-tests', 'op-benchmark', 'head-benchmark', 'report')
+# A failure in one of these stops the check; after a failure in a later step the remaining
+# steps still run, so one run reports everything (the exit status and verdict stay failed).
+PREREQUISITES = ('environment', 'build')
+XDIST_WORKERS = 16  # pytest-xdist processes for the op tests on the GPU, at most
 FAIL_ENV = 'GPU_CHECK_FAIL_STEP'
 BUDGET_S = 480
 SELF_CHECK_RANGE = (0.5, 2.0)  # torchvision timed against itself: outside, timing is broken
@@ -44,16 +52,17 @@ OP_BENCHMARK = dict(rois=['300', '2000'], rounds='7', reps='10')
 OP_BENCHMARK_DRY = dict(rois=['4', '8'], rounds='1', reps='1')
 HEAD_BENCHMARK = ['--rois', '300', '2000', '--rounds', '3', '--amp', 'both']
 HEAD_BENCHMARK_DRY = ['--rois', '8', '--rounds', '1', '--image-size', '64', '64']  # no CPU AMP
-IGNORED_TESTS = {
-    'tests/ops/test_cuda_build.py':
-        'the nvcc build for sm_75/80/90 is `make test-cuda`\'s; here the build step built for '
-        'this GPU',
+_BUILD_REASON = ("the nvcc build for sm_75/80/90 is `make test-cuda`'s; here the build step "
+                 'built for this GPU')
+_EMULATION_REASON = ("the CPU's stand-in for the CUDA kernels (run by `make test`); here they run "
+                     'on the GPU itself')
+IGNORED_TESTS = {  # on the GPU (the dry run collects every op test)
+    'tests/ops/test_cuda_build.py': _BUILD_REASON,
+    'tests/ops/test_cuda_build_deform.py': _BUILD_REASON,
+    'tests/ops/test_cuda_emulation.py': _EMULATION_REASON,
+    'tests/ops/test_cuda_emulation_deform.py': _EMULATION_REASON,
 }
 NOT_ON_THE_GPU = ('test_cuda_build', 'test_cuda_emulation')  # 'cuda' in their names
-NEEDS_NINJA = {
-    'tests/ops/test_cuda_emulation.py': 'it JIT-compiles with torch.utils.cpp_extension.load, '
-                                        'which needs ninja, and ninja was not found',
-}
 
 ENVIRONMENT_PROBE = r'''
 import glob, json, os, platform, sys
@@ -65,7 +74,7 @@ if info['cuda_available']:
     info.update(gpu=props.name, capability=[props.major, props.minor],
                 gpu_count=torch.cuda.device_count(),
                 gpu_memory_gib=round(props.total_memory / 2**30, 1))
-for name in ('torchvision', 'pytest', 'setuptools'):
+for name in ('torchvision', 'pytest', 'setuptools', 'xdist'):
     try:
         info[name] = __import__(name).__version__
     except Exception as error:
@@ -95,6 +104,11 @@ for fn, args in ((ps_roi_pool, (3, 1.0)), (ps_roi_align, (3, 1.0, 2))):
     want = fn(x, rois, *args)
     got = fn(x.to(device), rois.to(device), *args)
     torch.testing.assert_close(got.cpu(), want, rtol=1e-12, atol=1e-12)
+try:  # a C++ error raised by the op must reach Python as an exception
+    torch.ops.mmdet_psroi.ps_roi_align(x.to(device), rois[:, :4].to(device), 1.0, 3, 3, 2)
+    raise SystemExit('rois of shape (K, 4) raised no error')
+except RuntimeError:
+    pass
 print(ops._C.__file__)
 '''
 
@@ -113,7 +127,12 @@ print(f'mmcv {mmcv.__version__}, mmdet {mmdet.__version__}')
 
 
 class StepFailed(Exception):
-    """A step's failure, with the message that the outputs and the exit carry."""
+    """A step's failure, with the message that the outputs and the exit carry (and the exit
+    status of the process that failed, where one did)."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
 
 
 def find_cuda_home():
@@ -136,6 +155,16 @@ def nvcc_version(cuda_home):
                          capture_output=True, text=True).stdout
     return next((line.split('release')[-1].strip() for line in out.splitlines()
                  if 'release' in line), out.strip() or 'unknown')
+
+
+def compiler_version():
+    """The C++ compiler torch's extension builds call (CXX, else c++): its path and version."""
+    name = os.environ.get('CXX', 'c++')
+    path = shutil.which(name)
+    if not path:
+        return f'{name} (not found)'
+    out = subprocess.run([path, '--version'], capture_output=True, text=True).stdout
+    return f"{path}: {(out.splitlines() or ['unknown version'])[0]}"
 
 
 def driver_version():
@@ -239,7 +268,7 @@ class GPUCheck:
                                label=f'{self.python} -c <{name}> {" ".join(argv)}')
         last = out.strip().splitlines()[-1] if out.strip() else '(no output)'
         if status:
-            raise StepFailed(last)
+            raise StepFailed(last, status)
         return last
 
     @property
@@ -253,6 +282,7 @@ class GPUCheck:
         cuda_home = find_cuda_home()
         info['cuda_home'] = cuda_home
         info['nvcc'] = nvcc_version(cuda_home) if cuda_home else None
+        info['cxx'] = compiler_version()
         if info['ninja_bin_dir']:  # the ninja package's binary, for torch's builds
             self.env['PATH'] = os.pathsep.join([info['ninja_bin_dir'], self.env['PATH']])
         info['ninja'] = shutil.which('ninja', path=self.env['PATH'])
@@ -306,6 +336,12 @@ class GPUCheck:
         try:
             library = Path(self.probe('op on the device vs the CPU', OP_PROBE, self.device))
         except StepFailed as error:
+            if error.status is not None and error.status < 0:
+                raise StepFailed(
+                    f'the built op crashed (signal {-error.status}) on {self.device} or raising '
+                    f"a C++ error; a build whose compiler ({self.info['cxx']}) links a C++ "
+                    'runtime of its own into the op crashes so: build with the system '
+                    'compiler (CXX=/usr/bin/g++)') from None
             raise StepFailed(f'the built op does not run on {self.device}: {error}') from None
         if ROOT not in library.resolve().parents:
             raise StepFailed(f'imported {library}, not the build in {ROOT}')
@@ -313,16 +349,12 @@ class GPUCheck:
         return 'ok', (f'built{arch}: {library.relative_to(ROOT)} runs on {self.device}, '
                       'matching the CPU kernels')
 
-    def ignored_tests(self):
-        ignored = dict(IGNORED_TESTS)
-        if not self.info['ninja']:
-            ignored.update(NEEDS_NINJA)
-        return ignored
-
     def op_tests(self):
-        ignored = self.ignored_tests()
+        ignored = {} if self.dry else IGNORED_TESTS
         cmd = [self.python, '-m', 'pytest', 'tests/ops', '-p', 'no:cacheprovider']
         cmd += [f'--ignore={path}' for path in ignored]
+        if not self.dry and self.info.get('xdist'):
+            cmd += ['-n', str(min(XDIST_WORKERS, os.cpu_count() or 1))]
         result = dict(ignored=ignored)
         self.report['op_tests'] = result
         if self.dry:
@@ -393,7 +425,7 @@ class GPUCheck:
 
     def report_step(self):
         self.report['targets'] = targets(self.report['op_benchmark'])
-        self.report['ok'] = True  # every step before this one passed
+        self.report['ok'] = self.report['failed_step'] is None
         self.write_outputs()
         return 'ok', f'wrote gpu_check.json and gpu_check.md to {self.out}'
 
@@ -427,22 +459,24 @@ class GPUCheck:
                 message = str(error) if isinstance(error, StepFailed) else \
                     f'{type(error).__name__}: {error}'
                 record.update(status='failed', detail=message)
-                self.report.update(ok=False, failed_step=name, error=message)
+                if self.report['failed_step'] is None:  # the first failure is the verdict
+                    self.report.update(ok=False, failed_step=name, error=message)
             record['seconds'] = round(time.monotonic() - started, 1)
             self.say(f"step {name}: {record['status']}: {record['detail']} "
                      f"({record['seconds']} s)")
-            if record['status'] == 'failed':
+            if record['status'] == 'failed' and (name in PREREQUISITES or name == 'report'
+                                                 or self.remaining_s() <= 0):
                 break
-        else:
-            self.write_outputs()  # again, with the report step's own record
-            self.say(f'PASSED in {self.report["seconds"]} s: {self.out}/gpu_check.md')
-            return 0
         done = {r['name'] for r in self.report['steps']}
         self.report['steps'] += [dict(name=n, status='not run') for n in STEPS if n not in done]
         try:
-            self.write_outputs()
+            self.write_outputs()  # again, with the report step's own record
         except Exception as error:  # noqa: BLE001
-            self.say(f'could not write the outputs either: {error}')
+            self.say(f'could not write the outputs: {error}')
+            return 1
+        if self.report['failed_step'] is None:
+            self.say(f'PASSED in {self.report["seconds"]} s: {self.out}/gpu_check.md')
+            return 0
         self.say(f"FAILED in step {self.report['failed_step']}: {self.report['error']}")
         return 1
 
@@ -471,6 +505,7 @@ def markdown(report):
                   f"| driver | {env.get('driver') or '-'} |",
                   f"| CUDA | torch built with {env.get('torch_cuda') or 'none (CPU build)'}; "
                   f"nvcc {env.get('nvcc') or 'not found'} |",
+                  f"| C++ compiler | {env.get('cxx') or '-'} |",
                   f"| torch | {env.get('torch')} |",
                   f"| torchvision | {env.get('torchvision') or 'not importable'} |",
                   f"| python | {env.get('python')} |", '']

@@ -45,7 +45,7 @@ def test_cuda_matches_cpu(op, dtype, seed):
     x, rois, grad, size, scale = _random_case(seed, dtype)
     results = []
     for device in ('cpu', 'cuda'):
-        xd = x.to(device).requires_grad_()
+        xd = x.to(device).detach().requires_grad_()  # a leaf on both devices
         out = OPS[op](xd, rois.to(device), size, scale)
         out.backward(grad.to(device))
         results.append((out.detach().cpu(), xd.grad.cpu()))

@@ -2,17 +2,16 @@
 .venv-cuda in `make test`), on the CPU and, where a GPU is visible, against torchvision's CUDA
 kernels.
 
-ps_roi_align matches torchvision. ps_roi_pool matches it except, on the CPU, where a bin
-touches the last row or column of the map: torchvision 0.29's CPU forward clips bins to
-H-1 / W-1 and never reads them, while its own backward (and its CUDA kernels, and R-FCN's
-original layer) clip to H / W. We follow the latter, so our forward and backward agree,
-gradcheck passes, and on CUDA the two ops are equal everywhere.
+ps_roi_align matches torchvision. ps_roi_pool matches it except where a bin touches the last
+row or column of the map: torchvision's forward clips bins to H-1 / W-1 and never reads them
+(its CPU kernel in 0.29, and its CUDA kernel too, as measured on an H100 with 0.26), while its
+own backward and R-FCN's original layer clip to H / W. We follow the latter, so our forward
+and backward agree and gradcheck passes.
 """
 import pytest
 import torch
 
 from mmdet_psroi.ops import ps_roi_align, ps_roi_pool
-from tests.ops.devices import requires_cuda
 from tests.ops.reference import ps_roi_pool_reference
 from tests.ops.test_ps_roi import random_rois
 
@@ -55,26 +54,14 @@ def _away_from_last_row_and_column(rois, size, scale, height, width):
 
 @pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
 @pytest.mark.parametrize('seed', range(3))
-def test_ps_roi_pool_matches_torchvision_away_from_the_border(dtype, seed):
-    x, rois, size, scale = _inputs(seed, dtype, num=100)
+def test_ps_roi_pool_matches_torchvision_away_from_the_border(dtype, seed, device):
+    x, rois, size, scale = _inputs(seed, dtype, num=100, device=device)
     rois = _away_from_last_row_and_column(rois, size, scale, x.size(2), x.size(3))
     assert len(rois) >= 10
     ours = _forward_backward(ps_roi_pool, x, rois, size, scale)
     theirs = _forward_backward(tv_ops.ps_roi_pool, x, rois, size, scale)
     for a, b in zip(ours, theirs):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
-
-
-@requires_cuda
-@pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
-@pytest.mark.parametrize('seed', range(3))
-def test_ps_roi_pool_matches_torchvision_cuda_everywhere(dtype, seed):
-    x, rois, size, scale = _inputs(seed, dtype, num=100, device='cuda')
-    ours = _forward_backward(ps_roi_pool, x, rois, size, scale)
-    theirs = _forward_backward(tv_ops.ps_roi_pool, x, rois, size, scale)
-    tol = 1e-12 if dtype == torch.float64 else 1e-5
-    for a, b in zip(ours, theirs):
-        torch.testing.assert_close(a, b, rtol=tol, atol=tol)
 
 
 def test_ps_roi_pool_at_the_border_follows_the_reference_not_torchvision_cpu_forward():

@@ -92,6 +92,19 @@ def test_a_failing_step_is_named_in_the_exit_and_the_outputs(tmp_path):
     assert 'Result: **FAILED** in step `build`' in md
 
 
+@pytest.mark.slow
+def test_after_a_failed_test_step_the_measurements_still_run_and_the_check_fails(tmp_path):
+    result = run_check('--dry-run', tmp_path, env={gpu_check.FAIL_ENV: 'op-tests'})
+    assert result.returncode == 1
+    assert 'FAILED in step op-tests: failure injected' in result.stdout
+    report, md = read_report(tmp_path)
+    assert report['ok'] is False and report['failed_step'] == 'op-tests'
+    statuses = {s['name']: s['status'] for s in report['steps']}
+    assert statuses['op-tests'] == 'failed' and statuses['op-benchmark'] == 'ok'
+    assert statuses['head-benchmark'] in ('ok', 'skipped') and statuses['report'] == 'ok'
+    assert report['op_benchmark']['rows'] and 'Result: **FAILED** in step `op-tests`' in md
+
+
 def test_running_out_of_the_time_budget_fails_the_running_step(tmp_path):
     result = run_check('--dry-run', '--budget-s', '0.2', tmp_path)  # importing torch takes longer
     assert result.returncode == 1
@@ -159,3 +172,13 @@ def test_targets_list_every_shape_where_we_are_slower():
     target = gpu_check.targets(dict(rows=rows))['ours_at_least_as_fast']
     assert target == dict(met=False, rows=2,
                           missed=['pool 21 classes 300 RoIs float16 backward: 0.90x'])
+
+
+def test_an_op_that_crashes_is_reported_with_the_compiler(tmp_path, monkeypatch):
+    monkeypatch.setattr(gpu_check, 'OP_PROBE',
+                        'import os, signal; os.kill(os.getpid(), signal.SIGSEGV)')
+    check = gpu_check.GPUCheck(tmp_path, dry_run=True, budget_s=300)
+    check.info = dict(cxx='/usr/bin/c++: c++ (Example) 13.3.0', ninja='ninja')
+    with pytest.raises(gpu_check.StepFailed,
+                       match=r'crashed \(signal 11\).*\(Example\) 13\.3\.0.*CXX=/usr/bin/g\+\+'):
+        check.build()
