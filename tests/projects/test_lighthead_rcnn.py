@@ -1,6 +1,9 @@
 """projects/LightHeadRCNN: LargeSeparableConv, PSRoIAlignMax, LightHeadRoIHead and the configs."""
 import glob
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -324,3 +327,18 @@ def test_neon_config_trains_and_evaluates_through_the_ablation_tool(tmp_path):
     assert row['model'] == os.path.basename(config)[:-3]
     assert 0.0 <= row['bbox_mAP_50'] <= 1.0 or row['bbox_mAP_50'] == -1.0
     assert row['inference_ms_median'] > 0 and row['loss_curve']
+
+
+@pytest.mark.slow
+def test_project_benchmark_times_every_model_and_phase(tmp_path):
+    out = tmp_path / 'lighthead_benchmark.json'
+    subprocess.run([sys.executable, 'projects/LightHeadRCNN/tools/benchmark.py', '--rois', '8',
+                    '--rounds', '1', '--image-size', '64', '64', '--json', str(out)],
+                   cwd=ROOT, check=True, capture_output=True, text=True, timeout=900)
+    rows = json.loads(out.read_text())['rows']
+    assert [(r['phase'], r['part']) for r in rows] == [
+        (phase, part) for phase in ('inference', 'training step')
+        for part in ('whole model', 'RoI head')]
+    for row in rows:
+        assert set(row['seconds']) == {'Light-Head R-CNN', 'R-FCN', 'Faster R-CNN C4'}
+        assert all(t > 0 for t in row['seconds'].values())

@@ -54,14 +54,16 @@ def main():
     parser.add_argument('--rois', type=int, nargs='+', default=[300, 1000])
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--quick', action='store_true', help='inference rows only')
+    parser.add_argument('--image-size', type=int, nargs=2, default=benchmark_head.IMAGE_SHAPE,
+                        metavar=('H', 'W'), help='default: %(default)s')
     parser.add_argument('--json', default='work_dirs/benchmark_lighthead.json')
     args = parser.parse_args()
-    if args.rounds < 1 or any(n < 1 for n in args.rois):
-        parser.error('--rounds and --rois take positive integers')
+    if args.rounds < 1 or any(n < 1 for n in args.rois + list(args.image_size)):
+        parser.error('--rounds, --rois and --image-size take positive integers')
     if max(args.rois) > benchmark_head.RPN_TOP_BOXES:
         parser.error(f'--rois takes at most {benchmark_head.RPN_TOP_BOXES}')
 
-    shape = benchmark_head.IMAGE_SHAPE
+    shape = tuple(args.image_size)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, image '
           f'{shape[0]}x{shape[1]}, ResNet-50, seconds per image, median of {args.rounds} '
           'interleaved rounds; speed-up over Faster R-CNN C4\n')
@@ -71,7 +73,7 @@ def main():
     rows = []
     phases = [('inference', 'infer')] + ([] if args.quick else [('training step', 'train')])
     for num_rois in args.rois:
-        workloads = [benchmark_head.Workload(name, num_rois) for name in MODELS]
+        workloads = [benchmark_head.Workload(name, num_rois, 'cpu', shape) for name in MODELS]
         for phase, prefix in phases:
             for part, suffix in (('whole model', 'model'), ('RoI head', 'head')):
                 method = f'{prefix}_{suffix}'
