@@ -6,7 +6,10 @@ When there is none, the tools create the gloo process group first (mmengine then
 initialised and skips its own set-up) and wrap the model in DDP without device ids.
 
 Every run closes its process group before the interpreter shuts down: left to shutdown, gloo's
-worker threads can abort a process (SIGABRT) after a run that succeeded.
+worker threads can abort a process (SIGABRT) after a run that succeeded. A run that succeeded
+first waits at a barrier for the other ranks, so that no rank tears its group down while
+another still talks to it (without it, one two-process CPU run in a loaded test suite aborted
+rank 0 at exit with "terminate called without an active exception").
 """
 from contextlib import contextmanager
 
@@ -28,12 +31,20 @@ def prepare_cpu_distributed(cfg):
     return True
 
 
+def _initialized():
+    return dist.is_available() and dist.is_initialized()
+
+
 @contextmanager
 def process_group_closed_at_exit():
     """Runs the block, then destroys the default process group if one was created in it or
-    before it (by the tools or by mmengine's launcher), whether the block raised or not."""
+    before it (by the tools or by mmengine's launcher), whether the block raised or not; after
+    a block that succeeded, only once every rank has got there (a barrier: a rank that raised
+    does not wait for the others, which could hang)."""
     try:
         yield
+        if _initialized():
+            dist.barrier()
     finally:
-        if dist.is_available() and dist.is_initialized():
+        if _initialized():
             dist.destroy_process_group()

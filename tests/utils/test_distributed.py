@@ -50,3 +50,21 @@ def test_group_closed_when_the_run_raises(single_process_env):
             assert dist.is_initialized()
             raise RuntimeError('training failed')
     assert not dist.is_initialized()
+
+
+def test_a_run_that_succeeded_meets_the_other_ranks_before_closing(single_process_env,
+                                                                    monkeypatch):
+    calls = []
+    monkeypatch.setattr(dist, 'barrier', lambda: calls.append('barrier'))
+    real_destroy = dist.destroy_process_group
+    monkeypatch.setattr(dist, 'destroy_process_group',
+                        lambda: (calls.append('destroy'), real_destroy()))
+    with process_group_closed_at_exit():
+        prepare_cpu_distributed(Config(dict(launcher='pytorch')))
+    assert calls == ['barrier', 'destroy']
+    calls.clear()
+    with pytest.raises(RuntimeError):
+        with process_group_closed_at_exit():
+            prepare_cpu_distributed(Config(dict(launcher='pytorch')))
+            raise RuntimeError('rank failed')
+    assert calls == ['destroy']  # no barrier: the other ranks may never get there
