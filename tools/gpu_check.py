@@ -6,7 +6,8 @@ a failed environment or build step stops the check, after any other the remainin
 run so that one run reports everything):
 
   environment     versions, the GPU and its driver, nvcc, torchvision, pytest, setuptools
-  build           the op compiled in place for this GPU's architecture only (FORCE_CUDA=1)
+  build           the op compiled out of tree (build/gpu_check/) for this GPU's architecture
+                  only (FORCE_CUDA=1), then loaded by every later step
   op-tests        python -m pytest tests/ops: their CUDA cases run on this GPU (in parallel
                   workers where pytest-xdist imports: a test that crashes its process is
                   then reported by name, and the others still run)
@@ -94,7 +95,7 @@ print(json.dumps(info))
 '''
 
 OP_PROBE = r'''
-import sys, torch
+import os, sys, torch
 import mmdet_psroi.ops as ops
 from mmdet_psroi.ops import ps_roi_align, ps_roi_pool
 device = sys.argv[1]
@@ -109,7 +110,7 @@ try:  # a C++ error raised by the op must reach Python as an exception
     raise SystemExit('rois of shape (K, 4) raised no error')
 except RuntimeError:
     pass
-print(ops._C.__file__)
+print(os.environ['MMDET_PSROI_LIBRARY'])
 '''
 
 HEAD_PROBE = r'''
@@ -210,7 +211,7 @@ class GPUCheck:
 
     def base_env(self):
         """This python's bin folder first on PATH (its ninja, for torch's builds), the
-        checkout on PYTHONPATH, and the in-place build, not another MMDET_PSROI_LIBRARY."""
+        checkout on PYTHONPATH, and no MMDET_PSROI_LIBRARY until the build step sets its own."""
         env = {k: v for k, v in os.environ.items() if k != 'MMDET_PSROI_LIBRARY'}
         env['PATH'] = os.pathsep.join([os.path.dirname(self.python), env.get('PATH', '')])
         env['PYTHONPATH'] = os.pathsep.join(filter(None, [str(ROOT), env.get('PYTHONPATH')]))
@@ -326,13 +327,22 @@ class GPUCheck:
         return env
 
     def build(self):
+        """Builds the op out of tree, in build/gpu_check/torch-<version>/ (never in place: a
+        check run with another python, as `make test` does in each environment, must not
+        replace the checkout's own build), and makes every later step load that library."""
         if not self.info['ninja']:
             self.say("ninja not found: setuptools' serial compiler calls instead (slower)")
-        cmd = [self.python, 'setup.py', '-q', 'build_ext', '--inplace']
-        # On a GPU always rebuild: a CPU-only in-place build may be newer than the sources.
+        out = ROOT / 'build' / 'gpu_check' / f"torch-{self.info['torch']}"
+        cmd = [self.python, 'setup.py', '-q', 'build_ext', '--build-lib', out / 'lib',
+               '--build-temp', out / 'temp']
+        # On a GPU always rebuild: an earlier CPU-only build may be newer than the sources.
         status, _ = self.run(cmd if self.dry else cmd + ['--force'], self.build_env())
         if status:
-            raise StepFailed(f'setup.py build_ext --inplace exited with {status} (output above)')
+            raise StepFailed(f'setup.py build_ext exited with {status} (output above)')
+        built = sorted((out / 'lib' / 'mmdet_psroi' / 'ops').glob('_C*.so'))
+        if not built:
+            raise StepFailed(f'setup.py build_ext wrote no library to {out / "lib"}')
+        self.env['MMDET_PSROI_LIBRARY'] = str(built[0])
         try:
             library = Path(self.probe('op on the device vs the CPU', OP_PROBE, self.device))
         except StepFailed as error:

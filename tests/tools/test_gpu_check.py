@@ -49,6 +49,9 @@ def test_dry_run_passes_every_step_and_writes_both_reports(dry_run):
     assert report['op_tests']['ran'] is False and report['op_tests']['collected'] > 0
     assert md.startswith('# GPU check (DRY RUN')
     assert 'Result: **passed**' in md
+    # Built and loaded out of tree: the checkout's in-place build is not this python's to touch.
+    build = next(s for s in report['steps'] if s['name'] == 'build')
+    assert f'build/gpu_check/torch-{torch.__version__}/lib/' in build['detail']
 
 
 @pytest.mark.slow
@@ -179,7 +182,8 @@ def test_an_op_that_crashes_is_reported_with_the_compiler(tmp_path, monkeypatch)
     monkeypatch.setattr(gpu_check, 'OP_PROBE',
                         'import os, signal; os.kill(os.getpid(), signal.SIGSEGV)')
     check = gpu_check.GPUCheck(tmp_path, dry_run=True, budget_s=300)
-    check.info = dict(cxx='/usr/bin/c++: c++ (Example) 13.3.0', ninja='ninja')
+    check.info = dict(cxx='/usr/bin/c++: c++ (Example) 13.3.0', ninja='ninja',
+                      torch=torch.__version__)
     with pytest.raises(gpu_check.StepFailed,
                        match=r'crashed \(signal 11\).*\(Example\) 13\.3\.0.*CXX=/usr/bin/g\+\+'):
         check.build()
