@@ -63,7 +63,7 @@ IGNORED_TESTS = {  # on the GPU (the dry run collects every op test)
     'tests/ops/test_cuda_emulation.py': _EMULATION_REASON,
     'tests/ops/test_cuda_emulation_deform.py': _EMULATION_REASON,
 }
-NOT_ON_THE_GPU = ('test_cuda_build', 'test_cuda_emulation')  # 'cuda' in their names
+NOT_ON_THE_GPU = tuple(Path(path).stem for path in IGNORED_TESTS)  # 'cuda' in their names
 
 ENVIRONMENT_PROBE = r'''
 import glob, json, os, platform, sys
@@ -95,8 +95,7 @@ print(json.dumps(info))
 '''
 
 OP_PROBE = r'''
-import os, sys, torch
-import mmdet_psroi.ops as ops
+import sys, torch
 from mmdet_psroi.ops import ps_roi_align, ps_roi_pool
 device = sys.argv[1]
 x = torch.randn(1, 2 * 9, 8, 8, dtype=torch.float64)
@@ -110,7 +109,6 @@ try:  # a C++ error raised by the op must reach Python as an exception
     raise SystemExit('rois of shape (K, 4) raised no error')
 except RuntimeError:
     pass
-print(os.environ['MMDET_PSROI_LIBRARY'])
 '''
 
 HEAD_PROBE = r'''
@@ -342,9 +340,10 @@ class GPUCheck:
         built = sorted((out / 'lib' / 'mmdet_psroi' / 'ops').glob('_C*.so'))
         if not built:
             raise StepFailed(f'setup.py build_ext wrote no library to {out / "lib"}')
-        self.env['MMDET_PSROI_LIBRARY'] = str(built[0])
+        library = built[0]
+        self.env['MMDET_PSROI_LIBRARY'] = str(library)  # _library.py refuses it if it fails
         try:
-            library = Path(self.probe('op on the device vs the CPU', OP_PROBE, self.device))
+            self.probe('op on the device vs the CPU', OP_PROBE, self.device)
         except StepFailed as error:
             if error.status is not None and error.status < 0:
                 raise StepFailed(
@@ -353,8 +352,6 @@ class GPUCheck:
                     'runtime of its own into the op crashes so: build with the system '
                     'compiler (CXX=/usr/bin/g++)') from None
             raise StepFailed(f'the built op does not run on {self.device}: {error}') from None
-        if ROOT not in library.resolve().parents:
-            raise StepFailed(f'imported {library}, not the build in {ROOT}')
         arch = '' if self.dry else f" for {self.build_env()['TORCH_CUDA_ARCH_LIST']}"
         return 'ok', (f'built{arch}: {library.relative_to(ROOT)} runs on {self.device}, '
                       'matching the CPU kernels')
@@ -474,7 +471,7 @@ class GPUCheck:
             record['seconds'] = round(time.monotonic() - started, 1)
             self.say(f"step {name}: {record['status']}: {record['detail']} "
                      f"({record['seconds']} s)")
-            if record['status'] == 'failed' and (name in PREREQUISITES or name == 'report'
+            if record['status'] == 'failed' and (name in PREREQUISITES
                                                  or self.remaining_s() <= 0):
                 break
         done = {r['name'] for r in self.report['steps']}
