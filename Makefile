@@ -20,6 +20,12 @@ OP_SOURCES := $(shell find mmdet_psroi/ops/csrc -type f 2>/dev/null) setup.py
 OP_STAMP  := build/.op-inplace.stamp
 NVCC      := $(shell command -v nvcc 2>/dev/null || ls $${CUDA_HOME:-/usr/local/cuda}/bin/nvcc 2>/dev/null)
 PYTEST_ARGS ?=
+# Each suite runs in pytest-xdist workers, one per core up to 4 (TEST_WORKERS=1: one process),
+# each test file in one worker (module fixtures build into shared directories), and each worker
+# with one intra-op thread: two workers of two OpenMP threads each on two cores used 1.7x the
+# CPU time of one process and ended later. The thread-count tests set their own counts.
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
+PYTEST = $(if $(filter-out 1,$(TEST_WORKERS)),OMP_NUM_THREADS=1 $(1) -m pytest -n $(TEST_WORKERS) --dist loadfile,$(1) -m pytest)
 # The nvcc build is checked against .venv-cuda's torch only (the CUDA 13 toolkit's headers).
 NO_NVCC_BUILD := --ignore=tests/ops/test_cuda_build.py
 
@@ -70,17 +76,17 @@ test: test-main test-compat test-latest test-cuda
 test-main: op
 	@echo "[test-main] $(VENV): $(TORCH_MAIN), mmcv 2.1.0, mmengine 0.10.7, mmdet 3.3.0: ruff, then the whole suite"
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(call PYTEST,$(PY)) $(PYTEST_ARGS)
 
 test-compat: op-compat
 	@echo "[test-compat] $(VENV_COMPAT): $(TORCH_COMPAT), numpy 1.26, mmcv 2.1.0, mmengine 0.10.7, mmdet 3.3.0: the whole suite"
 	@echo "[test-compat] not here: tests/ops/test_cuda_build.py (the nvcc build is checked in $(VENV_CUDA))"
-	$(call IN_ENV,compat,$(VENV_COMPAT)) -m pytest $(NO_NVCC_BUILD) $(PYTEST_ARGS)
+	$(call PYTEST,$(call IN_ENV,compat,$(VENV_COMPAT))) $(NO_NVCC_BUILD) $(PYTEST_ARGS)
 
 test-latest: op-latest
 	@echo "[test-latest] $(VENV_LATEST): $(TORCH_LATEST), no OpenMMLab packages: the op tests"
 	@echo "[test-latest] not here: tests/ops/test_cuda_build.py (the nvcc build is checked in $(VENV_CUDA))"
-	$(call IN_ENV,latest,$(VENV_LATEST)) -m pytest tests/ops $(NO_NVCC_BUILD) $(PYTEST_ARGS)
+	$(call PYTEST,$(call IN_ENV,latest,$(VENV_LATEST))) tests/ops $(NO_NVCC_BUILD) $(PYTEST_ARGS)
 
 # Op-level checks against torch 2.14 + torchvision, and the nvcc build of the CUDA kernels.
 test-cuda:
@@ -90,7 +96,7 @@ ifeq ($(NVCC),)
 else
 	$(MAKE) --no-print-directory op-cuda
 	@echo "[test-cuda] $(VENV_CUDA): $(TORCH_CUDA), op built by nvcc: the op tests, against torchvision too"
-	$(WITH_CUDA_OP) -m pytest tests/ops $(PYTEST_ARGS)
+	$(call PYTEST,$(WITH_CUDA_OP)) tests/ops $(PYTEST_ARGS)
 endif
 
 # The op against torchvision (README's table); needs nvcc like test-cuda.

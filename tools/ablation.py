@@ -107,6 +107,8 @@ def load_config(path, seed, out_dir, args):
         cfg.merge_from_dict(args.cfg_options)
     cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
     identity = cfg.pretty_text
+    # Evaluated once, by runner.test() after training: no validation loop at the last iteration.
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     name = model_name(path)
     cfg.work_dir = run_dir(out_dir, name, seed, identity)
     cfg.experiment_name = f'{name}_seed{seed}'

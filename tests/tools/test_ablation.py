@@ -187,6 +187,7 @@ def test_two_iteration_two_seed_ablation_writes_every_output(tmp_path):
     assert '[ablation] run 4/4' in stdout and '| model | seeds | mAP |' in stdout
     assert stdout.index('run 4/4') < stdout.index('timing inference, round 2/2')
     assert 'reused 0 of 4 finished runs' in stdout
+    assert 'Iter(test)' in stdout and 'Iter(val)' not in stdout  # evaluated once per run
 
     with open(os.path.join(out, 'results.json')) as f:
         results = json.load(f)

@@ -5,9 +5,9 @@
 #   TORCH        the torch requirement(s), e.g. "torch==2.13.0" or "torch==2.14.1 torchvision==0.29.1"
 #   CONSTRAINTS  the environment's pip constraints file (requirements/constraints-*.txt); it stands
 #                in for any machine-wide pip constraint, so the environment is what the file says
-#   STACK        ops:       torch, numpy, pytest and the op's build tools; the Makefile builds the
-#                           op out of tree for this torch (build/<env>/) and puts the checkout on
-#                           PYTHONPATH
+#   STACK        ops:       torch, numpy, pytest, pytest-xdist and the op's build tools; the
+#                           Makefile builds the op out of tree for this torch (build/<env>/) and
+#                           puts the checkout on PYTHONPATH
 #                openmmlab: also mmcv 2.1.0 with ops (built from source against this torch),
 #                           mmengine, mmdet, pytest and ruff
 #                dev:       openmmlab, plus this package in editable mode (the op compiled in
@@ -57,7 +57,7 @@ PIP=("$PY" -m pip)
 
 say "installing $TORCH and build tools (a CUDA build of torch downloads a few GB the first time)"
 # shellcheck disable=SC2086  # TORCH is a list of requirements
-"${PIP[@]}" install -q $TORCH numpy setuptools wheel ninja pytest || die "could not install $TORCH"
+"${PIP[@]}" install -q $TORCH numpy setuptools wheel ninja pytest pytest-xdist || die "could not install $TORCH"
 
 if [ "$STACK" != ops ]; then
     TORCH_VERSION=$("$PY" -c 'import torch; print(torch.__version__)')
