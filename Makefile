@@ -28,7 +28,8 @@ TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n :
 PYTEST = $(if $(filter-out 1,$(TEST_WORKERS)),OMP_NUM_THREADS=1 $(1) -m pytest -n $(TEST_WORKERS) --dist loadfile,$(1) -m pytest)
 # The nvcc build is checked against .venv-cuda's torch only (the CUDA 13 toolkit's headers): both
 # of its test files build into build/cuda/, which another torch's build would overwrite.
-NO_NVCC_BUILD := --ignore-glob='tests/ops/test_cuda_build*.py'
+NVCC_BUILD_TESTS := tests/ops/test_cuda_build*.py
+NO_NVCC_BUILD := --ignore-glob='$(NVCC_BUILD_TESTS)'
 
 .PHONY: help env env-compat env-latest env-cuda op op-compat op-latest op-cuda \
 	test test-main test-compat test-latest test-cuda demo demo-seeds lint benchmark benchmark-torchvision clean
@@ -81,12 +82,12 @@ test-main: op
 
 test-compat: op-compat
 	@echo "[test-compat] $(VENV_COMPAT): $(TORCH_COMPAT), numpy 1.26, mmcv 2.1.0, mmengine 0.10.7, mmdet 3.3.0: the whole suite"
-	@echo "[test-compat] not here: tests/ops/test_cuda_build*.py (the nvcc build is checked in $(VENV_CUDA))"
+	@echo "[test-compat] not here: $(NVCC_BUILD_TESTS) (the nvcc build is checked in $(VENV_CUDA))"
 	$(call PYTEST,$(call IN_ENV,compat,$(VENV_COMPAT))) $(NO_NVCC_BUILD) $(PYTEST_ARGS)
 
 test-latest: op-latest
 	@echo "[test-latest] $(VENV_LATEST): $(TORCH_LATEST), no OpenMMLab packages: the op tests"
-	@echo "[test-latest] not here: tests/ops/test_cuda_build*.py (the nvcc build is checked in $(VENV_CUDA))"
+	@echo "[test-latest] not here: $(NVCC_BUILD_TESTS) (the nvcc build is checked in $(VENV_CUDA))"
 	$(call PYTEST,$(call IN_ENV,latest,$(VENV_LATEST))) tests/ops $(NO_NVCC_BUILD) $(PYTEST_ARGS)
 
 # Op-level checks against torch 2.14 + torchvision, and the nvcc build of the CUDA kernels.
