@@ -176,6 +176,25 @@ def run_ablation(data_root, out):
     return result.stdout
 
 
+def check_error_breakdown(out, runs):
+    """tools/analysis_tools/error_breakdown.py on the trained runs: its AP at IoU 0.5 is
+    CocoMetric's AP50 of each run (rounded to 3 digits there)."""
+    breakdown = os.path.join(out, 'error_breakdown.json')
+    result = subprocess.run(
+        [sys.executable, 'tools/analysis_tools/error_breakdown.py',
+         *[os.path.join(out, name) for name in NAMES], '--out', breakdown],
+        cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert '| model | seeds | AP@0.1 |' in result.stdout
+    with open(breakdown) as f:
+        runs_by_model = json.load(f)['runs']
+    for run in runs:
+        found = runs_by_model[run['model']][run['seed']]
+        assert found['seed'] == run['seed']
+        assert found['AP@0.5'] == pytest.approx(run['bbox_mAP_50'], abs=6e-4)
+        assert 0.0 <= found['proposal_recall@0.5'] <= 1.0
+
+
 @pytest.mark.slow
 def test_two_iteration_two_seed_ablation_writes_every_output(tmp_path):
     rng = np.random.default_rng(0)
@@ -206,6 +225,8 @@ def test_two_iteration_two_seed_ablation_writes_every_output(tmp_path):
     for name in ['results.md', 'ap.png', 'latency.png', 'loss_curves.png'] + \
             [f'predictions_{name}.png' for name in NAMES]:
         assert os.path.getsize(os.path.join(out, name)) > 0, name
+
+    check_error_breakdown(out, results['runs'])
 
     stdout = run_ablation(data_root, out)  # a second run reuses every run, keeps the results
     assert '[ablation] training' not in stdout

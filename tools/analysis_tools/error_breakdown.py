@@ -1,0 +1,280 @@
+"""Where a model's AP is lost, over the seeds of a `tools/ablation.py` run: AP and recall at
+several IoU thresholds, and the recall of the RPN's proposals.
+
+For every finished run (``<model dir>/seed_<k>-<hash>/run.json``) of each model dir given:
+load its checkpoint, run it on its config's test split, and evaluate the detections with
+pycocotools at the IoU thresholds of ``--iou-thrs`` (default 0.1, 0.3, 0.5, 0.75; AP and
+recall with up to 1000 detections per image, as mmdet's ``CocoMetric``). While the model runs,
+the proposals its RPN hands to the RoI head are kept, and their recall at IoU 0.5 (the
+fraction of non-crowd ground-truth boxes that some proposal overlaps by 0.5 or more) is
+reported too.
+
+How to read it: AP at IoU 0.1 counts a detection that lies roughly on an object; the drop from
+there to 0.5 is what box placement costs. A model that trails another by the same amount at
+every threshold ranks its boxes worse (scores); one that trails only at the strict thresholds
+places them worse. Equal proposal recall means both RoI heads were given the same chances.
+
+``--cfg-options`` changes the runs' configs before they are loaded (test-time settings such as
+the NMS threshold; the checkpoints stay as trained).
+
+Per model: mean and standard deviation over seeds, every seed's values, and the difference to
+``--baseline`` (default: the last model dir) paired by seed with a 95 % paired t interval
+(:mod:`mmdet_psroi.utils.seed_statistics`). Prints a markdown table and writes every number
+to ``--out`` (default ``<parent of the first model dir>/error_breakdown.json``).
+
+Usage:
+    python tools/analysis_tools/error_breakdown.py \\
+        work_dirs/neon_trees_ablation/rfcn_psroialign_mobilenetv2_neon-trees \\
+        work_dirs/neon_trees_ablation/faster-rcnn_roialign_mobilenetv2_neon-trees
+"""
+import argparse
+import contextlib
+import glob
+import io
+import json
+import os.path as osp
+import sys
+
+import numpy as np
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, ROOT)
+
+from mmdet_psroi.utils.ablation_report import difference_with_interval, mean_pm_std  # noqa: E402
+from mmdet_psroi.utils.seed_statistics import CI_METHOD, mean_std, paired_difference  # noqa: E402
+
+MAX_DETS = 1000
+PROPOSAL_IOU = 0.5
+
+
+def finished_runs(model_dir):
+    """``{seed: run dir}`` of the finished runs (with a run.json) in ``model_dir``.
+
+    Raises:
+        ValueError: when it has none, or two finished runs of one seed (two configs).
+    """
+    runs = {}
+    for record_path in sorted(glob.glob(osp.join(model_dir, 'seed_*', 'run.json'))):
+        with open(record_path) as f:
+            seed = json.load(f)['seed']
+        run = osp.dirname(record_path)
+        if seed in runs:
+            raise ValueError(f'{model_dir} holds two finished runs of seed {seed} ({runs[seed]} '
+                             f'and {run}), trained with different configs: move one away')
+        runs[seed] = run
+    if not runs:
+        raise ValueError(f'{model_dir} holds no finished run (seed_<k>-<hash>/run.json, as '
+                         'tools/ablation.py writes them)')
+    return dict(sorted(runs.items()))
+
+
+def coco_at_ious(coco_gt, detections, iou_thrs, max_dets=MAX_DETS):
+    """AP and recall of ``detections`` (COCO result dicts) at each IoU threshold, all areas,
+    averaged over categories as COCO's summary does: ``{'AP@0.5': ..., 'recall@0.5': ...}``.
+    No detections give 0."""
+    from pycocotools.cocoeval import COCOeval
+
+    if not detections:
+        return {f'{kind}@{t:g}': 0.0 for kind in ('AP', 'recall') for t in iou_thrs}
+    with contextlib.redirect_stdout(io.StringIO()):
+        evaluation = COCOeval(coco_gt, coco_gt.loadRes(detections), 'bbox')
+        evaluation.params.iouThrs = np.asarray(iou_thrs, dtype=float)
+        evaluation.params.maxDets = [max_dets]
+        evaluation.evaluate()
+        evaluation.accumulate()
+    precision = evaluation.eval['precision'][:, :, :, 0, -1]  # (T, R, K), area 'all'
+    recall = evaluation.eval['recall'][:, :, 0, -1]  # (T, K)
+    result = {}
+    for index, t in enumerate(iou_thrs):
+        for kind, values in (('AP', precision[index]), ('recall', recall[index])):
+            valid = values[values > -1]
+            result[f'{kind}@{t:g}'] = float(valid.mean()) if valid.size else 0.0
+    return result
+
+
+def proposal_recall(gt_boxes, proposals, iou=PROPOSAL_IOU):
+    """Fraction of ground-truth boxes (per image ``(G, 4)`` xyxy) that some proposal of the
+    same image (``(P, 4)`` xyxy) overlaps with IoU >= ``iou``; ``None`` without ground truth."""
+    from mmdet.structures.bbox import bbox_overlaps
+
+    found = total = 0
+    for gt, boxes in zip(gt_boxes, proposals):
+        total += len(gt)
+        if len(gt) and len(boxes):
+            found += int((bbox_overlaps(gt, boxes).max(dim=1).values >= iou).sum())
+    return found / total if total else None
+
+
+def gt_boxes_xyxy(coco_gt, image_id):
+    annotations = coco_gt.loadAnns(coco_gt.getAnnIds(imgIds=image_id, iscrowd=False))
+    return torch.tensor([[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
+                          a['bbox'][1] + a['bbox'][3]] for a in annotations],
+                        dtype=torch.float32).reshape(-1, 4)
+
+
+def keep_proposals(model):
+    """Wraps ``model.rpn_head.predict`` so that every call appends its proposals (one
+    ``(P, 4)`` tensor per image) to the returned list (which stays empty without an RPN)."""
+    kept = []
+    rpn_head = getattr(model, 'rpn_head', None)
+    if rpn_head is not None:
+        predict = rpn_head.predict
+
+        def predict_and_keep(*args, **kwargs):
+            results = predict(*args, **kwargs)
+            kept.append([r.bboxes.detach().clone() for r in results])
+            return results
+
+        rpn_head.predict = predict_and_keep
+    return kept
+
+
+def load_run(run_dir, cfg_options=None):
+    """The trained model (eval mode, CPU), its test dataloader, its run record and its config
+    (``cfg_options`` merged: e.g. other test-time settings)."""
+    from mmdet.apis import init_detector
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    from mmengine.utils import import_modules_from_strings
+
+    with open(osp.join(run_dir, 'run.json')) as f:
+        record = json.load(f)
+    cfg = Config.fromfile(osp.join(run_dir, 'config.py'))
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    if cfg.get('custom_imports'):
+        import_modules_from_strings(**cfg.custom_imports)
+    model = init_detector(cfg, osp.join(run_dir, record['checkpoint']), device='cpu')
+    model.eval()
+    return model, Runner.build_dataloader(cfg.test_dataloader), record, cfg
+
+
+def evaluate_run(run_dir, iou_thrs, cfg_options=None):
+    """The breakdown of one finished run: AP/recall at each IoU and the proposal recall."""
+    from pycocotools.coco import COCO
+
+    model, dataloader, record, cfg = load_run(run_dir, cfg_options)
+    with contextlib.redirect_stdout(io.StringIO()):
+        coco_gt = COCO(cfg.test_evaluator.ann_file)
+    cat_ids = dataloader.dataset.cat_ids
+    kept = keep_proposals(model)
+    has_rpn = getattr(model, 'rpn_head', None) is not None
+    detections, gt_boxes, proposals = [], [], []
+    with torch.no_grad():
+        for data in dataloader:
+            kept.clear()
+            samples = model.test_step(data)
+            for index, sample in enumerate(samples):
+                pred = sample.pred_instances
+                for box, score, label in zip(pred.bboxes.tolist(), pred.scores.tolist(),
+                                             pred.labels.tolist()):
+                    detections.append(dict(image_id=sample.img_id, category_id=cat_ids[label],
+                                           score=score,
+                                           bbox=[box[0], box[1], box[2] - box[0],
+                                                 box[3] - box[1]]))
+                gt_boxes.append(gt_boxes_xyxy(coco_gt, sample.img_id))
+                if has_rpn:  # proposals are in the resized image, ground truth is not
+                    scale = torch.tensor(sample.scale_factor, dtype=torch.float32).repeat(2)
+                    proposals.append(kept[0][index] / scale)
+    result = dict(seed=record['seed'], run_dir=run_dir,
+                  **coco_at_ious(coco_gt, detections, iou_thrs))
+    result[f'proposal_recall@{PROPOSAL_IOU:g}'] = (proposal_recall(gt_boxes, proposals)
+                                                  if has_rpn else None)
+    return result
+
+
+def summarize(results, baseline):
+    """Per model: mean/std and values of every key over its seeds, and the difference to the
+    baseline paired by seed."""
+    base_by_seed = {r['seed']: r for r in results[baseline]}
+    summaries = {}
+    for model, runs in results.items():
+        keys = [k for k in runs[0] if '@' in k and runs[0][k] is not None]
+        summary = dict(seeds=[r['seed'] for r in runs])
+        for key in keys:
+            summary[key] = dict(values=[r[key] for r in runs], **mean_std([r[key] for r in runs]))
+        paired = [r for r in runs if r['seed'] in base_by_seed]
+        if model != baseline and paired:
+            summary['difference_to_baseline'] = {
+                key: dict(seeds=[r['seed'] for r in paired],
+                          **paired_difference([r[key] for r in paired],
+                                              [base_by_seed[r['seed']][key] for r in paired]))
+                for key in keys if base_by_seed[paired[0]['seed']].get(key) is not None}
+        summaries[model] = summary
+    return summaries
+
+
+def markdown(summaries, baseline):
+    """Mean ± std of every key per model, then the paired differences to the baseline."""
+    keys = list(dict.fromkeys(k for s in summaries.values() for k in s if '@' in k))
+    lines = ['| model | seeds | ' + ' | '.join(keys) + ' |',
+             '|---|---|' + '---|' * len(keys)]
+    for model, s in summaries.items():
+        lines.append(f"| {model} | {len(s['seeds'])} | "
+                     + ' | '.join(mean_pm_std(s[k]) if k in s else '-' for k in keys) + ' |')
+    lines += ['', f'Difference to {baseline} ({CI_METHOD}):', '',
+              '| model | ' + ' | '.join(keys) + ' |', '|---|' + '---|' * len(keys)]
+    for model, s in summaries.items():
+        if 'difference_to_baseline' in s:
+            d = s['difference_to_baseline']
+            lines.append(f'| {model} | ' + ' | '.join(
+                difference_with_interval(d[k]) if k in d else '-' for k in keys) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('model_dirs', nargs='+', metavar='MODEL_DIR',
+                        help='<ablation work dir>/<model>, one per model')
+    parser.add_argument('--baseline', help='the model (dir name) the others are compared '
+                                           'with; default: the last')
+    parser.add_argument('--iou-thrs', nargs='+', type=float, default=[0.1, 0.3, 0.5, 0.75])
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='merged into every run\'s config before it is loaded, e.g. '
+                             'model.test_cfg.rcnn.nms.iou_threshold=0.4')
+    parser.add_argument('--out', help='JSON file (default: error_breakdown.json beside the '
+                                      'first model dir)')
+    args = parser.parse_args(argv)
+    models = [osp.basename(osp.normpath(d)) for d in args.model_dirs]
+    for path in args.model_dirs:
+        if not osp.isdir(path):
+            parser.error(f'MODEL_DIR {path} is not a directory')
+    if len(set(models)) != len(models):
+        parser.error(f'MODEL_DIRs must have distinct names, got {", ".join(models)}')
+    bad = [t for t in args.iou_thrs if not 0 < t <= 1]
+    if bad:
+        parser.error(f'--iou-thrs must be in (0, 1], got {bad}')
+    args.baseline = args.baseline or models[-1]
+    if args.baseline not in models:
+        parser.error(f'--baseline {args.baseline} is not one of the models: {", ".join(models)}')
+    try:
+        args.runs = {model: finished_runs(d) for model, d in zip(models, args.model_dirs)}
+    except ValueError as error:
+        parser.error(str(error))
+    args.out = args.out or osp.join(osp.dirname(osp.normpath(args.model_dirs[0])),
+                                    'error_breakdown.json')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    results = {}
+    for model, runs in args.runs.items():
+        results[model] = []
+        for seed, run_dir in runs.items():
+            print(f'[error_breakdown] {model} seed {seed}', flush=True)
+            results[model].append(evaluate_run(run_dir, args.iou_thrs, args.cfg_options))
+    summaries = summarize(results, args.baseline)
+    with open(args.out, 'w') as f:
+        json.dump(dict(iou_thrs=args.iou_thrs, baseline=args.baseline, ci_method=CI_METHOD,
+                       cfg_options=args.cfg_options,
+                       models=summaries, runs=results), f, indent=2)
+    print('\n' + markdown(summaries, args.baseline))
+    print(f'[error_breakdown] wrote {args.out}')
+
+
+if __name__ == '__main__':
+    main()
