@@ -8,9 +8,9 @@
 # Seed-averaged trials (tools/ablation.py --seeds 3, seeds 0-2, one 2-core AMD EPYC machine,
 # torch 2.13.0; AP50 mean +- std on the 12 val tiles; R-FCN PSRoIAlign 0.387 +- 0.033): this
 # head 0.368 +- 0.023; C_mid 256 0.382 +- 0.019 (1.65x this head's inference time, 2x its
-# training time); kernel 7 instead of 15 0.370 +- 0.014 (0.87x its inference time). None
-# reached R-FCN PSRoIAlign's mean; the paper's small-model head is kept (project README:
-# NEON tree crowns).
+# training time; over seeds 0-4 0.379 +- 0.016 against R-FCN's 0.374 +- 0.030); kernel 7
+# instead of 15 0.370 +- 0.014 (0.87x its inference time). None reached R-FCN PSRoIAlign's
+# mean over 3 seeds; the paper's small-model head is kept (project README: NEON tree crowns).
 _base_ = [
     '../../../configs/neon_trees/_base_/mobilenetv2_neon-trees.py',
     './_base_/lighthead-rcnn_head.py',
