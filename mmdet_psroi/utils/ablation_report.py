@@ -9,7 +9,7 @@ A run is a dict with at least ``model``, ``seed``, the metrics in :data:`METRICS
 import os.path as osp
 import statistics
 
-from .seed_statistics import CI_METHOD, mean_std, paired_difference
+from .seed_statistics import CI_METHOD, mean_std, over_seeds, paired_over_seeds
 
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75')
 LABELS = dict(bbox_mAP='mAP', bbox_mAP_50='AP50', bbox_mAP_75='AP75')
@@ -21,7 +21,6 @@ def summarize(runs, models, baseline):
     over the seeds both ran."""
     by_model = {name: sorted((r for r in runs if r['model'] == name), key=lambda r: r['seed'])
                 for name in models}
-    baseline_by_seed = {r['seed']: r for r in by_model[baseline]}
     summaries = []
     for name in models:
         model_runs = by_model[name]
@@ -31,22 +30,16 @@ def summarize(runs, models, baseline):
                        seeds=[r['seed'] for r in model_runs],
                        reused_seeds=[r['seed'] for r in model_runs if r.get('reused')],
                        train_seconds=mean_std([r['train_seconds'] for r in model_runs]))
-        for key in METRICS:
-            summary[key] = dict(values=[r[key] for r in model_runs],
-                                **mean_std([r[key] for r in model_runs]))
+        summary.update(over_seeds(model_runs, METRICS))
         if all('inference_ms' in r for r in model_runs):
             summary['inference_ms_median'] = statistics.median(
                 t for r in model_runs for t in r['inference_ms'])
             summary['inference_ms_median_per_seed'] = [r['inference_ms_median']
                                                        for r in model_runs]
-        paired = [r for r in model_runs if r['seed'] in baseline_by_seed]
-        if name != baseline and paired:
-            summary['difference_to_baseline'] = {
-                key: dict(seeds=[r['seed'] for r in paired],
-                          **paired_difference([r[key] for r in paired],
-                                              [baseline_by_seed[r['seed']][key]
-                                               for r in paired]))
-                for key in METRICS}
+        difference = (paired_over_seeds(model_runs, by_model[baseline], METRICS)
+                      if name != baseline else {})
+        if difference:
+            summary['difference_to_baseline'] = difference
         summaries.append(summary)
     baseline_summary = next((s for s in summaries if s['model'] == baseline), None)
     if baseline_summary and 'inference_ms_median' in baseline_summary:

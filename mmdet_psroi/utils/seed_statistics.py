@@ -66,3 +66,23 @@ def paired_difference(values, baseline, confidence=0.95):
                       summary['std'] / math.sqrt(summary['n']))
         low, high = summary['mean'] - half_width, summary['mean'] + half_width
     return dict(differences=differences, **summary, confidence=confidence, low=low, high=high)
+
+
+def over_seeds(runs, keys):
+    """Per key: every run's value (``values``, in ``runs`` order) and their
+    :func:`mean_std`. A run is a dict with ``seed`` and the keys."""
+    return {key: dict(values=[r[key] for r in runs], **mean_std([r[key] for r in runs]))
+            for key in keys}
+
+
+def paired_over_seeds(runs, baseline_runs, keys):
+    """Per key: :func:`paired_difference` of ``runs`` against ``baseline_runs`` over the seeds
+    both have (``seeds``, in ``runs`` order); ``{}`` when they share no seed."""
+    baseline_by_seed = {r['seed']: r for r in baseline_runs}
+    paired = [r for r in runs if r['seed'] in baseline_by_seed]
+    if not paired:
+        return {}
+    return {key: dict(seeds=[r['seed'] for r in paired],
+                      **paired_difference([r[key] for r in paired],
+                                          [baseline_by_seed[r['seed']][key] for r in paired]))
+            for key in keys}

@@ -1,7 +1,6 @@
 """tools/ablation.py: the seed loop and the reuse of finished runs (training stubbed), the
 refusal of bad arguments, and end to end with a two-iteration schedule on a tiny synthetic data
 set laid out like data/neon_trees (one class, COCO json under annotations/)."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -10,6 +9,8 @@ import sys
 import cv2
 import numpy as np
 import pytest
+
+from tests.tools.tool_module import load_tool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIGS = ['configs/neon_trees/rfcn_psroipool_mobilenetv2_neon-trees.py',
@@ -20,11 +21,7 @@ PSROIALIGN = 'configs/neon_trees/rfcn_psroialign_mobilenetv2_neon-trees.py'
 
 @pytest.fixture(scope='module')
 def ablation():
-    spec = importlib.util.spec_from_file_location(
-        'ablation_tool', os.path.join(ROOT, 'tools', 'ablation.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('ablation.py', 'ablation_tool')
 
 
 @pytest.fixture

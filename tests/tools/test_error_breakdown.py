@@ -2,7 +2,6 @@
 detections, the proposal recall, the statistics over seeds and the refusal of bad arguments.
 Its run on trained checkpoints is checked end to end in test_ablation.py (its AP at IoU 0.5
 equals mmdet's CocoMetric AP50 of the same runs)."""
-import importlib.util
 import json
 import os
 
@@ -10,19 +9,15 @@ import pytest
 import torch
 from pycocotools.coco import COCO
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.tools.tool_module import load_tool
+
 EXACT = [0, 0, 20, 20]     # on ground-truth box A
 SHIFTED = [58, 50, 20, 20]  # ground-truth box B moved by 8 px: IoU 240 / 560 = 0.43
 
 
 @pytest.fixture(scope='module')
 def breakdown():
-    spec = importlib.util.spec_from_file_location(
-        'error_breakdown_tool', os.path.join(ROOT, 'tools', 'analysis_tools',
-                                             'error_breakdown.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('analysis_tools/error_breakdown.py', 'error_breakdown_tool')
 
 
 @pytest.fixture(scope='module')

@@ -2,7 +2,6 @@
 synthetic COCO dataset. The resume and test steps load checkpoints that mmengine saved: they
 fail with UnpicklingError on torch >= 2.6 unless the plugin's loading fix is in place."""
 import glob
-import importlib.util
 import json
 import math
 import os
@@ -20,6 +19,7 @@ from tests.models.tiny import (
     tiny_rfcn_cfg,
     write_coco_dataset,
 )
+from tests.tools.tool_module import load_tool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -64,11 +64,7 @@ def test_train_resume_and_test(experiment):
 
 
 def _train_tool():
-    spec = importlib.util.spec_from_file_location('train_tool',
-                                                  os.path.join(ROOT, 'tools', 'train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('train.py', 'train_tool')
 
 
 @pytest.mark.parametrize('cuda, wrapper', [(True, 'AmpOptimWrapper'),

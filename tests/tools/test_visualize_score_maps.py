@@ -1,5 +1,4 @@
 """tools/visualize_score_maps.py on a tiny randomly initialised R-FCN."""
-import importlib.util
 import os
 import subprocess
 import sys
@@ -15,6 +14,7 @@ from mmengine.runner import save_checkpoint
 
 import mmdet_psroi  # noqa: F401
 from tests.models.tiny import tiny_experiment_cfg, tiny_rfcn_fpn_cfg, write_coco_dataset
+from tests.tools.tool_module import load_tool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -48,11 +48,7 @@ def test_draws_maps_and_bins(tmp_path):
 
 
 def _tool():
-    spec = importlib.util.spec_from_file_location(
-        'visualize_score_maps', os.path.join(ROOT, 'tools', 'visualize_score_maps.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('visualize_score_maps.py', 'visualize_score_maps')
 
 
 def test_multi_level_model_shows_the_level_the_roi_is_pooled_from():

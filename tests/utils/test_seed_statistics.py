@@ -3,7 +3,13 @@ import math
 
 import pytest
 
-from mmdet_psroi.utils.seed_statistics import mean_std, paired_difference, t_quantile
+from mmdet_psroi.utils.seed_statistics import (
+    mean_std,
+    over_seeds,
+    paired_difference,
+    paired_over_seeds,
+    t_quantile,
+)
 
 # Student's t 0.975 quantiles from printed tables: 1 and 2 degrees of freedom, and the normal
 # limit.
@@ -81,3 +87,17 @@ def test_one_seed_gives_a_difference_without_interval():
 def test_bad_input_is_refused(values, baseline, confidence, message):
     with pytest.raises(ValueError, match=message.replace('(', r'\(').replace(')', r'\)')):
         paired_difference(values, baseline, confidence)
+
+
+def test_runs_are_summarised_per_key_and_paired_by_seed_not_by_position():
+    runs = [dict(seed=2, ap=0.44, mAP=0.2), dict(seed=0, ap=0.40, mAP=0.1),
+            dict(seed=1, ap=0.42, mAP=0.1)]
+    baseline = [dict(seed=1, ap=0.40, mAP=0.0), dict(seed=2, ap=0.40, mAP=0.0)]
+    summary = over_seeds(runs, ['ap'])
+    assert list(summary) == ['ap'] and summary['ap']['values'] == [0.44, 0.40, 0.42]
+    assert summary['ap']['mean'] == pytest.approx(0.42)
+    difference = paired_over_seeds(runs, baseline, ['ap', 'mAP'])
+    assert difference['ap']['seeds'] == [2, 1]  # seed 0 has no baseline run
+    assert difference['ap']['differences'] == pytest.approx([0.04, 0.02])
+    assert difference['mAP']['differences'] == pytest.approx([0.2, 0.1])
+    assert paired_over_seeds(runs, [dict(seed=5, ap=0.3)], ['ap']) == {}

@@ -42,7 +42,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, ROOT)
 
 from mmdet_psroi.utils.ablation_report import difference_with_interval, mean_pm_std  # noqa: E402
-from mmdet_psroi.utils.seed_statistics import CI_METHOD, mean_std, paired_difference  # noqa: E402
+from mmdet_psroi.utils.seed_statistics import CI_METHOD, over_seeds, paired_over_seeds  # noqa: E402
 
 MAX_DETS = 1000
 PROPOSAL_IOU = 0.5
@@ -115,18 +115,19 @@ def gt_boxes_xyxy(coco_gt, image_id):
 
 def keep_proposals(model):
     """Wraps ``model.rpn_head.predict`` so that every call appends its proposals (one
-    ``(P, 4)`` tensor per image) to the returned list (which stays empty without an RPN)."""
-    kept = []
+    ``(P, 4)`` tensor per image) to the returned list; ``None`` for a model without an RPN."""
     rpn_head = getattr(model, 'rpn_head', None)
-    if rpn_head is not None:
-        predict = rpn_head.predict
+    if rpn_head is None:
+        return None
+    kept = []
+    predict = rpn_head.predict
 
-        def predict_and_keep(*args, **kwargs):
-            results = predict(*args, **kwargs)
-            kept.append([r.bboxes.detach().clone() for r in results])
-            return results
+    def predict_and_keep(*args, **kwargs):
+        results = predict(*args, **kwargs)
+        kept.append([r.bboxes.detach().clone() for r in results])
+        return results
 
-        rpn_head.predict = predict_and_keep
+    rpn_head.predict = predict_and_keep
     return kept
 
 
@@ -136,15 +137,12 @@ def load_run(run_dir, cfg_options=None):
     from mmdet.apis import init_detector
     from mmengine.config import Config
     from mmengine.runner import Runner
-    from mmengine.utils import import_modules_from_strings
 
     with open(osp.join(run_dir, 'run.json')) as f:
         record = json.load(f)
-    cfg = Config.fromfile(osp.join(run_dir, 'config.py'))
+    cfg = Config.fromfile(osp.join(run_dir, 'config.py'))  # imports its custom_imports
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
-    if cfg.get('custom_imports'):
-        import_modules_from_strings(**cfg.custom_imports)
     model = init_detector(cfg, osp.join(run_dir, record['checkpoint']), device='cpu')
     model.eval()
     return model, Runner.build_dataloader(cfg.test_dataloader), record, cfg
@@ -159,11 +157,11 @@ def evaluate_run(run_dir, iou_thrs, cfg_options=None):
         coco_gt = COCO(cfg.test_evaluator.ann_file)
     cat_ids = dataloader.dataset.cat_ids
     kept = keep_proposals(model)
-    has_rpn = getattr(model, 'rpn_head', None) is not None
     detections, gt_boxes, proposals = [], [], []
     with torch.no_grad():
         for data in dataloader:
-            kept.clear()
+            if kept is not None:
+                kept.clear()
             samples = model.test_step(data)
             for index, sample in enumerate(samples):
                 pred = sample.pred_instances
@@ -174,33 +172,29 @@ def evaluate_run(run_dir, iou_thrs, cfg_options=None):
                                            bbox=[box[0], box[1], box[2] - box[0],
                                                  box[3] - box[1]]))
                 gt_boxes.append(gt_boxes_xyxy(coco_gt, sample.img_id))
-                if has_rpn:  # proposals are in the resized image, ground truth is not
+                if kept is not None:  # proposals: in the resized image, unlike the gt
                     scale = torch.tensor(sample.scale_factor, dtype=torch.float32).repeat(2)
                     proposals.append(kept[0][index] / scale)
     result = dict(seed=record['seed'], run_dir=run_dir,
                   **coco_at_ious(coco_gt, detections, iou_thrs))
     result[f'proposal_recall@{PROPOSAL_IOU:g}'] = (proposal_recall(gt_boxes, proposals)
-                                                  if has_rpn else None)
+                                                  if kept is not None else None)
     return result
 
 
 def summarize(results, baseline):
-    """Per model: mean/std and values of every key over its seeds, and the difference to the
+    """Per model: mean/std and values of every key over its seeds (a key that is ``None``, the
+    proposal recall of a model without an RPN, is left out), and the difference to the
     baseline paired by seed."""
-    base_by_seed = {r['seed']: r for r in results[baseline]}
     summaries = {}
     for model, runs in results.items():
         keys = [k for k in runs[0] if '@' in k and runs[0][k] is not None]
-        summary = dict(seeds=[r['seed'] for r in runs])
-        for key in keys:
-            summary[key] = dict(values=[r[key] for r in runs], **mean_std([r[key] for r in runs]))
-        paired = [r for r in runs if r['seed'] in base_by_seed]
-        if model != baseline and paired:
-            summary['difference_to_baseline'] = {
-                key: dict(seeds=[r['seed'] for r in paired],
-                          **paired_difference([r[key] for r in paired],
-                                              [base_by_seed[r['seed']][key] for r in paired]))
-                for key in keys if base_by_seed[paired[0]['seed']].get(key) is not None}
+        summary = dict(seeds=[r['seed'] for r in runs], **over_seeds(runs, keys))
+        if model != baseline:
+            shared = [k for k in keys if results[baseline][0][k] is not None]
+            difference = paired_over_seeds(runs, results[baseline], shared)
+            if difference:
+                summary['difference_to_baseline'] = difference
         summaries[model] = summary
     return summaries
 
