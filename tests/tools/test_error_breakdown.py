@@ -69,6 +69,37 @@ def test_proposal_recall_counts_ground_truth_boxes_with_a_proposal_at_iou_05(bre
     assert breakdown.proposal_recall(gt[1:], proposals[1:]) is None
 
 
+def test_unregressed_detections_are_the_scored_proposals(breakdown):
+    from types import SimpleNamespace
+
+    from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
+    from mmengine.config import ConfigDict
+
+    head = Shared2FCBBoxHead(in_channels=4, fc_out_channels=8, roi_feat_size=2, num_classes=1,
+                             reg_class_agnostic=True,
+                             bbox_coder=dict(type='DeltaXYWHBBoxCoder',
+                                             target_means=[0.] * 4, target_stds=[0.1] * 4))
+    rois = torch.tensor([[0., 10., 10., 30., 30.], [0., 40., 20., 95., 60.]])
+    cls_score = torch.tensor([[2., 0.], [1., 0.]])
+    deltas = torch.tensor([[0.5, -0.5, 1., 0.3], [-1., 0.2, 0.4, 0.8]])
+    test_cfg = ConfigDict(score_thr=0.0, nms=dict(type='nms', iou_threshold=0.5),
+                          max_per_img=10)
+
+    def predict():
+        return head.predict_by_feat(rois=(rois, ), cls_scores=(cls_score, ),
+                                    bbox_preds=(deltas, ),
+                                    batch_img_metas=[dict(img_shape=(60, 90))],
+                                    rcnn_test_cfg=test_cfg)[0]
+
+    regressed = predict()
+    breakdown.skip_box_regression(SimpleNamespace(roi_head=SimpleNamespace(bbox_head=head)))
+    unregressed = predict()
+    assert not torch.allclose(regressed.bboxes, unregressed.bboxes)
+    # the proposals, clipped to the 90 px wide image, ranked by the head's scores
+    assert unregressed.bboxes.tolist() == [[10., 10., 30., 30.], [40., 20., 90., 60.]]
+    assert unregressed.scores.tolist() == pytest.approx(regressed.scores.tolist())
+
+
 def write_run(model_dir, seed, tag):
     run = os.path.join(model_dir, f'seed_{seed}-{tag}')
     os.makedirs(run)

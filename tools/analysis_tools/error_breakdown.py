@@ -15,7 +15,10 @@ every threshold ranks its boxes worse (scores); one that trails only at the stri
 places them worse. Equal proposal recall means both RoI heads were given the same chances.
 
 ``--cfg-options`` changes the runs' configs before they are loaded (test-time settings such as
-the NMS threshold; the checkpoints stay as trained).
+the NMS threshold; the checkpoints stay as trained). ``--unregressed`` keeps the RoI head's
+box regression out: every detection is a proposal as the RPN placed it, with the score the
+RoI head gave it. Two models that differ by as much with it as without rank their proposals
+differently; a difference that disappears with it is one of box regression.
 
 Per model: mean and standard deviation over seeds, every seed's values, and the difference to
 ``--baseline`` (default: the last model dir) paired by seed with a 95 % paired t interval
@@ -131,6 +134,21 @@ def keep_proposals(model):
     return kept
 
 
+def skip_box_regression(model):
+    """Makes the RoI head's box coder return the boxes it is given (clipped to the image)
+    whatever the predicted deltas: the detections become the scored, unregressed proposals."""
+    coder = model.roi_head.bbox_head.bbox_coder
+
+    def keep_boxes(bboxes, pred_bboxes, max_shape=None, **kwargs):
+        boxes = bboxes.clone()
+        if max_shape is not None:
+            boxes[..., 0::2].clamp_(0, max_shape[1])
+            boxes[..., 1::2].clamp_(0, max_shape[0])
+        return boxes
+
+    coder.decode = keep_boxes
+
+
 def load_run(run_dir, cfg_options=None):
     """The trained model (eval mode, CPU), its test dataloader, its run record and its config
     (``cfg_options`` merged: e.g. other test-time settings)."""
@@ -148,11 +166,14 @@ def load_run(run_dir, cfg_options=None):
     return model, Runner.build_dataloader(cfg.test_dataloader), record, cfg
 
 
-def evaluate_run(run_dir, iou_thrs, cfg_options=None):
-    """The breakdown of one finished run: AP/recall at each IoU and the proposal recall."""
+def evaluate_run(run_dir, iou_thrs, cfg_options=None, unregressed=False):
+    """The breakdown of one finished run: AP/recall at each IoU and the proposal recall.
+    With ``unregressed`` the detections are the scored proposals (:func:`skip_box_regression`)."""
     from pycocotools.coco import COCO
 
     model, dataloader, record, cfg = load_run(run_dir, cfg_options)
+    if unregressed:
+        skip_box_regression(model)
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = COCO(cfg.test_evaluator.ann_file)
     cat_ids = dataloader.dataset.cat_ids
@@ -229,6 +250,9 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='merged into every run\'s config before it is loaded, e.g. '
                              'model.test_cfg.rcnn.nms.iou_threshold=0.4')
+    parser.add_argument('--unregressed', action='store_true',
+                        help='evaluate the proposals with the RoI head\'s scores but without '
+                             'its box regression')
     parser.add_argument('--out', help='JSON file (default: error_breakdown.json beside the '
                                       'first model dir)')
     args = parser.parse_args(argv)
@@ -260,11 +284,12 @@ def main(argv=None):
         results[model] = []
         for seed, run_dir in runs.items():
             print(f'[error_breakdown] {model} seed {seed}', flush=True)
-            results[model].append(evaluate_run(run_dir, args.iou_thrs, args.cfg_options))
+            results[model].append(evaluate_run(run_dir, args.iou_thrs, args.cfg_options,
+                                               args.unregressed))
     summaries = summarize(results, args.baseline)
     with open(args.out, 'w') as f:
         json.dump(dict(iou_thrs=args.iou_thrs, baseline=args.baseline, ci_method=CI_METHOD,
-                       cfg_options=args.cfg_options,
+                       cfg_options=args.cfg_options, unregressed=args.unregressed,
                        models=summaries, runs=results), f, indent=2)
     print('\n' + markdown(summaries, args.baseline))
     print(f'[error_breakdown] wrote {args.out}')

@@ -9,8 +9,9 @@
 # torch 2.13.0; AP50 mean +- std on the 12 val tiles; R-FCN PSRoIAlign 0.387 +- 0.033): this
 # head 0.368 +- 0.023; C_mid 256 0.382 +- 0.019 (1.65x this head's inference time, 2x its
 # training time; over seeds 0-4 0.379 +- 0.016 against R-FCN's 0.374 +- 0.030); kernel 7
-# instead of 15 0.370 +- 0.014 (0.87x its inference time). None reached R-FCN PSRoIAlign's
-# mean over 3 seeds; the paper's small-model head is kept (project README: NEON tree crowns).
+# instead of 15 0.370 +- 0.014 (0.87x its inference time); the max of each bin's 2x2 samples
+# (PSRoIAlignMax) 0.367 +- 0.007. None reached R-FCN PSRoIAlign's mean over 3 seeds; the
+# paper's small-model head and sample mean are kept (project README: NEON tree crowns).
 _base_ = [
     '../../../configs/neon_trees/_base_/mobilenetv2_neon-trees.py',
     './_base_/lighthead-rcnn_head.py',
