@@ -135,18 +135,16 @@ def keep_proposals(model):
 
 
 def skip_box_regression(model):
-    """Makes the RoI head's box coder return the boxes it is given (clipped to the image)
-    whatever the predicted deltas: the detections become the scored, unregressed proposals."""
+    """Makes the RoI head's box coder decode, in place of the predicted deltas, the deltas that
+    encode no move (``encode(boxes, boxes)``): the detections become the scored, unregressed
+    proposals, clipped to the image by the coder itself."""
     coder = model.roi_head.bbox_head.bbox_coder
+    decode = coder.decode
 
-    def keep_boxes(bboxes, pred_bboxes, max_shape=None, **kwargs):
-        boxes = bboxes.clone()
-        if max_shape is not None:
-            boxes[..., 0::2].clamp_(0, max_shape[1])
-            boxes[..., 1::2].clamp_(0, max_shape[0])
-        return boxes
+    def decode_unmoved(bboxes, pred_bboxes, *args, **kwargs):
+        return decode(bboxes, coder.encode(bboxes, bboxes), *args, **kwargs)
 
-    coder.decode = keep_boxes
+    coder.decode = decode_unmoved
 
 
 def load_run(run_dir, cfg_options=None):
