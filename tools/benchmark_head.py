@@ -85,7 +85,7 @@ def make_batch(model, image_shape):
 def features(model, batch):
     """(features the RPN reads, features the RoI head reads)."""
     x = model.extract_feat(batch['inputs'])
-    return model._route(x) if isinstance(model, RFCN) else (x, x)
+    return model.route_features(x) if isinstance(model, RFCN) else (x, x)
 
 
 class Workload:

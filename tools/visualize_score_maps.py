@@ -57,7 +57,7 @@ def score_maps_and_roi(model, batch, class_index, roi=None):
     if not 0 <= class_index < head.num_classes:
         raise SystemExit(f'--class-index must be in [0, {head.num_classes}), got {class_index}')
     with torch.no_grad():
-        _, x_roi = model._route(model.extract_feat(batch['inputs']))
+        _, x_roi = model.route_features(model.extract_feat(batch['inputs']))
         maps = model.roi_head.score_maps(x_roi)
         if roi is None:
             pred = model.predict(batch['inputs'], batch['data_samples'], rescale=False)[0]

@@ -128,7 +128,7 @@ def _roi_head_step(model, data, loss):
     """One RoI-head loss by ``loss`` (an unbound ``loss`` method) on the model's own proposals:
     (losses, the number of ``forward_maps`` calls, the sampling results)."""
     head = model.roi_head
-    x_rpn, x_roi = model._route(model.extract_feat(data['inputs']))
+    x_rpn, x_roi = model.route_features(model.extract_feat(data['inputs']))
     with torch.no_grad():
         proposals = model.rpn_head.predict(x_rpn, data['data_samples'], rescale=False)
     sampled, sample = [], head.bbox_sampler.sample

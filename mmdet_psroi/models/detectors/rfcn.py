@@ -43,8 +43,9 @@ class RFCN(TwoStageDetector):
         self.rpn_in_indices = _check_indices(rpn_in_indices, 'rpn_in_indices')
         self.roi_in_indices = _check_indices(roi_in_indices, 'roi_in_indices')
 
-    def _route(self, x: Tuple[Tensor]) -> Tuple[Tuple[Tensor], Tuple[Tensor]]:
-        """The features of the RPN and of the RoI head."""
+    def route_features(self, x: Tuple[Tensor]) -> Tuple[Tuple[Tensor], Tuple[Tensor]]:
+        """``extract_feat``'s tuple -> ``(features the RPN reads, features the RoI head reads)``
+        (``rpn_in_indices`` and ``roi_in_indices``; all of ``x`` where they are None)."""
         return (_select(x, self.rpn_in_indices, 'rpn_in_indices'),
                 _select(x, self.roi_in_indices, 'roi_in_indices'))
 
@@ -54,12 +55,12 @@ class RFCN(TwoStageDetector):
         return self.rpn_head.predict(x_rpn, batch_data_samples, rescale=False)
 
     def _forward(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> tuple:
-        x_rpn, x_roi = self._route(self.extract_feat(batch_inputs))
+        x_rpn, x_roi = self.route_features(self.extract_feat(batch_inputs))
         rpn_results_list = self._proposals(x_rpn, batch_data_samples)
         return (self.roi_head.forward(x_roi, rpn_results_list, batch_data_samples), )
 
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict:
-        x_rpn, x_roi = self._route(self.extract_feat(batch_inputs))
+        x_rpn, x_roi = self.route_features(self.extract_feat(batch_inputs))
         losses = dict()
         if self.with_rpn:
             proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.rpn)
@@ -95,7 +96,7 @@ class RFCN(TwoStageDetector):
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:
-        x_rpn, x_roi = self._route(self.extract_feat(batch_inputs))
+        x_rpn, x_roi = self.route_features(self.extract_feat(batch_inputs))
         rpn_results_list = self._proposals(x_rpn, batch_data_samples)
         results_list = self.roi_head.predict(x_roi, rpn_results_list, batch_data_samples,
                                              rescale=rescale)
