@@ -130,6 +130,7 @@ setup(
     long_description=open(os.path.join(HERE, 'README.md')).read(),
     long_description_content_type='text/markdown',
     license='Apache-2.0',
+    license_files=['LICENSE'],
     python_requires='>=3.8',
     packages=find_packages(exclude=('tests', 'tests.*', 'tools', 'configs')),
     include_package_data=True,
