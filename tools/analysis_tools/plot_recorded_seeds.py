@@ -1,0 +1,111 @@
+"""Draw the NEON demo's plots from the per-seed values recorded in the docs.
+
+    python tools/analysis_tools/plot_recorded_seeds.py [DATA_JSON] [--out-dir DIR]
+
+DATA_JSON (default ``docs/data/neon_trees_seeds.json``) holds, per model, the AP50 of every
+seed run and the median inference time, as recorded in ``docs/neon_demo.md``, with the
+command and date of each run. Writes ``neon_trees_ap50_seeds.png`` (mean, standard
+deviation, one point per seed) and ``neon_trees_latency.png`` (median ms per val tile, one bar
+per model, coloured by the run that timed it) to DIR (default: the data file's parent folder's
+parent, i.e. ``docs/``). It trains and evaluates nothing: plots of a fresh ablation come from
+``tools/ablation.py`` (``ap.png``, ``latency.png``).
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEFAULT_DATA = osp.join(REPO, 'docs', 'data', 'neon_trees_seeds.json')
+AP50_PLOT = 'neon_trees_ap50_seeds.png'
+LATENCY_PLOT = 'neon_trees_latency.png'
+
+
+def load(path):
+    """The data file, checked: every model names a recorded run and has at least one seed."""
+    with open(path) as f:
+        data = json.load(f)
+    for model in data['models']:
+        if model['run'] not in data['runs']:
+            raise ValueError(f"{path}: model {model['label']!r} names run {model['run']!r}, "
+                             f"expected one of {sorted(data['runs'])}")
+        if not model['ap50_per_seed']:
+            raise ValueError(f"{path}: model {model['label']!r} has no ap50_per_seed values")
+    return data
+
+
+def mean_std(values):
+    """(mean, sample standard deviation; 0 for a single value)."""
+    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def _save(fig, out_dir, name):
+    """Writes the figure through a temporary file, so that a failure leaves no half a PNG."""
+    tmp = osp.join(out_dir, f'.{name}.{os.getpid()}.tmp.png')
+    try:
+        fig.savefig(tmp, dpi=100)
+        os.replace(tmp, osp.join(out_dir, name))
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def plot(data, out_dir):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    models = data['models']
+    labels = [f"{m['label']}\n({len(m['ap50_per_seed'])} seeds)".replace(', ', ',\n', 1)
+              for m in models]
+    x = range(len(models))
+
+    fig, ax = plt.subplots(figsize=(9, 4.8))
+    stats = [mean_std(m['ap50_per_seed']) for m in models]
+    ax.errorbar(x, [s[0] for s in stats], yerr=[s[1] for s in stats], fmt='_', markersize=30,
+                capsize=6, color='tab:blue', label='mean ± std')
+    for index, m in enumerate(models):
+        ax.scatter([index + 0.12] * len(m['ap50_per_seed']), m['ap50_per_seed'], s=14,
+                   color='black', zorder=3, label='one seed' if index == 0 else None)
+    ax.set_xlim(-0.5, len(models) - 0.5)
+    ax.legend(fontsize=8)
+    ax.set_xticks(list(x), labels, fontsize=8)
+    ax.set_ylabel('AP50 on the 12 val tiles')
+    ax.set_title('NEON tree crowns: AP50 over seeds (recorded values)')
+    fig.tight_layout()
+    _save(fig, out_dir, AP50_PLOT)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(9, 4.8))
+    runs = list(data['runs'])
+    colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
+    for run_index, run in enumerate(runs):
+        members = [i for i, m in enumerate(models) if m['run'] == run]
+        ax.bar(members, [models[i]['inference_ms_median'] for i in members], 0.55, alpha=0.7,
+               color=colors[run_index % len(colors)],
+               label=f"timed in the {run} run ({data['runs'][run]['date']})")
+    ax.set_xticks(list(x), labels, fontsize=8)
+    ax.set_ylabel('ms per val tile (median)')
+    ax.set_title('NEON tree crowns: inference on 2 CPU threads (recorded values)')
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    _save(fig, out_dir, LATENCY_PLOT)
+    plt.close(fig)
+    return [osp.join(out_dir, AP50_PLOT), osp.join(out_dir, LATENCY_PLOT)]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('data', nargs='?', default=DEFAULT_DATA, help='the recorded values')
+    parser.add_argument('--out-dir', help='where the PNGs go (default: docs/)')
+    args = parser.parse_args(argv)
+    out_dir = args.out_dir or osp.dirname(osp.dirname(osp.abspath(args.data)))
+    if not osp.isdir(out_dir):
+        parser.error(f'--out-dir {out_dir!r} is not a folder')
+    for path in plot(load(args.data), out_dir):
+        print(path)
+
+
+if __name__ == '__main__':
+    main()
