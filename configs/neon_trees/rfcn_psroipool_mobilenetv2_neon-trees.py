@@ -1,12 +1,10 @@
 # NEON trees demo, R-FCN with PSRoIPool: the RoI head of the baseline
-# (_base_/mobilenetv2_neon-trees.py) replaced by R-FCN's position-sensitive head (3x3 conv to
-# 256 + ReLU, k=7 score maps computed once per image, PS RoI pooling, vote by average).
-# Same backbone, RPN, data and schedule. The hidden conv is 3x3 rather than the paper's 1x1:
-# on these 64-channel FPN maps it gives the score maps some spatial context (in 1-thread trials
-# of an earlier schedule without scale jitter, AP50 0.178 against 0.057 with 1x1; k=3 instead
-# of 7 gave 0.089). Tried and left out (trials with scale jitter, 600-1000 iterations): OHEM
-# (AP50 0.298 against 0.351), two 3x3 hidden convs of 128 channels (0.357 against 0.380,
-# with two more backbone stages frozen).
+# (_base_/mobilenetv2_neon-trees.py) replaced by R-FCN's position-sensitive head (hidden conv
+# to 256 + ReLU, k=7 score maps computed once per image, PS RoI pooling, vote by average).
+# Same backbone, RPN, data and schedule. Differs from the paper's head in its hidden conv,
+# 3x3 instead of 1x1 (on these 64-channel FPN maps it gives the score maps spatial context),
+# and in having no OHEM (random sampling of 256 RoIs, as the baseline). The trials behind
+# both choices are in docs/neon_demo.md ("Trials behind the demo configs").
 _base_ = './_base_/mobilenetv2_neon-trees.py'
 
 model = dict(

@@ -64,8 +64,7 @@ model = dict(
 
 # The val scene is a dense conifer stand with larger, touching crowns and deep shadows; the
 # train scene has sparser, smaller trees in a meadow. Scale jitter (zoom in up to 1.6x, crop
-# back to 400 px) and photometric distortion narrow that gap: in trial runs of 1000 iterations
-# they raised AP50 from 0.222 to 0.432 (Faster R-CNN) and from 0.155 to 0.380 (R-FCN).
+# back to 400 px) and photometric distortion narrow that gap (trials: docs/neon_demo.md).
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True),
@@ -105,10 +104,8 @@ test_evaluator = val_evaluator
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters, val_interval=max_iters)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
-# AdamW: on a short CPU schedule it learned several times faster than SGD (AP50 0.12 vs 0.02
-# after 200 iterations in a trial run at 640 px). Tiles are kept at 400 px rather than
-# upscaled: in trials the baseline reached AP50 0.188 after 1000 iterations at 400 px against
-# 0.138 after 400 iterations at 640 px, in about the same time.
+# AdamW: on a short CPU schedule it learned several times faster than SGD. Tiles are kept at
+# their native 400 px rather than upscaled (trials of both: docs/neon_demo.md).
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=3e-4, weight_decay=1e-4),

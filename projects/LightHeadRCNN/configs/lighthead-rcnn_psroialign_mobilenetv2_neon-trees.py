@@ -4,14 +4,9 @@
 # FPN level once per image (weights shared across levels), each RoI is PSRoIAligned (7x7, 2x2
 # samples averaged) from the level its size maps to, then fc 2048 and class-agnostic boxes.
 # Same backbone, RPN, data, sampler (no OHEM, as the demo's other models) and schedule, so
-# tools/ablation.py compares it with the demo's three models.
-# Seed-averaged trials (tools/ablation.py --seeds 3, seeds 0-2, one 2-core AMD EPYC machine,
-# torch 2.13.0; AP50 mean +- std on the 12 val tiles; R-FCN PSRoIAlign 0.387 +- 0.033): this
-# head 0.368 +- 0.023; C_mid 256 0.382 +- 0.019 (1.65x this head's inference time, 2x its
-# training time; over seeds 0-4 0.379 +- 0.016 against R-FCN's 0.374 +- 0.030); kernel 7
-# instead of 15 0.370 +- 0.014 (0.87x its inference time); the max of each bin's 2x2 samples
-# (PSRoIAlignMax) 0.367 +- 0.007. None reached R-FCN PSRoIAlign's mean over 3 seeds; the
-# paper's small-model head and sample mean are kept (project README: NEON tree crowns).
+# tools/ablation.py compares it with the demo's three models. Differs from the paper in the
+# backbone (MobileNetV2 + FPN instead of a single stride-16 map) and the missing OHEM. Its
+# results and the head variants tried against it: the project README and docs/neon_demo.md.
 _base_ = [
     '../../../configs/neon_trees/_base_/mobilenetv2_neon-trees.py',
     './_base_/lighthead-rcnn_head.py',
