@@ -1,0 +1,84 @@
+"""Detect objects in an image or a folder of images and draw them, with mmdet's DetInferencer;
+the arguments of mmdet's demo/image_demo.py (which the installed mmdet package does not ship).
+
+    python tools/infer.py INPUTS CONFIG [--weights CHECKPOINT] [--out-dir outputs]
+                          [--device cpu] [--pred-score-thr 0.3] [--batch-size 1]
+                          [--show] [--no-save-vis] [--no-save-pred] [--print-result]
+                          [--palette coco|voc|citys|random|none]
+
+INPUTS is an image file or a folder of images. Writes OUT_DIR/vis/<image name> (the image with
+its detections drawn) and OUT_DIR/preds/<image stem>.json (labels, scores, boxes in pixels).
+The same from Python:
+
+    import mmdet_psroi  # noqa: F401 (registers R-FCN in mmdet's registries)
+    from mmdet.apis import DetInferencer
+    DetInferencer(model=CONFIG, weights=CHECKPOINT, device='cpu')(INPUTS, out_dir='outputs')
+
+Configs of projects/ import their modules by package name, so run it from the repository root.
+Without --weights the model keeps its random initialisation (mmdet warns about it).
+"""
+import argparse
+import os.path as osp
+import sys
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+PALETTES = ['coco', 'voc', 'citys', 'random', 'none']
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Run a detector on images and draw the '
+                                                 'detections (mmdet DetInferencer)')
+    parser.add_argument('inputs', help='an image file or a folder of images')
+    parser.add_argument('model', help='config file of the model')
+    parser.add_argument('--weights', help='checkpoint file (default: random initialisation)')
+    parser.add_argument('--out-dir', default='outputs', help='output folder')
+    parser.add_argument('--device', default=None,
+                        help='device for inference (default: cuda:0 if available, else cpu)')
+    parser.add_argument('--pred-score-thr', type=float, default=0.3,
+                        help='draw only detections scoring at least this')
+    parser.add_argument('--batch-size', type=int, default=1, help='inference batch size')
+    parser.add_argument('--show', action='store_true', help='display each image in a window')
+    parser.add_argument('--no-save-vis', action='store_true',
+                        help='do not write the images with their detections')
+    parser.add_argument('--no-save-pred', action='store_true',
+                        help='do not write the predictions as JSON')
+    parser.add_argument('--print-result', action='store_true',
+                        help='print the predictions')
+    parser.add_argument('--palette', default='none', choices=PALETTES,
+                        help='colours of the boxes (none: the checkpoint\'s, if it has one)')
+    args = parser.parse_args(argv)
+    if not osp.exists(args.inputs):
+        parser.error(f'inputs {args.inputs!r}: no such image file or folder')
+    if not osp.isfile(args.model):
+        parser.error(f'model {args.model!r}: no such config file')
+    if args.weights is not None and not osp.isfile(args.weights):
+        parser.error(f'--weights {args.weights!r}: no such checkpoint file')
+    if args.batch_size < 1:
+        parser.error(f'--batch-size must be at least 1, got {args.batch_size}')
+    if not 0.0 <= args.pred_score_thr <= 1.0:
+        parser.error(f'--pred-score-thr must lie in [0, 1], got {args.pred_score_thr}')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import torch
+    from mmdet.apis import DetInferencer
+
+    import mmdet_psroi  # noqa: F401  (registers R-FCN; checkpoint loading on torch >= 2.6)
+
+    device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
+    inferencer = DetInferencer(model=args.model, weights=args.weights, device=device,
+                               palette=args.palette, show_progress=False)
+    results = inferencer(args.inputs, batch_size=args.batch_size, show=args.show,
+                         out_dir=args.out_dir, no_save_vis=args.no_save_vis,
+                         no_save_pred=args.no_save_pred, print_result=args.print_result,
+                         pred_score_thr=args.pred_score_thr)
+    if not (args.no_save_vis and args.no_save_pred):
+        print(f'results written to {osp.abspath(args.out_dir)}')
+    return results
+
+
+if __name__ == '__main__':
+    main()
