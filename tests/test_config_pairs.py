@@ -24,19 +24,19 @@ PAIRS = {  # config: its controlled baseline
     'configs/rfcn/rfcn_r101-c4_ohem_voc0712.py':
         'configs/baselines/faster-rcnn_roialign_r101-c4_ohem_voc0712.py',
     LIGHT_HEAD + 'lighthead-rcnn_r50-c4_ohem_1x_coco.py':
-        LIGHT_HEAD + 'faster-rcnn_roialign_lighthead-settings_r50-c4_ohem_1x_coco.py',
+        LIGHT_HEAD + 'baselines/faster-rcnn_roialign_lighthead-settings_r50-c4_ohem_1x_coco.py',
     LIGHT_HEAD + 'lighthead-rcnn_r101-c4_ohem_1x_coco.py':
-        LIGHT_HEAD + 'faster-rcnn_roialign_lighthead-settings_r101-c4_ohem_1x_coco.py',
+        LIGHT_HEAD + 'baselines/faster-rcnn_roialign_lighthead-settings_r101-c4_ohem_1x_coco.py',
     LIGHT_HEAD + 'lighthead-rcnn_psroialignmax-classreg_r101-c4_ohem_1x_coco.py':
-        LIGHT_HEAD + 'faster-rcnn_roialign_lighthead-settings_r101-c4_ohem_1x_coco.py',
+        LIGHT_HEAD + 'baselines/faster-rcnn_roialign_lighthead-settings_r101-c4_ohem_1x_coco.py',
     DEFORMABLE + 'deformable-rfcn_r50-c4-dconv-c5_ohem_1x_coco.py':
-        DEFORMABLE + 'faster-rcnn_roialign_r50-c4-dconv-c5_ohem_1x_coco.py',
+        DEFORMABLE + 'baselines/faster-rcnn_roialign_r50-c4-dconv-c5_ohem_1x_coco.py',
     DEFORMABLE + 'deformable-rfcn_r101-c4-dconv-c5_ohem_1x_coco.py':
-        DEFORMABLE + 'faster-rcnn_roialign_r101-c4-dconv-c5_ohem_1x_coco.py',
+        DEFORMABLE + 'baselines/faster-rcnn_roialign_r101-c4-dconv-c5_ohem_1x_coco.py',
     DEFORMABLE + 'deformable-rfcn_r50-c4-dconv-c5_ohem_voc0712.py':
-        DEFORMABLE + 'faster-rcnn_roialign_r50-c4-dconv-c5_ohem_voc0712.py',
+        DEFORMABLE + 'baselines/faster-rcnn_roialign_r50-c4-dconv-c5_ohem_voc0712.py',
     DEFORMABLE + 'deformable-rfcn_r101-c4-dconv-c5_ohem_voc0712.py':
-        DEFORMABLE + 'faster-rcnn_roialign_r101-c4-dconv-c5_ohem_voc0712.py',
+        DEFORMABLE + 'baselines/faster-rcnn_roialign_r101-c4-dconv-c5_ohem_voc0712.py',
 }
 # What may differ within a pair: the RoI head's type, extractor and box head, and what they
 # force: Light-Head's per-image thin-map conv (part of its head) and the baseline head's
@@ -89,13 +89,13 @@ def _loaded(path):
 
 
 def _method_configs():
-    """configs/rfcn/*.py and the projects' COCO/VOC configs that are not baselines."""
+    """configs/rfcn/*.py and the projects' COCO/VOC configs (their baselines live in
+    baselines/ folders)."""
     found = glob.glob(os.path.join(ROOT, 'configs', 'rfcn', '*.py'))
     for project in ('LightHeadRCNN', 'DeformableRFCN'):
         found += [path for path in glob.glob(os.path.join(ROOT, 'projects', project, 'configs',
                                                           '*.py'))
-                  if ('_coco' in path or '_voc' in path)
-                  and not os.path.basename(path).startswith('faster-rcnn_')]
+                  if '_coco' in path or '_voc' in path]
     return sorted(os.path.relpath(path, ROOT) for path in found)
 
 
@@ -118,10 +118,10 @@ def test_config_differs_from_its_baseline_only_in_the_roi_head(path):
 
 
 @pytest.mark.parametrize('path', sorted(PAIRS))
-def test_header_names_the_baseline(path):
+def test_header_names_the_baseline_by_its_relative_path(path):
     with open(os.path.join(ROOT, path)) as f:
         header = ''.join(line for line in f if line.startswith('#'))
-    assert os.path.basename(PAIRS[path]) in header
+    assert os.path.relpath(PAIRS[path], os.path.dirname(path)) in header
 
 
 def test_a_changed_setting_outside_the_head_is_found():

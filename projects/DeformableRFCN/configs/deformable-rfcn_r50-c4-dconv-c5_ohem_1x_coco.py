@@ -10,8 +10,8 @@
 # mmdet's 1x schedule (there: 8 images per step, 8 epochs of trainval2014 with a warm-up, lr
 # divided by 10 after 5.33 epochs); mmdet's C4 RPN (15 anchors, 1024-channel conv; there: 12
 # anchors).
-# Controlled baseline: faster-rcnn_roialign_r50-c4-dconv-c5_ohem_1x_coco.py (only the RoI head
-# differs).
+# Controlled baseline: baselines/faster-rcnn_roialign_r50-c4-dconv-c5_ohem_1x_coco.py (only the RoI
+# head differs).
 _base_ = [
     '../../../configs/rfcn/rfcn_r50-c4_ohem_1x_coco.py',
     './_base_/deformable-rfcn_parts.py',

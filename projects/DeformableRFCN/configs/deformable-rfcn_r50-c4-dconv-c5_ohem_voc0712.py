@@ -5,8 +5,8 @@
 # Differs from the public code: mmdet's VOC schedule, 16 images per step at lr 0.01 for 4 epochs
 # of the 3x repeated set (there: 4 images per step, 7 epochs with a warm-up, lr divided by 10
 # after 4.83); mmdet's C4 RPN (15 anchors, 1024-channel conv; there: 9 anchors).
-# Controlled baseline: faster-rcnn_roialign_r50-c4-dconv-c5_ohem_voc0712.py (only the RoI head
-# differs).
+# Controlled baseline: baselines/faster-rcnn_roialign_r50-c4-dconv-c5_ohem_voc0712.py (only the RoI
+# head differs).
 _base_ = [
     '../../../configs/rfcn/rfcn_r50-c4_ohem_voc0712.py',
     './_base_/deformable-rfcn_parts.py',

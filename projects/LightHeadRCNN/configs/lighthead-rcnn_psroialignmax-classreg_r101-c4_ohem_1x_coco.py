@@ -3,8 +3,8 @@
 # mean, and one box per class instead of a class-agnostic box.
 # Base: lighthead-rcnn_r101-c4_ohem_1x_coco.py; differs only in those two settings (its other
 # differences from the paper are the base's).
-# Controlled baseline: faster-rcnn_roialign_lighthead-settings_r101-c4_ohem_1x_coco.py (only
-# the RoI head differs; its boxes stay class-agnostic).
+# Controlled baseline: baselines/faster-rcnn_roialign_lighthead-settings_r101-c4_ohem_1x_coco.py
+# (only the RoI head differs; its boxes stay class-agnostic).
 _base_ = './lighthead-rcnn_r101-c4_ohem_1x_coco.py'
 
 model = dict(

@@ -10,8 +10,8 @@
 # ranks the 2 images of a GPU together and keeps 512); mmdet's 1x schedule, 16 images per step
 # at lr 0.02 for 12 epochs (public code: 16 images per step, lr divided by 10 after 1.52M
 # images and again after 2M, 2.4M images in all).
-# Controlled baseline: faster-rcnn_roialign_lighthead-settings_r50-c4_ohem_1x_coco.py (only the
-# RoI head differs).
+# Controlled baseline: baselines/faster-rcnn_roialign_lighthead-settings_r50-c4_ohem_1x_coco.py
+# (only the RoI head differs).
 _base_ = [
     '../../../configs/rfcn/rfcn_r50-c4_1x_coco.py',
     './_base_/lighthead-rcnn_head.py',

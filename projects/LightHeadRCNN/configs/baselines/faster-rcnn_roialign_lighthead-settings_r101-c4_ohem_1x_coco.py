@@ -1,5 +1,5 @@
-# Controlled baseline of lighthead-rcnn_r101-c4_ohem_1x_coco.py and of
-# lighthead-rcnn_psroialignmax-classreg_r101-c4_ohem_1x_coco.py (only the RoI head differs).
+# Controlled baseline of ../lighthead-rcnn_r101-c4_ohem_1x_coco.py and of
+# ../lighthead-rcnn_psroialignmax-classreg_r101-c4_ohem_1x_coco.py (only the RoI head differs).
 # Base: faster-rcnn_roialign_lighthead-settings_r50-c4_ohem_1x_coco.py; differs from it only in
 # depth and pretrained weights.
 _base_ = './faster-rcnn_roialign_lighthead-settings_r50-c4_ohem_1x_coco.py'
