@@ -84,6 +84,7 @@ RFCN_C4 = {
     'ablations/rfcn_r50-c4_k3_1x_coco.py': MMDET_C4_COCO,
     'ablations/rfcn_r50-c4_k7_1x_coco.py': MMDET_C4_COCO,
     'ablations/rfcn_r50-c4_psroialign_1x_coco.py': MMDET_C4_COCO,
+    'ablations/rfcn_r50-c4_mmdet-ohem_1x_coco.py': MMDET_C4_COCO,
 }
 
 
@@ -91,10 +92,11 @@ RFCN_C4 = {
 def test_rfcn_configs_have_the_papers_settings(path):
     """R-FCN (Dai et al., 2016), section 2: k=7 (k=1, 3 in the k ablation), class-agnostic
     boxes from 4k^2 maps, conv5 dilated to stride 16, 300 RoIs per image in training and at
-    test, 128 of them per image for the loss (the 128 of highest loss with OHEM), positives
-    at IoU >= 0.5 and negatives below, detections suppressed at 0.3 IoU, RPN NMS at 0.7,
-    weight decay 0.0005 and momentum 0.9; everything else (data, schedule) as the mmdet
-    config it is built on."""
+    test, 128 of them per image for the loss (with OHEM the 128 of highest classification +
+    box loss, all RoIs of the image ranked together; mmdet's OHEMSampler in the ablation that
+    compares the two), positives at IoU >= 0.5 and negatives below, detections suppressed at
+    0.3 IoU, RPN NMS at 0.7, weight decay 0.0005 and momentum 0.9; everything else (data,
+    schedule) as the mmdet config it is built on."""
     cfg = _config(path)
     model = cfg.model
     head, extractor = model.roi_head.bbox_head, model.roi_head.bbox_roi_extractor
@@ -105,7 +107,8 @@ def test_rfcn_configs_have_the_papers_settings(path):
     assert (model.rpn_in_indices, model.roi_in_indices) == ((0, ), (1, ))
     assert model.train_cfg.rpn_proposal.max_per_img == model.test_cfg.rpn.max_per_img == 300
     sampler = model.train_cfg.rcnn.sampler
-    assert sampler.type == ('OHEMSampler' if '_ohem_' in path else 'RandomSampler')
+    assert sampler.type == ('OHEMSampler' if '_mmdet-ohem_' in path else
+                            'TotalLossOHEMSampler' if '_ohem_' in path else 'RandomSampler')
     assert sampler.num == 128
     assigner = model.train_cfg.rcnn.assigner
     assert assigner.pos_iou_thr == assigner.neg_iou_thr == 0.5
@@ -123,10 +126,10 @@ def test_rfcn_configs_have_the_papers_settings(path):
 
 
 BASELINES = {  # config: the mmdet config whose data and schedule it claims
-    'baselines/faster-rcnn_r50-caffe-c4_1x_coco.py': MMDET_C4_COCO,
-    'baselines/faster-rcnn_r101-caffe-c4_1x_coco.py': MMDET_C4_COCO,
-    'baselines/faster-rcnn_r50-caffe-c4_voc0712.py': MMDET_VOC,
-    'baselines/faster-rcnn_r101-caffe-c4_voc0712.py': MMDET_VOC,
+    'baselines/mmdet-stock_faster-rcnn_r50-caffe-c4_1x_coco.py': MMDET_C4_COCO,
+    'baselines/mmdet-stock_faster-rcnn_r101-caffe-c4_1x_coco.py': MMDET_C4_COCO,
+    'baselines/mmdet-stock_faster-rcnn_r50-caffe-c4_voc0712.py': MMDET_VOC,
+    'baselines/mmdet-stock_faster-rcnn_r101-caffe-c4_voc0712.py': MMDET_VOC,
 }
 
 
@@ -146,7 +149,7 @@ def _model_without(cfg, depth_101=False, num_classes=None):
 
 
 @pytest.mark.parametrize('path', sorted(BASELINES))
-def test_baselines_are_mmdets_faster_rcnn_c4(path):
+def test_stock_baselines_are_mmdets_faster_rcnn_c4(path):
     """mmdet's Faster R-CNN C4 model; on COCO mmdet's 1x config, on VOC mmdet's VOC dataset
     and schedule (lr 0.01 for 8 GPUs x 2 images, 4 epochs of the 3x repeated set)."""
     cfg, reference = _config(path), _config(BASELINES[path])

@@ -48,7 +48,7 @@ from mmdet_psroi.utils.config_checks import without_pretrained  # noqa: E402
 
 CONFIGS = {
     'R-FCN': 'configs/rfcn/rfcn_r50-c4_1x_coco.py',
-    'Faster R-CNN C4': 'configs/baselines/faster-rcnn_r50-caffe-c4_1x_coco.py',
+    'Faster R-CNN C4': 'configs/baselines/mmdet-stock_faster-rcnn_r50-caffe-c4_1x_coco.py',
 }
 IMAGE_SHAPE = (600, 1000)
 RPN_TOP_BOXES = 6000  # >= the largest RoI count benchmarked

@@ -1,6 +1,7 @@
 # Ablation: R-FCN with a 1x1 position-sensitive grid (paper, table 1: k=1 has no
 # position sensitivity, k=3 and k=7 add it). Base: ../rfcn/rfcn_r50-c4_1x_coco.py (k=7);
-# differs only in k, set in the head and in the extractor together.
+# differs only in k, set in the head and in the extractor together (its other differences
+# from the paper are the base's).
 _base_ = '../rfcn/rfcn_r50-c4_1x_coco.py'
 
 model = dict(

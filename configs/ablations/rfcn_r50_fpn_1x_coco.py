@@ -1,6 +1,12 @@
 # Ablation: the R-FCN head on FPN. Base: mmdet's faster-rcnn_r50_fpn_1x_coco.py (pytorch-style
-# ResNet-50, FPN, RPN on every level). Differences: the RoI head is R-FCN's, reading every FPN
-# level (256 channels) with RoIs mapped to levels by scale, hidden width 256.
+# ResNet-50, FPN, RPN on every level), from which it differs only in the RoI head: R-FCN's
+# position-sensitive head (k=7, PSRoIAlign with 2x2 samples per bin, hidden width 256,
+# class-agnostic boxes) reading every FPN level (256 channels), RoIs mapped to levels by scale,
+# instead of RoIAlign + two fc layers of 1024 with per-class boxes. Everything else is mmdet's
+# FPN setting and differs from the R-FCN paper (which has no FPN) and from the C4 configs:
+# L1 box loss (paper: smooth L1), 1000 proposals in training and at test (paper: 300), 512 RoIs
+# sampled per image with up to 25 % positives (paper: 128), test NMS 0.5 (paper: 0.3), weight
+# decay 0.0001 (paper: 0.0005), pytorch-style ResNet-50 with torchvision weights.
 _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['mmdet_psroi'], allow_failed_imports=False)
 

@@ -102,7 +102,7 @@ def test_r50_coco_config_has_the_papers_settings():
     assert cfg.model.train_cfg.rpn_proposal.max_per_img == 2000
     assert cfg.model.test_cfg.rpn.max_per_img == 1000
     sampler = model.roi_head.bbox_sampler
-    assert type(sampler).__name__ == 'OHEMSampler' and sampler.num == 256
+    assert type(sampler).__name__ == 'TotalLossOHEMSampler' and sampler.num == 256
     conv = model.roi_head.thin_map_conv
     assert conv.col_then_row[0].kernel_size == (15, 1)
     assert conv.col_then_row[0].out_channels == 256

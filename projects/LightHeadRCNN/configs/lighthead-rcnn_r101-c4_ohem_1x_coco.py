@@ -1,7 +1,8 @@
-# Light-Head R-CNN, ResNet-101 (caffe style), COCO 2017, 1x, OHEM: the paper's R-101 setting
-# (its COCO table: 39.3 mmAP with PSRoIAlign, 40.0 with NMS 0.5, which mmdet's test config
-# already uses). Base: lighthead-rcnn_r50-c4_ohem_1x_coco.py; differs only in depth and
-# pretrained weights.
+# Light-Head R-CNN, ResNet-101 (caffe style), COCO 2017, 1x, OHEM: the paper's R-101 setting.
+# Base: lighthead-rcnn_r50-c4_ohem_1x_coco.py, whose header lists the differences from the paper;
+# differs from it only in depth and pretrained weights.
+# Controlled baseline: baselines/faster-rcnn_roialign_lighthead-settings_r101-c4_ohem_1x_coco.py
+# (only the RoI head differs).
 _base_ = './lighthead-rcnn_r50-c4_ohem_1x_coco.py'
 
 model = dict(

@@ -1,0 +1,3 @@
+from .total_loss_ohem_sampler import TotalLossOHEMSampler
+
+__all__ = ['TotalLossOHEMSampler']
