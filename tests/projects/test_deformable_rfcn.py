@@ -169,16 +169,23 @@ def test_checkpoint_save_load_gives_identical_predictions(tmp_path):
     assert_checkpoint_round_trip_predicts_the_same(model, other, path, _data(model, seed=3))
 
 
-def test_multi_level_extractor_pools_each_roi_with_its_own_offsets():
-    extractor = MODELS.build(dict(type='DeformPSRoIExtractor',
-                                  roi_layer=dict(type='DeformPSRoIPool', output_size=2,
-                                                 sample_per_part=2),
-                                  featmap_strides=[4, 8], finest_scale=56))
+def _deform_extractor(num_levels=2):
+    return MODELS.build(dict(type='DeformPSRoIExtractor',
+                             roi_layer=dict(type='DeformPSRoIPool', output_size=2,
+                                            sample_per_part=2),
+                             featmap_strides=[4, 8][:num_levels], finest_scale=56))
+
+
+@pytest.mark.parametrize('dtype', [torch.float32, torch.bfloat16])
+def test_multi_level_extractor_pools_each_roi_with_its_own_offsets(dtype):
+    extractor = _deform_extractor()
     g = torch.Generator().manual_seed(0)
-    feats = (torch.randn(1, 3 * 4, 32, 32, generator=g), torch.randn(1, 3 * 4, 16, 16, generator=g))
+    feats = (torch.randn(1, 3 * 4, 32, 32, generator=g).to(dtype),
+             torch.randn(1, 3 * 4, 16, 16, generator=g).to(dtype))
     rois = torch.tensor([[0, 0, 0, 120.0, 120.0], [0, 0, 0, 20.0, 20.0]])  # large, small
     offset = 0.2 * torch.randn(2, 2, 2, 2, generator=g)
     out = extractor(feats, rois, offset)
+    assert out.dtype == dtype
     torch.testing.assert_close(
         out[0], deform_ps_roi_pool(feats[1], rois[:1], offset[:1], 2, 1 / 8, sample_per_part=2)[0])
     torch.testing.assert_close(
@@ -190,10 +197,7 @@ def test_extractor_keeps_rois_in_float32_and_gives_the_widest_dtype(num_levels, 
     """The level assignment and dtype handling are PSRoIExtractor's: RoIs reach the layer in
     float32 whatever the maps' dtype, each with its own offsets, and the output has the widest
     dtype of the levels."""
-    extractor = MODELS.build(dict(type='DeformPSRoIExtractor',
-                                  roi_layer=dict(type='DeformPSRoIPool', output_size=2,
-                                                 sample_per_part=2),
-                                  featmap_strides=[4, 8][:num_levels], finest_scale=56))
+    extractor = _deform_extractor(num_levels)
     seen = []
     for level, layer in enumerate(extractor.roi_layers):
         def pooled(feat, rois, offset=None, level=level):
@@ -213,22 +217,6 @@ def test_extractor_keeps_rois_in_float32_and_gives_the_widest_dtype(num_levels, 
     assert out.dtype == (torch.bfloat16 if num_levels == 1 else torch.float32)
     if num_levels == 2:
         assert (out[0] == torch.tensor(1 + 1 / 3)).all()  # level 1, not rounded to bfloat16
-
-
-def test_extractor_pools_bfloat16_maps_with_float32_rois():
-    extractor = MODELS.build(dict(type='DeformPSRoIExtractor',
-                                  roi_layer=dict(type='DeformPSRoIPool', output_size=2,
-                                                 sample_per_part=2),
-                                  featmap_strides=[4, 8], finest_scale=56))
-    g = torch.Generator().manual_seed(0)
-    feats = (torch.randn(1, 12, 32, 32, generator=g).bfloat16(),
-             torch.randn(1, 12, 16, 16, generator=g).bfloat16())
-    rois = torch.tensor([[0, 0, 0, 120.0, 120.0], [0, 0, 0, 20.0, 20.0]])  # large, small
-    offset = 0.2 * torch.randn(2, 2, 2, 2, generator=g)
-    out = extractor(feats, rois, offset)
-    assert out.dtype == torch.bfloat16
-    torch.testing.assert_close(out[0], deform_ps_roi_pool(feats[1], rois[:1], offset[:1], 2,
-                                                          1 / 8, sample_per_part=2)[0])
 
 
 def test_wrong_extractor_and_offset_extractor_are_named():
