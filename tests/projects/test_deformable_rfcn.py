@@ -107,9 +107,9 @@ def _direct_bbox_forward(head, x, rois):
 
 
 @pytest.mark.parametrize('agnostic', [True, False])
-def test_bbox_forward_is_the_direct_computation_with_one_pooling_call_each(agnostic):
-    """Scores and box maps pooled by one deformable call (box offsets repeated per box
-    channel), offsets by one plain call: the same scores and gradients as pooling each map on
+def test_bbox_forward_is_the_direct_computation_with_one_offset_pooling_call(agnostic):
+    """Class and box offset maps pooled by one plain call, then the class maps and the box
+    maps by one deformable call each: the same scores and gradients as pooling each map on
     its own."""
     cfg = tiny_deformable_cfg()
     cfg['roi_head']['bbox_head']['reg_class_agnostic'] = agnostic
@@ -127,7 +127,7 @@ def test_bbox_forward_is_the_direct_computation_with_one_pooling_call_each(agnos
     rois = torch.tensor([[0, 20.0, 30.0, 120.0, 100.0], [1, 50.0, 40.0, 150.0, 170.0],
                          [1, 0.0, 0.0, 191.0, 191.0]])
     out = head._bbox_forward(head.compute_maps((x, )), rois)
-    assert sorted(calls) == ['bbox_roi_extractor', 'offset_roi_extractor']
+    assert calls == ['offset_roi_extractor', 'bbox_roi_extractor', 'bbox_roi_extractor']
     direct = _direct_bbox_forward(head, x, rois)
     ours = (out['cls_score'], out['bbox_pred']) + tuple(out['offsets'])
     assert ours[1].shape == (3, 4 if agnostic else 8)

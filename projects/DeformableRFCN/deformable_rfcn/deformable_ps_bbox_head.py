@@ -35,28 +35,19 @@ class DeformablePSBBoxHead(PSBBoxHead):
         """``(N, in_channels, H, W)`` -> one ``(N, C_maps, H, W)`` tensor: the score maps
         (``PSBBoxHead.forward_maps``'s class then box maps, ``k*k*(C_cls + C_reg)`` channels),
         then the class offset maps ``2*k*k*(num_classes+1)`` and the box offset maps
-        ``2*k*k`` (:meth:`split_maps` separates scores and offsets)."""
+        ``2*k*k`` (:meth:`split_maps` separates them)."""
         x = self.hidden_features(x)
         return torch.cat([self.conv_cls(x), self.conv_reg(x), self.conv_cls_offset(x),
                           self.conv_reg_offset(x)], dim=1)
 
-    def split_maps(self, maps: Tensor) -> Tuple[Tensor, Tensor]:
-        """:meth:`forward_maps`'s ``(N, C_maps, H, W)`` -> the score maps and the offset maps,
-        views."""
-        scores = self.conv_cls.out_channels + self.conv_reg.out_channels
-        return tuple(maps.split([scores, maps.size(1) - scores], dim=1))
+    def split_maps(self, maps: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """:meth:`forward_maps`'s ``(N, C_maps, H, W)`` -> the class maps, the box maps and
+        the offset maps (class, then box), views."""
+        scores = [self.conv_cls.out_channels, self.conv_reg.out_channels]
+        return tuple(maps.split(scores + [maps.size(1) - sum(scores)], dim=1))
 
     def split_offsets(self, offsets: Tensor) -> Tuple[Tensor, Tensor]:
         """The pooled offset maps ``(K, 2*C_cls + 2, ph, pw)`` -> the class offsets
-        ``(K, 2*C_cls, ph, pw)`` and the box offsets ``(K, 2, ph, pw)``, views."""
+        ``(K, 2*C_cls, ph, pw)`` (one group per class) and the box offsets
+        ``(K, 2, ph, pw)`` (one group for the box channels), views."""
         return tuple(offsets.split([2 * self.cls_reg_channels[0], 2], dim=1))
-
-    def offsets_per_channel(self, offsets: Tensor) -> Tensor:
-        """The pooled offset maps ``(K, 2*C_cls + 2, ph, pw)`` -> one offset group per pooled
-        score channel, ``(K, 2*(C_cls + C_reg), ph, pw)``: each class keeps its own offsets
-        and the box channels share the box offsets (repeated ``C_reg`` times), so the class
-        and box maps are pooled by one deformable pooling call (group ``c`` moves the bins
-        of output channel ``c``)."""
-        cls_offset, reg_offset = self.split_offsets(offsets)
-        return torch.cat([cls_offset, reg_offset.repeat(1, self.cls_reg_channels[1], 1, 1)],
-                         dim=1)
