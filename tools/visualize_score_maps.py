@@ -58,7 +58,7 @@ def score_maps_and_roi(model, batch, class_index, roi=None):
         raise SystemExit(f'--class-index must be in [0, {head.num_classes}), got {class_index}')
     with torch.no_grad():
         _, x_roi = model.route_features(model.extract_feat(batch['inputs']))
-        maps = model.roi_head.score_maps(x_roi)
+        maps = model.roi_head.compute_maps(x_roi)  # per level: class maps, then box maps
         if roi is None:
             pred = model.predict(batch['inputs'], batch['data_samples'], rescale=False)[0]
             pred = pred.pred_instances[pred.pred_instances.labels == class_index]
@@ -69,10 +69,10 @@ def score_maps_and_roi(model, batch, class_index, roi=None):
         else:
             roi, score = torch.tensor(roi, dtype=torch.float32), None
         rois = torch.cat([roi.new_zeros(1), roi])[None]
-        level = int(extractor.map_roi_levels(rois, len(maps.cls))[0])
-        pooled = extractor(maps.cls, rois)
+        level = int(extractor.map_roi_levels(rois, len(maps))[0])
+        pooled = head.split_pooled(extractor(maps, rois))[0]
         kh, kw = head.roi_feat_size
-        level_maps = maps.cls[level][0]
+        level_maps = maps[level][0, :head.conv_cls.out_channels]
         class_maps = level_maps.reshape(-1, kh, kw, *level_maps.shape[-2:])[class_index]
     return class_maps, roi, pooled[0, class_index], score, extractor.featmap_strides[level]
 

@@ -9,8 +9,7 @@ from mmdet.testing import demo_mm_inputs
 from mmdet.utils import register_all_modules
 
 import mmdet_psroi  # noqa: F401
-from mmdet_psroi.models import RFCNRoIHead
-from mmdet_psroi.models.roi_heads.rfcn_roi_head import ScoreMaps
+from mmdet_psroi.models import PSRoIExtractor, RFCNRoIHead
 from mmdet_psroi.ops import ps_roi_align, ps_roi_pool
 from tests.models.tiny import (
     assert_checkpoint_round_trip_predicts_the_same,
@@ -69,17 +68,27 @@ def test_score_maps_are_computed_once_per_image_not_per_roi():
     assert calls[0][0] == 2 and calls[0][1] == 3 * 3 * 3  # (N, k*k*(num_classes+1), H, W)
 
 
+def direct_maps(head, x):
+    """The class and box maps of ``head`` (a ``PSBBoxHead``) on ``x``, computed by its convs
+    one by one."""
+    hidden = head.conv_hidden(x).relu()
+    return head.conv_cls(hidden), head.conv_reg(hidden)
+
+
 def test_bbox_forward_contract_and_vote():
     model = _build()
     feats = (torch.randn(2, 512, 8, 8), )
     rois = torch.tensor([[0, 10.0, 10.0, 90.0, 80.0], [1, 0.0, 0.0, 127.0, 127.0]])
-    out = model.roi_head._bbox_forward(feats, rois)
+    out = model.roi_head._bbox_forward(model.roi_head.compute_maps(feats), rois)
     assert out['cls_score'].shape == (2, 3)
     assert out['bbox_pred'].shape == (2, 4)
     assert out['bbox_feats'].shape == (2, 3, 3, 3)
-    cls_maps, _ = model.roi_head.bbox_head.forward_maps(feats[0])
+    cls_maps, reg_maps = direct_maps(model.roi_head.bbox_head, feats[0])
     pooled = ps_roi_pool(cls_maps, rois, 3, 1 / 16)
+    torch.testing.assert_close(out['bbox_feats'], pooled)
     torch.testing.assert_close(out['cls_score'], pooled.mean(dim=(2, 3)))
+    torch.testing.assert_close(out['bbox_pred'],
+                               ps_roi_pool(reg_maps, rois, 3, 1 / 16).mean(dim=(2, 3)))
 
 
 def test_hidden_kernel_size_keeps_the_map_size_and_sees_neighbours():
@@ -87,11 +96,11 @@ def test_hidden_kernel_size_keeps_the_map_size_and_sees_neighbours():
     head = MODELS.build(dict(tiny_rfcn_cfg()['roi_head']['bbox_head'], hidden_kernel_size=3))
     assert head.conv_hidden.kernel_size == (3, 3)
     x = torch.zeros(1, 512, 6, 7)
-    cls_maps, reg_maps = head.forward_maps(x)
-    assert cls_maps.shape == (1, 27, 6, 7) and reg_maps.shape == (1, 36, 6, 7)
+    maps = head.forward_maps(x)
+    assert maps.shape == (1, 27 + 36, 6, 7)  # class maps, then box maps
     poked = x.clone()
     poked[0, :, 3, 3] = 1.0
-    changed = (head.forward_maps(poked)[0] != cls_maps).any(dim=1)[0]
+    changed = (head.forward_maps(poked) != maps).any(dim=1)[0]
     assert changed[2:5, 2:5].all() and changed.sum() == 9  # a 3x3 neighbourhood
 
 
@@ -102,16 +111,17 @@ def test_head_without_hidden_conv_initialises():
     assert not hasattr(head, 'conv_hidden') and head.conv_cls.in_channels == 512
     assert abs(float(head.conv_cls.weight.detach().std()) - 0.01) < 0.001  # Normal init ran
     assert abs(float(head.conv_reg.weight.detach().std()) - 0.001) < 0.0001
-    cls_maps, reg_maps = head.forward_maps(torch.randn(1, 512, 4, 5))
-    assert cls_maps.shape == (1, 27, 4, 5) and reg_maps.shape == (1, 36, 4, 5)
+    x = torch.randn(1, 512, 4, 5)
+    torch.testing.assert_close(head.forward_maps(x),
+                               torch.cat([head.conv_cls(x), head.conv_reg(x)], dim=1))
 
 
 def test_class_specific_regression_shapes():
     cfg = tiny_rfcn_cfg()
     cfg['roi_head']['bbox_head']['reg_class_agnostic'] = False
     model = MODELS.build(cfg)
-    out = model.roi_head._bbox_forward((torch.randn(1, 512, 6, 6), ),
-                                       torch.tensor([[0, 0, 0, 50.0, 50.0]]))
+    maps = model.roi_head.compute_maps((torch.randn(1, 512, 6, 6), ))
+    out = model.roi_head._bbox_forward(maps, torch.tensor([[0, 0, 0, 50.0, 50.0]]))
     assert out['bbox_pred'].shape == (1, 4 * 2)
     assert model.roi_head.bbox_head.conv_reg.out_channels == 3 * 3 * 4 * 2
 
@@ -124,9 +134,22 @@ def test_ohem_sampler_trains():
     assert torch.isfinite(losses['loss_cls']) and torch.isfinite(losses['loss_bbox'])
 
 
+def _features_reading_bbox_forward(head):
+    """A ``_bbox_forward`` that reads the features, as mmdet's own: it runs the map convs and
+    pools the class and box maps with one op call each, per call (the direct computation)."""
+    layer = head.bbox_roi_extractor.roi_layers[0]
+
+    def bbox_forward(x, rois):
+        cls_maps, reg_maps = direct_maps(head.bbox_head, x[0])
+        cls_feats, reg_feats = layer(cls_maps, rois), layer(reg_maps, rois)
+        return dict(cls_score=cls_feats.mean(dim=(2, 3)), bbox_pred=reg_feats.mean(dim=(2, 3)),
+                    bbox_feats=cls_feats)
+    return bbox_forward
+
+
 def _roi_head_step(model, data, loss):
     """One RoI-head loss by ``loss`` (an unbound ``loss`` method) on the model's own proposals:
-    (losses, the number of ``forward_maps`` calls, the sampling results)."""
+    (losses, the number of ``conv_cls`` calls, the sampling results)."""
     head = model.roi_head
     x_rpn, x_roi = model.route_features(model.extract_feat(data['inputs']))
     with torch.no_grad():
@@ -137,52 +160,41 @@ def _roi_head_step(model, data, loss):
         sampled.append(sample(*args, **kwargs))
         return sampled[-1]
 
-    with mock.patch.object(head.bbox_head, 'forward_maps',
-                           wraps=head.bbox_head.forward_maps) as forward_maps, \
-            mock.patch.object(head.bbox_sampler, 'sample', recording_sample):
+    calls = []
+    hook = head.bbox_head.conv_cls.register_forward_hook(lambda *args: calls.append(1))
+    with mock.patch.object(head.bbox_sampler, 'sample', recording_sample):
         torch.manual_seed(0)
         losses = loss(head, x_roi, proposals, data['data_samples'])
-    return losses, forward_maps.call_count, sampled
+    hook.remove()
+    return losses, len(calls), sampled
 
 
 def test_ohem_pools_the_maps_computed_once_per_step():
     """R-FCN's OHEM (paper, section 2): the loss of every proposal is a pooling of the maps
     the step computes anyway. The sampled RoIs and the losses are those of mmdet's
-    StandardRoIHead.loss, whose OHEMSampler recomputes the maps once per image."""
+    StandardRoIHead.loss with a features-reading ``_bbox_forward`` (the direct computation),
+    which recomputes the maps for every image's mining."""
     ohem = dict(type='OHEMSampler', num=16, pos_fraction=0.25, neg_pos_ub=-1,
                 add_gt_as_proposals=True)
     model = _build(rcnn_sampler=ohem)
     data = _data(model, num_images=2)
     losses, calls, sampled = _roi_head_step(model, data, RFCNRoIHead.loss)
-    mmdet_losses, mmdet_calls, mmdet_sampled = _roi_head_step(model, data,
-                                                              StandardRoIHead.loss)
-    # mmdet's: the loss, then once per image and mined set (negatives; positives if > 4)
-    assert calls == 1 and mmdet_calls >= 1 + 2
-    assert len(sampled) == len(mmdet_sampled) == 2
-    for ours, theirs in zip(sampled, mmdet_sampled):
+    with mock.patch.object(model.roi_head, '_bbox_forward',
+                           _features_reading_bbox_forward(model.roi_head)):
+        direct_losses, direct_calls, direct_sampled = _roi_head_step(model, data,
+                                                                     StandardRoIHead.loss)
+    # direct: the loss, then once per image and mined set (negatives; positives if > 4)
+    assert calls == 1 and direct_calls >= 1 + 2
+    assert len(sampled) == len(direct_sampled) == 2
+    for ours, theirs in zip(sampled, direct_sampled):
         assert len(theirs.neg_inds) == 12  # 3/4 of 16: mined from ~100 negatives
         assert torch.equal(ours.pos_inds, theirs.pos_inds)
         assert torch.equal(ours.neg_inds, theirs.neg_inds)
-    assert losses.keys() == mmdet_losses.keys()
+    assert losses.keys() == direct_losses.keys()
     for key in losses:
-        torch.testing.assert_close(losses[key], mmdet_losses[key], rtol=0, atol=0)
+        torch.testing.assert_close(losses[key], direct_losses[key])
     sum(losses[key] for key in ('loss_cls', 'loss_bbox')).backward()
     assert model.roi_head.bbox_head.conv_cls.weight.grad.abs().sum() > 0
-
-
-def test_subclass_with_its_own_bbox_forward_gets_features():
-    """E.g. a deformable head that pools offset maps too: it keeps mmdet's loss path."""
-    class FeatureReadingHead(RFCNRoIHead):
-        def _bbox_forward(self, x, rois):
-            assert not isinstance(x, ScoreMaps)
-            return super()._bbox_forward(x, rois)
-
-    ohem = dict(type='OHEMSampler', num=16, pos_fraction=0.25, neg_pos_ub=-1,
-                add_gt_as_proposals=True)
-    model = _build(rcnn_sampler=ohem)
-    model.roi_head.__class__ = FeatureReadingHead
-    losses = model(**_data(model), mode='loss')
-    assert torch.isfinite(losses['loss_cls']) and torch.isfinite(losses['loss_bbox'])
 
 
 def _recording_layers(extractor, monkeypatch):
@@ -262,6 +274,54 @@ def test_multi_level_extractor_maps_rois_to_levels():
     assert out.shape == (2, 3, 2, 2)
     torch.testing.assert_close(out[0], ps_roi_align(feats[0], rois[:1], 2, 1 / 4, 2)[0])
     torch.testing.assert_close(out[1], ps_roi_align(feats[1], rois[1:], 2, 1 / 8, 2)[0])
+
+
+def test_fpn_bbox_forward_pools_class_and_box_maps_with_one_call_per_level():
+    """Class and box maps share the k*k channel grouping: one level assignment, one op call
+    per level on their concatenation, and the scores of pooling them one by one."""
+    model = MODELS.build(tiny_rfcn_fpn_cfg())
+    head = model.roi_head
+    extractor = head.bbox_roi_extractor
+    calls = []
+    for level, layer in enumerate(extractor.roi_layers):
+        layer.register_forward_hook(
+            lambda module, args, out, level=level: calls.append((level, args[0].size(1))))
+    strides = extractor.featmap_strides
+    x = tuple(torch.randn(2, 32, 512 // s, 512 // s) for s in strides)
+    # scales 30, 150, 300, 500 px: levels 0, 1, 2, 3 (finest_scale 56)
+    rois = torch.tensor([[0, 10.0, 10.0, 40.0, 40.0], [1, 20.0, 30.0, 170.0, 180.0],
+                         [0, 0.0, 0.0, 300.0, 300.0], [1, 5.0, 5.0, 505.0, 505.0]])
+    assert extractor.map_roi_levels(rois, 4).tolist() == [0, 1, 2, 3]
+    with mock.patch.object(extractor, 'map_roi_levels',
+                           wraps=extractor.map_roi_levels) as assign:
+        out = head._bbox_forward(head.compute_maps(x), rois)
+    assert assign.call_count == 1
+    assert sorted(calls) == [(level, 3 * 3 * (3 + 4)) for level in range(4)]
+    for level in range(4):
+        cls_maps, reg_maps = direct_maps(head.bbox_head, x[level])
+        roi = rois[level:level + 1]
+        for maps, score in ((cls_maps, out['cls_score']), (reg_maps, out['bbox_pred'])):
+            pooled = ps_roi_pool(maps, roi, 3, 1 / strides[level])
+            torch.testing.assert_close(score[level:level + 1], pooled.mean(dim=(2, 3)))
+
+
+def test_extractor_level_hook_gets_the_rows_of_its_rois():
+    """``PSRoIExtractor.pool`` assigns levels and hands each level's RoIs, with the matching
+    rows of any per-RoI tensor, to the ``pool_level`` hook."""
+    class TaggingExtractor(PSRoIExtractor):
+        def pool_level(self, level, feat, rois, tag=None):
+            kh, kw = self.output_size
+            value = tag + 100 * level + rois[:, 1]  # the RoI's x1 says it is the right row
+            return value.view(-1, 1, 1, 1).expand(-1, feat.size(1) // (kh * kw), kh, kw)
+
+    extractor = TaggingExtractor(roi_layer=dict(type='PSRoIAlign', output_size=2),
+                                 featmap_strides=[4, 8], finest_scale=56)
+    feats = (torch.zeros(1, 12, 64, 64), torch.zeros(1, 12, 32, 32))
+    rois = torch.tensor([[0, 1.0, 0.0, 200.0, 200.0], [0, 2.0, 5.0, 21.0, 17.0],
+                         [0, 3.0, 0.0, 150.0, 150.0]], dtype=torch.float64)  # levels 1, 0, 1
+    out = extractor.pool(feats, rois, tag=torch.tensor([10.0, 20.0, 30.0]))
+    assert out.shape == (3, 3, 2, 2) and out.dtype == torch.float32
+    assert out[:, 0, 0, 0].tolist() == [111.0, 22.0, 133.0]
 
 
 def test_rfcn_on_fpn_trains():

@@ -65,12 +65,6 @@ def _data(model, num_images=2, size=128, seed=0):
     return model.data_preprocessor(packed, True)
 
 
-def _count_calls(module):
-    calls = []
-    module.register_forward_hook(lambda mod, args, out: calls.append(tuple(out.shape)))
-    return calls
-
-
 # --- configs -------------------------------------------------------------------------------
 
 def test_every_project_config_is_found():
@@ -202,7 +196,7 @@ def test_psroialign_max_needs_a_fixed_sampling_grid():
                                                  ('PSRoIPool', True)])
 def test_head_shapes(roi_layer, agnostic):
     model = _build(roi_layer=roi_layer, reg_class_agnostic=agnostic)
-    maps = model.roi_head.thin_maps((torch.randn(2, 512, 8, 9), ))
+    maps = model.roi_head.compute_maps((torch.randn(2, 512, 8, 9), ))
     assert len(maps) == 1 and maps[0].shape == (2, ALPHA * K * K, 8, 9)
     rois = torch.tensor([[0, 10.0, 10.0, 90.0, 80.0], [1, 0.0, 0.0, 127.0, 127.0],
                          [1, 5.0, 5.0, 20.0, 30.0]])
@@ -239,24 +233,6 @@ def test_predict_gives_boxes():
         pred = sample.pred_instances
         assert len(pred.bboxes) == len(pred.scores) == len(pred.labels) <= 50
         assert torch.isfinite(pred.bboxes).all()
-
-
-@pytest.mark.parametrize('sampler', ['RandomSampler', 'OHEMSampler'])
-def test_thin_maps_are_computed_once_per_step(sampler):
-    rcnn_sampler = dict(type=sampler, num=32, pos_fraction=0.25, neg_pos_ub=-1,
-                        add_gt_as_proposals=True)
-    model = _build(rcnn_sampler=rcnn_sampler)
-    calls = _count_calls(model.roi_head.thin_map_conv)
-    pooled = _count_calls(model.roi_head.bbox_roi_extractor)
-    model(**_data(model, num_images=2), mode='loss')
-    assert calls == [(2, ALPHA * K * K, 8, 8)]  # one conv over the batch of conv5 maps
-    # OHEM mines per image on slices of the same maps: extra poolings, no extra conv
-    assert len(pooled) > 1 if sampler == 'OHEMSampler' else len(pooled) == 1
-    model.eval()
-    calls.clear()
-    with torch.no_grad():
-        model(**_data(model, num_images=2), mode='predict')
-    assert calls == [(2, ALPHA * K * K, 8, 8)]
 
 
 def test_short_overfit_drives_the_loss_down():

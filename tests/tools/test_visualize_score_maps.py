@@ -63,7 +63,8 @@ def test_multi_level_model_shows_the_level_the_roi_is_pooled_from():
     assert stride == 8 and score is None
     with torch.no_grad():
         x_roi = model.extract_feat(batch['inputs'])
-        expected = model.roi_head._bbox_forward(x_roi, torch.tensor([[0.0] + roi]))
-        level_maps = model.roi_head.bbox_head.forward_maps(x_roi[1])[0][0]
+        expected = model.roi_head._bbox_forward(model.roi_head.compute_maps(x_roi),
+                                                torch.tensor([[0.0] + roi]))
+        level_maps = model.roi_head.bbox_head.forward_maps(x_roi[1])[0, :3 * 3 * 3]
     torch.testing.assert_close(pooled, expected['bbox_feats'][0, 1])  # what the model pooled
     torch.testing.assert_close(maps, level_maps.reshape(3, 3, 3, *level_maps.shape[-2:])[1])

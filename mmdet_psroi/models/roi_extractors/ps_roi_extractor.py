@@ -69,7 +69,15 @@ class PSRoIExtractor(SingleRoIExtractor):
 
     def forward(self, feats: Tuple[Tensor], rois: Tensor,
                 roi_scale_factor: Optional[float] = None) -> Tensor:
-        """RoIs stay in float32 (or float64) whatever the maps' dtype: in bfloat16 an x in
+        return self.pool(feats, rois, roi_scale_factor)
+
+    def pool(self, feats: Tuple[Tensor], rois: Tensor, roi_scale_factor: Optional[float] = None,
+             **per_roi: Optional[Tensor]) -> Tensor:
+        """Maps each RoI to its level and pools it there with :meth:`pool_level`, which also
+        gets the rows of the ``per_roi`` tensors (row ``i`` belongs to RoI ``i``; ``None``
+        stays ``None``) that belong to the level's RoIs.
+
+        RoIs stay in float32 (or float64) whatever the maps' dtype: in bfloat16 an x in
         [512, 1024) would snap to steps of 4 pixels. Under mixed precision the maps may be
         float16/bfloat16; the output has the widest dtype of the levels."""
         rois = rois.to(roi_dtype(feats[0].dtype))
@@ -77,16 +85,22 @@ class PSRoIExtractor(SingleRoIExtractor):
         if roi_scale_factor is not None:
             rois = self.roi_rescale(rois, roi_scale_factor)
         if levels is None:
-            return self.roi_layers[0](feats[0], rois)
+            return self.pool_level(0, feats[0], rois, **per_roi)
         kh, kw = self.output_size
         dtype = functools.reduce(torch.promote_types, (feat.dtype for feat in feats))
         out = feats[0].new_zeros(rois.size(0), feats[0].size(1) // (kh * kw), kh, kw,
                                  dtype=dtype)
-        for level, (feat, layer) in enumerate(zip(feats, self.roi_layers)):
+        for level, feat in enumerate(feats):
             inds = (levels == level).nonzero(as_tuple=False).squeeze(1)
             if inds.numel() > 0:
-                out[inds] = layer(feat, rois[inds]).to(dtype)
+                rows = {name: None if t is None else t[inds] for name, t in per_roi.items()}
+                out[inds] = self.pool_level(level, feat, rois[inds], **rows).to(dtype)
             else:
                 # keep every level in the graph (distributed training expects it)
                 out = out + feat.sum() * 0.
         return out
+
+    def pool_level(self, level: int, feat: Tensor, rois: Tensor) -> Tensor:
+        """The hook a subclass overrides to pool differently (with more per-RoI inputs):
+        pools ``rois`` ``(K_l, 5)`` from ``feat``, the maps of ``level``."""
+        return self.roi_layers[level](feat, rois)

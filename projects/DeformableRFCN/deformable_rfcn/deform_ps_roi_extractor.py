@@ -11,6 +11,10 @@ from mmdet_psroi.ops import DeformPSRoIPool
 class DeformPSRoIExtractor(PSRoIExtractor):
     """``PSRoIExtractor`` with deformable PS RoI pooling: ``forward(feats, rois, offset)``.
 
+    The level assignment, the RoI dtype and the output dtype are ``PSRoIExtractor.pool``'s;
+    this class only overrides its per-level hook (:meth:`pool_level`), which also gets the
+    offsets of the level's RoIs.
+
     Args:
         roi_layer (dict): ``type='DeformPSRoIPool'``, ``output_size`` (k), ``part_size``,
             ``sample_per_part``, ``trans_std``; ``spatial_scale`` is set from
@@ -43,18 +47,8 @@ class DeformPSRoIExtractor(PSRoIExtractor):
 
     def forward(self, feats: Tuple[Tensor], rois: Tensor, offset: Optional[Tensor] = None,
                 roi_scale_factor: Optional[float] = None) -> Tensor:
-        levels = self.map_roi_levels(rois, len(feats)) if len(feats) > 1 else None
-        if roi_scale_factor is not None:
-            rois = self.roi_rescale(rois, roi_scale_factor)
-        if levels is None:
-            return self.roi_layers[0](feats[0], rois, offset)
-        kh, kw = self.output_size
-        out = feats[0].new_zeros(rois.size(0), feats[0].size(1) // (kh * kw), kh, kw)
-        for level, (feat, layer) in enumerate(zip(feats, self.roi_layers)):
-            inds = (levels == level).nonzero(as_tuple=False).squeeze(1)
-            if inds.numel() > 0:
-                out[inds] = layer(feat, rois[inds], None if offset is None else offset[inds])
-            else:
-                # keep every level in the graph (distributed training expects it)
-                out = out + feat.sum() * 0.
-        return out
+        return self.pool(feats, rois, roi_scale_factor, offset=offset)
+
+    def pool_level(self, level: int, feat: Tensor, rois: Tensor,
+                   offset: Optional[Tensor] = None) -> Tensor:
+        return self.roi_layers[level](feat, rois, offset)

@@ -1,5 +1,6 @@
 from typing import Tuple
 
+import torch
 from mmdet.registry import MODELS
 from torch import Tensor, nn
 
@@ -22,7 +23,7 @@ class DeformablePSBBoxHead(PSBBoxHead):
         super().__init__(*args, init_cfg=init_cfg, **kwargs)
         kh, kw = self.roi_feat_size
         maps_in = self.hidden_channels or self.in_channels
-        cls_channels = self.conv_cls.out_channels // (kh * kw)
+        cls_channels = self.cls_reg_channels[0]
         self.conv_cls_offset = nn.Conv2d(maps_in, 2 * kh * kw * cls_channels, 1)
         self.conv_reg_offset = nn.Conv2d(maps_in, 2 * kh * kw, 1)
         if init_cfg is None:
@@ -30,14 +31,23 @@ class DeformablePSBBoxHead(PSBBoxHead):
                 type='Constant', val=0., bias=0.,
                 override=[dict(name='conv_cls_offset'), dict(name='conv_reg_offset')])]
 
-    def forward_maps(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
-        """``(N, in_channels, H, W)`` -> class maps ``(N, k*k*(C+1), H, W)``, box maps
-        ``(N, k*k*4[*C], H, W)``, class offset maps ``(N, 2*k*k*(C+1), H, W)`` and box offset
-        maps ``(N, 2*k*k, H, W)``."""
-        if x.size(1) != self.in_channels:
-            raise ValueError(f'DeformablePSBBoxHead: the feature map has {x.size(1)} channels '
-                             f'but in_channels={self.in_channels}: set bbox_head.in_channels '
-                             'to the channels of the level the RoI head reads')
-        if self.hidden_channels:
-            x = self.conv_hidden(x).relu_()
-        return self.conv_cls(x), self.conv_reg(x), self.conv_cls_offset(x), self.conv_reg_offset(x)
+    def forward_maps(self, x: Tensor) -> Tensor:
+        """``(N, in_channels, H, W)`` -> one ``(N, C_maps, H, W)`` tensor: the score maps
+        (``PSBBoxHead.forward_maps``'s class then box maps, ``k*k*(C_cls + C_reg)`` channels),
+        then the class offset maps ``2*k*k*(num_classes+1)`` and the box offset maps
+        ``2*k*k`` (:meth:`split_maps` separates them)."""
+        x = self.hidden_features(x)
+        return torch.cat([self.conv_cls(x), self.conv_reg(x), self.conv_cls_offset(x),
+                          self.conv_reg_offset(x)], dim=1)
+
+    def split_maps(self, maps: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """:meth:`forward_maps`'s ``(N, C_maps, H, W)`` -> the class maps, the box maps and
+        the offset maps (class, then box), views."""
+        scores = [self.conv_cls.out_channels, self.conv_reg.out_channels]
+        return tuple(maps.split(scores + [maps.size(1) - sum(scores)], dim=1))
+
+    def split_offsets(self, offsets: Tensor) -> Tuple[Tensor, Tensor]:
+        """The pooled offset maps ``(K, 2*C_cls + 2, ph, pw)`` -> the class offsets
+        ``(K, 2*C_cls, ph, pw)`` (one group per class) and the box offsets
+        ``(K, 2, ph, pw)`` (one group for the box channels), views."""
+        return tuple(offsets.split([2 * self.cls_reg_channels[0], 2], dim=1))

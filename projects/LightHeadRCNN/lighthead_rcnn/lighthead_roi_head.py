@@ -1,14 +1,13 @@
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Sequence, Tuple
 
-from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.registry import MODELS
-from mmdet.structures import SampleList
-from mmdet.utils import InstanceList
 from torch import Tensor
+
+from mmdet_psroi.models.roi_heads.ps_maps_roi_head import PSMapsRoIHead
 
 
 @MODELS.register_module()
-class LightHeadRoIHead(StandardRoIHead):
+class LightHeadRoIHead(PSMapsRoIHead):
     """Light-Head R-CNN's RoI head (Li et al., 2017): thin position-sensitive maps, PS RoI
     pooling, one light per-RoI subnetwork.
 
@@ -18,11 +17,10 @@ class LightHeadRoIHead(StandardRoIHead):
     (mmdet's ``ConvFCBBoxHead`` with one shared fc, paper: 2048) flattens them and predicts
     ``cls_score`` and ``bbox_pred``.
 
-    The public entry points (:meth:`loss`, :meth:`predict`, :meth:`forward`) compute the thin
-    maps from the backbone features once and hand them to ``StandardRoIHead``'s code, so
-    ``_bbox_forward``, ``bbox_loss``, ``predict_bbox`` and mmdet's ``OHEMSampler`` (which
-    receives per-image slices of the same maps) only pool. Losses, targets and
-    post-processing are mmdet's.
+    The thin maps (:meth:`compute_maps`) are computed once per training step and once per
+    inference batch (``PSMapsRoIHead``), so ``_bbox_forward``, ``bbox_loss``,
+    ``predict_bbox`` and mmdet's ``OHEMSampler`` (which receives per-image slices of the same
+    maps) only pool. Losses, targets and post-processing are mmdet's.
 
     Args:
         thin_map_conv (dict): config of the module making the thin maps,
@@ -37,18 +35,9 @@ class LightHeadRoIHead(StandardRoIHead):
 
     def __init__(self, thin_map_conv: dict, bbox_roi_extractor: dict, bbox_head: dict,
                  **kwargs) -> None:
-        for name in ('shared_head', 'mask_roi_extractor', 'mask_head'):
-            if kwargs.get(name) is not None:
-                raise ValueError(f'LightHeadRoIHead: {name} is not supported; remove '
-                                 'roi_head.' + name)
         super().__init__(bbox_roi_extractor=bbox_roi_extractor, bbox_head=bbox_head, **kwargs)
         self.thin_map_conv = MODELS.build(thin_map_conv)
         kh, kw = self.bbox_roi_extractor.output_size
-        if tuple(self.bbox_head.roi_feat_size) != (kh, kw):
-            raise ValueError(
-                f'LightHeadRoIHead: bbox_head.roi_feat_size={self.bbox_head.roi_feat_size} '
-                'does not match bbox_roi_extractor.roi_layer.output_size='
-                f'{(kh, kw)}; set both to the same k')
         alpha = self.bbox_head.in_channels
         if self.thin_map_conv.out_channels != alpha * kh * kw:
             raise ValueError(
@@ -56,27 +45,15 @@ class LightHeadRoIHead(StandardRoIHead):
                 f'{self.thin_map_conv.out_channels} must be bbox_head.in_channels * kh * kw '
                 f'= {alpha} * {kh} * {kw} = {alpha * kh * kw}')
 
-    def thin_maps(self, x: Sequence[Tensor]) -> Tuple[Tensor, ...]:
+    def compute_maps(self, x: Sequence[Tensor]) -> Tuple[Tensor, ...]:
         """The levels the extractor reads ``(N, C, H_l, W_l)`` -> thin maps
         ``(N, alpha*kh*kw, H_l, W_l)``, one per level (the conv's weights are shared)."""
         return tuple(self.thin_map_conv(level)
                      for level in x[:self.bbox_roi_extractor.num_inputs])
 
-    def forward(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
-                batch_data_samples: Optional[SampleList] = None) -> tuple:
-        return super().forward(self.thin_maps(x), rpn_results_list, batch_data_samples)
-
-    def loss(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
-             batch_data_samples: SampleList) -> dict:
-        return super().loss(self.thin_maps(x), rpn_results_list, batch_data_samples)
-
-    def predict(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
-                batch_data_samples: SampleList, rescale: bool = False) -> InstanceList:
-        return super().predict(self.thin_maps(x), rpn_results_list, batch_data_samples,
-                               rescale=rescale)
-
     def _bbox_forward(self, maps: List[Tensor], rois: Tensor) -> dict:
-        """``maps``: the thin maps (:meth:`thin_maps`), ``rois`` ``(K, 5)``.
+        """``maps``: the thin maps (:meth:`compute_maps`, or a slice of them); ``rois``
+        ``(K, 5)``.
 
         Returns ``cls_score`` ``(K, num_classes+1)``, ``bbox_pred`` ``(K, 4[*num_classes])``
         and ``bbox_feats``, the pooled thin maps ``(K, alpha, kh, kw)``.

@@ -1,5 +1,6 @@
 from typing import Optional, Tuple
 
+import torch
 from mmdet.models.roi_heads.bbox_heads import BBoxHead
 from mmdet.registry import MODELS
 from torch import Tensor, nn
@@ -12,9 +13,9 @@ class PSBBoxHead(BBoxHead):
     On the whole feature map, once per image: a conv (1x1 by default, ``hidden_kernel_size``)
     to ``hidden_channels`` + ReLU, then a 1x1 conv to ``k*k*(num_classes+1)`` classification
     score maps and a 1x1 conv to ``k*k*4`` box maps (``k*k*4*num_classes`` when
-    ``reg_class_agnostic=False``) (:meth:`forward_maps`). Per RoI, the maps are PS-pooled (by
-    the RoI head's extractor) to ``(K, C, k, k)`` and each RoI votes by averaging its ``k*k``
-    bins (:meth:`forward`).
+    ``reg_class_agnostic=False``), returned as one tensor (:meth:`forward_maps`). Per RoI, the
+    maps are PS-pooled together (by the RoI head's extractor) to ``(K, C_cls + C_reg, k, k)``
+    and each RoI votes by averaging its ``k*k`` bins (:meth:`forward`).
     Losses, targets and ``predict_by_feat`` are mmdet's ``BBoxHead``'s.
 
     Args:
@@ -69,6 +70,7 @@ class PSBBoxHead(BBoxHead):
         cls_channels = (self.loss_cls.get_cls_channels(num_classes)
                         if self.custom_cls_channels else num_classes + 1)
         reg_channels = self.bbox_coder.encode_size * (1 if reg_class_agnostic else num_classes)
+        self.cls_reg_channels = (cls_channels, reg_channels)
         if hidden_channels:
             self.conv_hidden = nn.Conv2d(in_channels, hidden_channels, hidden_kernel_size,
                                          padding=hidden_kernel_size // 2)
@@ -76,18 +78,29 @@ class PSBBoxHead(BBoxHead):
         self.conv_cls = nn.Conv2d(maps_in, kh * kw * cls_channels, 1)
         self.conv_reg = nn.Conv2d(maps_in, kh * kw * reg_channels, 1)
 
-    def forward_maps(self, x: Tensor) -> Tuple[Tensor, Tensor]:
-        """``(N, in_channels, H, W)`` -> score maps ``(N, k*k*(num_classes+1), H, W)`` and box
-        maps ``(N, k*k*4[*num_classes], H, W)``."""
+    def hidden_features(self, x: Tensor) -> Tensor:
+        """``(N, in_channels, H, W)`` -> what the map convs read: the hidden conv's ReLU
+        output, or ``x`` itself when ``hidden_channels=0``."""
         if x.size(1) != self.in_channels:
-            raise ValueError(f'PSBBoxHead: the feature map has {x.size(1)} channels but '
-                             f'in_channels={self.in_channels}: set bbox_head.in_channels to '
-                             'the channels of the level the RoI head reads')
-        if self.hidden_channels:
-            x = self.conv_hidden(x).relu_()
-        return self.conv_cls(x), self.conv_reg(x)
+            raise ValueError(f'{type(self).__name__}: the feature map has {x.size(1)} channels '
+                             f'but in_channels={self.in_channels}: set bbox_head.in_channels '
+                             'to the channels of the level the RoI head reads')
+        return self.conv_hidden(x).relu_() if self.hidden_channels else x
 
-    def forward(self, cls_feats: Tensor, reg_feats: Tensor) -> Tuple[Tensor, Tensor]:
-        """Vote: PS-pooled ``(K, C_cls, k, k)`` and ``(K, C_reg, k, k)`` -> ``cls_score``
-        ``(K, C_cls)`` and ``bbox_pred`` ``(K, C_reg)``, the mean over the k*k bins."""
-        return cls_feats.mean(dim=(2, 3)), reg_feats.mean(dim=(2, 3))
+    def forward_maps(self, x: Tensor) -> Tensor:
+        """``(N, in_channels, H, W)`` -> the maps ``(N, k*k*(C_cls + C_reg), H, W)``: the
+        ``k*k*(num_classes+1)`` class score maps, then the ``k*k*4[*num_classes]`` box maps.
+        Both have the same ``k*k`` channels per output channel, so one PS pooling of the
+        concatenation pools both (:meth:`split_pooled` separates them)."""
+        x = self.hidden_features(x)
+        return torch.cat([self.conv_cls(x), self.conv_reg(x)], dim=1)
+
+    def split_pooled(self, pooled: Tensor) -> Tuple[Tensor, Tensor]:
+        """``(K, C_cls + C_reg, ...)`` (pooled maps, or votes) -> the class part
+        ``(K, C_cls, ...)`` and the box part ``(K, C_reg, ...)``, views."""
+        return tuple(pooled.split(self.cls_reg_channels, dim=1))
+
+    def forward(self, pooled: Tensor) -> Tuple[Tensor, Tensor]:
+        """Vote: the PS-pooled maps ``(K, C_cls + C_reg, k, k)`` -> ``cls_score``
+        ``(K, C_cls)`` and ``bbox_pred`` ``(K, C_reg)``, the means over the k*k bins."""
+        return self.split_pooled(pooled.mean(dim=(2, 3)))
