@@ -2,24 +2,28 @@
 // shared by the CPU kernels (cpu/deform_ps_roi_pool_cpu.cpp) and the CUDA kernels
 // (cuda/deform_ps_roi_pool_kernels.cuh). Header-only, no ATen.
 //
-// Conventions:
+// Layout (both conventions):
 //   input  (N, C_out * kh * kw, H, W); output (K, C_out, kh, kw); output bin (c, i, j) reads
 //   input channel (c * kh + i) * kw + j, as PS RoI Align.
 //   offset (K, 2 * G, parts_h, parts_w): G offset groups (G = 0: no offsets); output channel c
-//   uses group c / (C_out / G); channel 2 * g holds the x offset, 2 * g + 1 the y offset; bin
-//   (i, j) uses part (i * parts_h / kh, j * parts_w / kw) (integer division).
-//   The bin of PS RoI Align (continuous RoI, half-pixel offset, sample_per_part^2 points at
-//   the centres of a regular grid) is moved by (offset_x * trans_std * roi_width,
-//   offset_y * trans_std * roi_height). A sample counts when bilinear_taps() accepts it
-//   (inside [-1, H] x [-1, W], as in PS RoI Align); the bin is the mean of the samples that
-//   count, 0 when none does.
+//   uses group c / (C_out / G); channel 2 * g holds the x offset, 2 * g + 1 the y offset.
+//   A bin moves by (offset_x * trans_std * roi_width, offset_y * trans_std * roi_height) and
+//   is the mean of its sample_per_part^2 bilinear samples that lie inside the window, 0 when
+//   none does.
 //
-// Differences from the MXNet DeformablePSROIPooling kernel: MXNet rounds the RoI corners to
-// integers, adds 1 to x2 and y2, shifts by -0.5, forces sizes >= 0.1, samples at the left/top
-// edge of each sub-bin (not its centre), keeps samples inside [-0.5, W - 0.5] (not [-1, W])
-// and computes the part index in floating point. So with zero offsets this op equals this
-// package's ps_roi_align(sampling_ratio=sample_per_part) wherever every sample lies inside the
-// map, not MXNet's layer.
+// Default convention (PS RoI Align's): continuous RoI with the half-pixel offset
+// (x * scale - 0.5), samples at the centres of a regular grid of each bin, window
+// [-1, H] x [-1, W] (bilinear_taps'), bin (i, j) uses part (i * parts_h / kh, j * parts_w / kw)
+// (integer division). With no offsets it equals ps_roi_align(sampling_ratio=sample_per_part)
+// wherever every sample lies inside the map.
+//
+// original (Deformable-ConvNets' DeformablePSROIPooling CUDA kernel, arithmetic order kept):
+//   start = round(x1) * scale - 0.5, end = (round(x2) + 1) * scale - 0.5 (round: half away
+//   from zero), RoI size max(end - start, 0.1); bin start = j * bin + start + trans * roi size;
+//   sample (iy, ix) at bin start + (iy, ix) * bin / sample_per_part (sub-bin corners); window
+//   [-0.5, H - 0.5] x [-0.5, W - 0.5]; part floor(i / kh * parts_h) in floating point; the
+//   bilinear corners are floor and ceil of the clamped point, so a sample on an integer
+//   coordinate gives no offset gradient along it. Unlike the original, a NaN sample is skipped.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +35,7 @@ namespace mmdet_psroi {
 struct DeformShape {
   int64_t batch, channels, height, width, pooled_h, pooled_w;
   int64_t groups, parts_h, parts_w, sample_per_part;
+  bool original;
 
   PSROI_HOST_DEVICE int64_t channels_out() const { return channels / (pooled_h * pooled_w); }
   PSROI_HOST_DEVICE int64_t group_of(int64_t c) const {
@@ -38,19 +43,34 @@ struct DeformShape {
   }
 };
 
+// The part (along one axis, of `parts`) that bin `i` of `pooled` uses.
+template <typename acc_t>
+PSROI_HOST_DEVICE inline int64_t deform_part(bool original, int64_t i, int64_t pooled,
+                                             int64_t parts) {
+  if (!original) return i * parts / pooled;
+  const int64_t part = static_cast<int64_t>(
+      ::floor(static_cast<acc_t>(i) / static_cast<acc_t>(pooled) * static_cast<acc_t>(parts)));
+  return part < parts ? part : parts - 1;
+}
+
 // Index into offset of (RoI k, group g, axis 0 = x / 1 = y) for the part of bin (ph, pw).
+template <typename acc_t>
 PSROI_HOST_DEVICE inline int64_t deform_offset_index(const DeformShape& s, int64_t k, int64_t g,
                                                      int64_t axis, int64_t ph, int64_t pw) {
-  const int64_t part_h = ph * s.parts_h / s.pooled_h, part_w = pw * s.parts_w / s.pooled_w;
+  const int64_t part_h = deform_part<acc_t>(s.original, ph, s.pooled_h, s.parts_h);
+  const int64_t part_w = deform_part<acc_t>(s.original, pw, s.pooled_w, s.parts_w);
   return (((k * s.groups + g) * 2 + axis) * s.parts_h + part_h) * s.parts_w + part_w;
 }
 
-// A bin of one RoI: PS RoI Align's geometry plus the shift of its part, and the derivative of
-// a sample position with respect to its offset value (trans_std * RoI size).
+// A bin of one RoI, and the derivative of a sample position with respect to its offset value
+// (trans_std * RoI size).
 template <typename acc_t>
 struct DeformBin {
-  AlignRoi<acc_t> roi;
-  acc_t shift_y, shift_x, dy_doffset, dx_doffset;
+  AlignRoi<acc_t> roi;      // default: PS RoI Align's geometry ...
+  acc_t shift_y, shift_x;   // ... moved by the offset
+  acc_t start_h, start_w;   // original: the first sample (offset included) ...
+  acc_t step_h, step_w;     // ... and the sub-bin size
+  acc_t dy_doffset, dx_doffset;
 };
 
 // box finite; offset null when the op has no offsets.
@@ -60,38 +80,85 @@ PSROI_HOST_DEVICE inline DeformBin<acc_t> deform_bin(const acc_t* box, acc_t spa
                                                      const DeformShape& s, int64_t k,
                                                      int64_t g, int64_t ph, int64_t pw) {
   DeformBin<acc_t> b;
-  b.roi = align_roi(box, spatial_scale, s.pooled_h, s.pooled_w, s.sample_per_part);
-  b.dy_doffset = trans_std * b.roi.bin_h * static_cast<acc_t>(s.pooled_h);
-  b.dx_doffset = trans_std * b.roi.bin_w * static_cast<acc_t>(s.pooled_w);
-  b.shift_y = 0;
-  b.shift_x = 0;
-  if (offset != nullptr) {
-    b.shift_x = offset[deform_offset_index(s, k, g, 0, ph, pw)] * b.dx_doffset;
-    b.shift_y = offset[deform_offset_index(s, k, g, 1, ph, pw)] * b.dy_doffset;
+  const bool moves = offset != nullptr;
+  const acc_t offset_x =
+      moves ? offset[deform_offset_index<acc_t>(s, k, g, 0, ph, pw)] : acc_t(0);
+  const acc_t offset_y =
+      moves ? offset[deform_offset_index<acc_t>(s, k, g, 1, ph, pw)] : acc_t(0);
+  if (!s.original) {
+    b.roi = align_roi(box, spatial_scale, s.pooled_h, s.pooled_w, s.sample_per_part);
+    b.dy_doffset = trans_std * b.roi.bin_h * static_cast<acc_t>(s.pooled_h);
+    b.dx_doffset = trans_std * b.roi.bin_w * static_cast<acc_t>(s.pooled_w);
+    b.shift_x = moves ? offset_x * b.dx_doffset : acc_t(0);
+    b.shift_y = moves ? offset_y * b.dy_doffset : acc_t(0);
+    return b;
   }
+  const acc_t half = static_cast<acc_t>(0.5), min_size = static_cast<acc_t>(0.1);
+  const acc_t roi_start_w = ::round(box[0]) * spatial_scale - half;
+  const acc_t roi_start_h = ::round(box[1]) * spatial_scale - half;
+  const acc_t roi_end_w = (::round(box[2]) + acc_t(1)) * spatial_scale - half;
+  const acc_t roi_end_h = (::round(box[3]) + acc_t(1)) * spatial_scale - half;
+  const acc_t roi_w = roi_end_w - roi_start_w > min_size ? roi_end_w - roi_start_w : min_size;
+  const acc_t roi_h = roi_end_h - roi_start_h > min_size ? roi_end_h - roi_start_h : min_size;
+  const acc_t bin_h = roi_h / static_cast<acc_t>(s.pooled_h);
+  const acc_t bin_w = roi_w / static_cast<acc_t>(s.pooled_w);
+  b.step_h = bin_h / static_cast<acc_t>(s.sample_per_part);
+  b.step_w = bin_w / static_cast<acc_t>(s.sample_per_part);
+  b.start_w = static_cast<acc_t>(pw) * bin_w + roi_start_w;
+  b.start_h = static_cast<acc_t>(ph) * bin_h + roi_start_h;
+  if (moves) {
+    b.start_w += offset_x * trans_std * roi_w;
+    b.start_h += offset_y * trans_std * roi_h;
+  }
+  b.dx_doffset = trans_std * roi_w;
+  b.dy_doffset = trans_std * roi_h;
   return b;
 }
 
-// Sample point (iy, ix) of bin (ph, pw): PS RoI Align's point plus the shift.
+// Sample point (iy, ix) of bin (ph, pw).
 template <typename acc_t>
-PSROI_HOST_DEVICE inline void deform_sample(const DeformBin<acc_t>& b, int64_t ph, int64_t pw,
-                                            int64_t iy, int64_t ix, acc_t* y, acc_t* x) {
+PSROI_HOST_DEVICE inline void deform_sample(const DeformShape& s, const DeformBin<acc_t>& b,
+                                            int64_t ph, int64_t pw, int64_t iy, int64_t ix,
+                                            acc_t* y, acc_t* x) {
+  if (s.original) {
+    *x = b.start_w + static_cast<acc_t>(ix) * b.step_w;
+    *y = b.start_h + static_cast<acc_t>(iy) * b.step_h;
+    return;
+  }
   align_sample(b.roi, ph, pw, iy, ix, y, x);
   *y += b.shift_y;
   *x += b.shift_x;
 }
 
-// Derivatives of the 4 bilinear weights of taps (from bilinear_taps(y, x, ...)) with respect
-// to y and x. Where bilinear_taps clamps a coordinate (y <= 0 or y >= H - 1), the sample does
-// not move with it and its derivatives are 0.
+// The bilinear taps of a sample; false when it lies outside the convention's window (or is
+// NaN, or the map is empty): it then does not count.
 template <typename acc_t>
-PSROI_HOST_DEVICE inline void bilinear_slopes(const BilinearTaps<acc_t>& taps, acc_t y, acc_t x,
-                                              int64_t height, int64_t width, acc_t* dy,
-                                              acc_t* dx) {
+PSROI_HOST_DEVICE inline bool deform_taps(const DeformShape& s, acc_t y, acc_t x,
+                                          BilinearTaps<acc_t>* taps) {
+  if (s.original) {
+    const acc_t half = static_cast<acc_t>(0.5);
+    if (!(y >= -half && y <= static_cast<acc_t>(s.height) - half && x >= -half &&
+          x <= static_cast<acc_t>(s.width) - half)) {
+      return false;
+    }
+  }
+  return bilinear_taps(y, x, s.height, s.width, taps);
+}
+
+// Derivatives of the 4 bilinear weights of taps (from deform_taps(s, y, x, ...)) with respect
+// to y and x. Where bilinear_taps clamps a coordinate (y <= 0 or y >= H - 1), the sample does
+// not move with it and its derivatives are 0; so in the original convention on an integer
+// coordinate (its floor and ceil corners coincide).
+template <typename acc_t>
+PSROI_HOST_DEVICE inline void bilinear_slopes(const DeformShape& s,
+                                              const BilinearTaps<acc_t>& taps, acc_t y, acc_t x,
+                                              acc_t* dy, acc_t* dx) {
   const acc_t hy = taps.weight[0] + taps.weight[1], ly = taps.weight[2] + taps.weight[3];
   const acc_t hx = taps.weight[0] + taps.weight[2], lx = taps.weight[1] + taps.weight[3];
-  const bool moves_y = y > 0 && y < static_cast<acc_t>(height - 1);
-  const bool moves_x = x > 0 && x < static_cast<acc_t>(width - 1);
+  const bool moves_y = y > 0 && y < static_cast<acc_t>(s.height - 1) &&
+                       !(s.original && y == ::floor(y));
+  const bool moves_x = x > 0 && x < static_cast<acc_t>(s.width - 1) &&
+                       !(s.original && x == ::floor(x));
   dy[0] = moves_y ? -hx : acc_t(0);
   dy[1] = moves_y ? -lx : acc_t(0);
   dy[2] = moves_y ? hx : acc_t(0);

@@ -62,11 +62,11 @@ struct DeformCollector {
     for (int64_t iy = 0; iy < s.sample_per_part; ++iy) {
       for (int64_t ix = 0; ix < s.sample_per_part; ++ix) {
         acc_t y, x;
-        deform_sample(out->bin, ph, pw, iy, ix, &y, &x);
-        if (!bilinear_taps(y, x, s.height, s.width, &taps)) continue;
+        deform_sample(s, out->bin, ph, pw, iy, ix, &y, &x);
+        if (!deform_taps(s, y, x, &taps)) continue;
         out->taps.push_back(taps);
         if (with_slopes) {
-          bilinear_slopes(taps, y, x, s.height, s.width, dy, dx);
+          bilinear_slopes(s, taps, y, x, dy, dx);
           out->slope_y.insert(out->slope_y.end(), dy, dy + 4);
           out->slope_x.insert(out->slope_x.end(), dx, dx + 4);
         }
@@ -198,8 +198,8 @@ void reduce_offset_shares(const DeformShape& s, int64_t num_rois, const acc_t* s
         for (int64_t ph = 0; ph < s.pooled_h; ++ph) {
           for (int64_t pw = 0; pw < s.pooled_w; ++pw) {
             const int64_t out = output_index(s, k, c, ph, pw);
-            grad_offset[deform_offset_index(s, k, g, 0, ph, pw)] += share_x[out];
-            grad_offset[deform_offset_index(s, k, g, 1, ph, pw)] += share_y[out];
+            grad_offset[deform_offset_index<acc_t>(s, k, g, 0, ph, pw)] += share_x[out];
+            grad_offset[deform_offset_index<acc_t>(s, k, g, 1, ph, pw)] += share_y[out];
           }
         }
       }
@@ -222,9 +222,10 @@ DeformCollector<acc_t> make_collector(const at::Tensor& rois, const at::Tensor& 
 at::Tensor deform_ps_roi_pool_forward(const at::Tensor& input, const at::Tensor& rois,
                                       const at::Tensor& offset, double spatial_scale,
                                       int64_t pooled_h, int64_t pooled_w,
-                                      int64_t sample_per_part, double trans_std) {
-  const DeformShape s =
-      check_deform_ps_roi_pool(input, rois, offset, pooled_h, pooled_w, sample_per_part);
+                                      int64_t sample_per_part, double trans_std, bool original) {
+  check_deform_forward_args(input, rois, offset, pooled_h, pooled_w, sample_per_part);
+  const DeformShape s = deform_shape(input.size(0), input.size(1), input.size(2), input.size(3),
+                                     offset, pooled_h, pooled_w, sample_per_part, original);
   at::Tensor output = at::empty({rois.size(0), s.channels_out(), pooled_h, pooled_w},
                                 input.options().memory_format(at::MemoryFormat::Contiguous));
   if (output.numel() == 0) return output;
@@ -244,46 +245,55 @@ at::Tensor deform_ps_roi_pool_forward(const at::Tensor& input, const at::Tensor&
   return output;
 }
 
+// input given: also the offset gradient (else zeros).
 std::tuple<at::Tensor, at::Tensor> deform_ps_roi_pool_backward(
-    const at::Tensor& grad, const at::Tensor& input, const at::Tensor& rois,
+    const at::Tensor& grad, const c10::optional<at::Tensor>& input, const at::Tensor& rois,
     const at::Tensor& offset, double spatial_scale, int64_t pooled_h, int64_t pooled_w,
-    int64_t sample_per_part, double trans_std) {
-  const DeformShape s =
-      check_deform_ps_roi_pool(input, rois, offset, pooled_h, pooled_w, sample_per_part);
-  const auto acc_type = at::toOpMathType(input.scalar_type());
-  if (grad.numel() == 0 || input.numel() == 0) {
-    return {at::zeros(input.sizes(), input.options()), at::zeros(offset.sizes(), offset.options())};
-  }
-  at::Tensor grad_input = at::empty(input.sizes(), input.options().dtype(acc_type));
+    int64_t sample_per_part, double trans_std, int64_t batch, int64_t channels, int64_t height,
+    int64_t width, bool original) {
+  check_deform_backward_args(grad, input, rois, offset, pooled_h, pooled_w, sample_per_part,
+                             batch, channels, height, width);
+  const DeformShape s = deform_shape(batch, channels, height, width, offset, pooled_h, pooled_w,
+                                     sample_per_part, original);
+  const bool with_offset_grad = s.groups > 0 && input.has_value() && input->defined();
+  const auto acc_type = at::toOpMathType(grad.scalar_type());
   at::Tensor grad_offset = at::zeros(offset.sizes(), offset.options().dtype(acc_type));
-  const at::Tensor grad_ = grad.contiguous(), input_ = input.contiguous();
+  if (grad.numel() == 0 || batch * channels * height * width == 0) {
+    return {at::zeros({batch, channels, height, width}, grad.options()),
+            grad_offset.to(offset.scalar_type())};
+  }
+  at::Tensor grad_input = at::empty({batch, channels, height, width},
+                                    grad.options().dtype(acc_type));
+  const at::Tensor grad_ = grad.contiguous();
+  const at::Tensor input_ = with_offset_grad ? input->contiguous() : at::Tensor();
   const at::Tensor rois_ = rois.to(acc_type).contiguous();
   const at::Tensor offset_ = offset.to(acc_type).contiguous();
-  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(),
+  AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(),
                                   "deform_ps_roi_pool_backward", [&] {
     using acc_t = at::opmath_type<scalar_t>;
     check_batch_indices(rois_.const_data_ptr<acc_t>(), work_shape(s, rois.size(0)));
-    const bool with_offset = s.groups > 0;
-    at::Tensor shares = at::empty({with_offset ? 2 : 0, grad.numel()}, grad_offset.options());
-    acc_t* share_x = with_offset ? shares[0].mutable_data_ptr<acc_t>() : nullptr;
-    acc_t* share_y = with_offset ? shares[1].mutable_data_ptr<acc_t>() : nullptr;
+    at::Tensor shares =
+        at::empty({with_offset_grad ? 2 : 0, grad.numel()}, grad_offset.options());
+    acc_t* share_x = with_offset_grad ? shares[0].mutable_data_ptr<acc_t>() : nullptr;
+    acc_t* share_y = with_offset_grad ? shares[1].mutable_data_ptr<acc_t>() : nullptr;
     backward_planes<scalar_t, acc_t>(
-        grad_.const_data_ptr<scalar_t>(), input_.const_data_ptr<scalar_t>(),
-        make_collector<acc_t>(rois_, offset_, spatial_scale, trans_std, s, with_offset),
+        grad_.const_data_ptr<scalar_t>(),
+        with_offset_grad ? input_.const_data_ptr<scalar_t>() : nullptr,
+        make_collector<acc_t>(rois_, offset_, spatial_scale, trans_std, s, with_offset_grad),
         rois.size(0), grad_input.mutable_data_ptr<acc_t>(), share_x, share_y);
-    if (with_offset) {
+    if (with_offset_grad) {
       reduce_offset_shares(s, rois.size(0), share_x, share_y,
                            grad_offset.mutable_data_ptr<acc_t>());
     }
   });
-  return {grad_input.to(input.scalar_type()), grad_offset.to(offset.scalar_type())};
+  return {grad_input.to(grad.scalar_type()), grad_offset.to(offset.scalar_type())};
 }
 
 }  // namespace
 
 TORCH_LIBRARY_IMPL(mmdet_psroi, CPU, m) {
   m.impl("deform_ps_roi_pool", &deform_ps_roi_pool_forward);
-  m.impl("_deform_ps_roi_pool_backward", &deform_ps_roi_pool_backward);
+  m.impl("deform_ps_roi_pool_backward", &deform_ps_roi_pool_backward);
 }
 
 }  // namespace cpu

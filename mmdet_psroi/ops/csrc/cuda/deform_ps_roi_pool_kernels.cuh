@@ -5,7 +5,8 @@
 // Same contract as ps_roi_kernels.cuh: the including file provides the CUDA names and
 // mmdet_psroi::cuda::psroi_atomic_add (deform_ps_roi_pool_cuda.cu: nvcc and cuda/atomic.cuh;
 // the tests: a CPU emulation header). rois and offset have the accumulation type acc_t;
-// offset is null when there are no offsets; grad_input and grad_offset (acc_t) must be zeroed.
+// offset is null when there are no offsets; grad_input and grad_offset (acc_t) must be zeroed;
+// input and grad_offset are null when the offset gradient is not wanted.
 // RoIs with a non-finite coordinate or a batch index outside [0, batch) pool 0.
 #pragma once
 
@@ -62,8 +63,8 @@ __global__ void deform_ps_roi_pool_forward_kernel(int64_t total, const scalar_t*
       for (int64_t iy = 0; iy < s.sample_per_part; ++iy) {
         for (int64_t ix = 0; ix < s.sample_per_part; ++ix) {
           acc_t y, x;
-          deform_sample(o.bin, o.ph, o.pw, iy, ix, &y, &x);
-          if (!bilinear_taps(y, x, s.height, s.width, &taps)) continue;
+          deform_sample(s, o.bin, o.ph, o.pw, iy, ix, &y, &x);
+          if (!deform_taps(s, y, x, &taps)) continue;
           for (int t = 0; t < 4; ++t) {
             sum += taps.weight[t] * static_cast<acc_t>(input[o.plane + taps.offset[t]]);
           }
@@ -92,25 +93,26 @@ __global__ void deform_ps_roi_pool_backward_kernel(int64_t total, const scalar_t
     for (int64_t iy = 0; iy < s.sample_per_part; ++iy) {
       for (int64_t ix = 0; ix < s.sample_per_part; ++ix) {
         acc_t y, x;
-        deform_sample(o.bin, o.ph, o.pw, iy, ix, &y, &x);
-        count += bilinear_taps(y, x, s.height, s.width, &taps) ? 1 : 0;
+        deform_sample(s, o.bin, o.ph, o.pw, iy, ix, &y, &x);
+        count += deform_taps(s, y, x, &taps) ? 1 : 0;
       }
     }
     if (count == 0) continue;
     const acc_t g =
         static_cast<acc_t>(grad_output[index]) * (acc_t(1) / static_cast<acc_t>(count));
+    const bool with_offset_grad = offset != nullptr && grad_offset != nullptr;
     acc_t sum_y = 0, sum_x = 0;
     acc_t dy[4], dx[4];
     for (int64_t iy = 0; iy < s.sample_per_part; ++iy) {
       for (int64_t ix = 0; ix < s.sample_per_part; ++ix) {
         acc_t y, x;
-        deform_sample(o.bin, o.ph, o.pw, iy, ix, &y, &x);
-        if (!bilinear_taps(y, x, s.height, s.width, &taps)) continue;
+        deform_sample(s, o.bin, o.ph, o.pw, iy, ix, &y, &x);
+        if (!deform_taps(s, y, x, &taps)) continue;
         for (int t = 0; t < 4; ++t) {
           psroi_atomic_add(grad_input + o.plane + taps.offset[t], g * taps.weight[t]);
         }
-        if (offset == nullptr) continue;
-        bilinear_slopes(taps, y, x, s.height, s.width, dy, dx);
+        if (!with_offset_grad) continue;
+        bilinear_slopes(s, taps, y, x, dy, dx);
         acc_t vy = 0, vx = 0;
         for (int t = 0; t < 4; ++t) {
           const acc_t v = static_cast<acc_t>(input[o.plane + taps.offset[t]]);
@@ -121,10 +123,10 @@ __global__ void deform_ps_roi_pool_backward_kernel(int64_t total, const scalar_t
         sum_x += g * vx;
       }
     }
-    if (offset == nullptr) continue;
-    psroi_atomic_add(grad_offset + deform_offset_index(s, o.k, o.g, 0, o.ph, o.pw),
+    if (!with_offset_grad) continue;
+    psroi_atomic_add(grad_offset + deform_offset_index<acc_t>(s, o.k, o.g, 0, o.ph, o.pw),
                      sum_x * o.bin.dx_doffset);
-    psroi_atomic_add(grad_offset + deform_offset_index(s, o.k, o.g, 1, o.ph, o.pw),
+    psroi_atomic_add(grad_offset + deform_offset_index<acc_t>(s, o.k, o.g, 1, o.ph, o.pw),
                      sum_y * o.bin.dy_doffset);
   }
 }
