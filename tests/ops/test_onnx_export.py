@@ -4,6 +4,7 @@ One model calls every op variant; it is exported once per exporter the installed
 (TorchScript: ``dynamo=False``; dynamo: ``custom_translation_table``) with dynamic RoI count,
 batch and map size, then run on random cases of other sizes than the exported ones.
 """
+import inspect
 import os
 import warnings
 
@@ -22,12 +23,21 @@ CHANNELS = C_OUT * OUTPUT[0] * OUTPUT[1]
 OFFSET_PARTS = (2, 2)  # parts of the shared offsets differ from the bins
 
 
-def _has_dynamo_exporter():
+EXPORT_PARAMETERS = inspect.signature(torch.onnx.export).parameters
+# torch 2.1's export has no dynamo argument: it is the TorchScript exporter.
+TORCHSCRIPT = dict(dynamo=False) if 'dynamo' in EXPORT_PARAMETERS else {}
+
+
+def _no_dynamo_exporter():
+    """Why the dynamo exporter cannot run here ('' when it can)."""
+    if 'custom_translation_table' not in EXPORT_PARAMETERS:
+        return (f'torch {torch.__version__} has no dynamo ONNX exporter with '
+                'custom_translation_table (torch >= 2.6); its TorchScript exporter is tested')
     try:
         import onnxscript  # noqa: F401
     except ImportError:
-        return False
-    return 'custom_translation_table' in torch.onnx.export.__code__.co_varnames
+        return 'onnxscript (the dynamo exporter\'s translator) is not installed'
+    return ''
 
 
 def _has_torchscript_exporter():
@@ -38,9 +48,8 @@ EXPORTERS = [
     pytest.param('torchscript', marks=pytest.mark.skipif(
         not _has_torchscript_exporter(), reason=f'torch {torch.__version__} has no TorchScript '
         'ONNX exporter')),
-    pytest.param('dynamo', marks=pytest.mark.skipif(
-        not _has_dynamo_exporter(), reason=f'torch {torch.__version__} has no dynamo ONNX '
-        'exporter with custom_translation_table, or onnxscript is not installed')),
+    pytest.param('dynamo', marks=pytest.mark.skipif(bool(_no_dynamo_exporter()),
+                                                    reason=_no_dynamo_exporter())),
 ]
 
 
@@ -85,7 +94,7 @@ def _export(model, args, path, exporter, input_names=None):
         else:
             names = input_names[:len(args)]
             axes = {names[0]: {0: 'N', 2: 'H', 3: 'W'}, **{name: {0: 'K'} for name in names[1:]}}
-            torch.onnx.export(model, args, path, dynamo=False, input_names=names,
+            torch.onnx.export(model, args, path, input_names=names, **TORCHSCRIPT,
                               dynamic_axes=axes, opset_version=17)
 
 
