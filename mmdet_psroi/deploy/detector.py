@@ -11,6 +11,9 @@ from .roi_heads import check_roi_head, roi_head_forward
 from .rpn_head import rpn_proposals
 
 DETECTORS = ('FasterRCNN', 'TwoStageDetector', 'RFCN')
+# mmcv ops that export to mmcv's own ONNX domain, not to standard operators
+CUSTOM_DOMAIN_LAYERS = ('DeformConv2d', 'DeformConv2dPack', 'ModulatedDeformConv2d',
+                        'ModulatedDeformConv2dPack')
 
 
 class ExportableDetector(nn.Module):
@@ -65,6 +68,12 @@ def check_detector(model) -> None:
     if name not in DETECTORS:
         raise UnsupportedExport('model', f'type {name!r}; the export reproduces the two-stage '
                                 f'detectors {", ".join(DETECTORS)}')
+    for part in ('backbone', 'neck'):
+        for module_name, module in getattr(model, part, nn.Identity()).named_modules():
+            if type(module).__name__ in CUSTOM_DOMAIN_LAYERS:
+                raise UnsupportedExport(f'model.{part}', f'{module_name} is an mmcv '
+                                        f'{type(module).__name__} (e.g. dcn=...), which has no '
+                                        'standard ONNX form')
     if not getattr(model, 'with_rpn', False):
         raise UnsupportedExport('model.rpn_head', 'missing: the graph computes its own '
                                 'proposals (precomputed proposals are not an input)')

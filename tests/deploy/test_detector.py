@@ -95,7 +95,7 @@ def test_unsupported_settings_are_named(path, value, where, why):
 
 
 def test_unsupported_parts_are_named():
-    from mmcv.ops import RoIPool
+    from mmcv.ops import ModulatedDeformConv2dPack, RoIPool
 
     model = build_tiny('faster_rcnn_fpn_roialign')
     with pytest.raises(UnsupportedExport, match="type 'RoIPool'"):
@@ -105,6 +105,10 @@ def test_unsupported_parts_are_named():
         check_detector(torch.nn.Sequential())
     with pytest.raises(UnsupportedExport, match='model.roi_head.mask_head'):
         check_detector(_with(model, 'roi_head.mask_head', torch.nn.Identity()))
+    with pytest.raises(UnsupportedExport, match=r'model\.backbone: layer4\.0\.conv2 is an mmcv '
+                                                'ModulatedDeformConv2dPack'):
+        check_detector(_with(model, 'backbone.layer4.0.conv2',
+                             ModulatedDeformConv2dPack(4, 4, 3, padding=1)))
 
 
 @pytest.mark.slow

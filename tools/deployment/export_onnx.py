@@ -100,8 +100,8 @@ def torchscript_exporter():
 
 def export(graph, image, output, opset):
     """Traces ``graph`` on ``image`` into a temporary file next to ``output``, checks it with
-    ``onnx.checker`` and renames it to ``output``; on any failure removes the temporary file
-    and leaves ``output`` as it was."""
+    ``onnx.checker`` and for standard operators only, and renames it to ``output``; on any
+    failure removes the temporary file and leaves ``output`` as it was."""
     import onnx
     import torch
 
@@ -116,6 +116,11 @@ def export(graph, image, output, opset):
                 dynamic_axes=dict(image={2: 'height', 3: 'width'}, dets={0: 'num_dets'},
                                   labels={0: 'num_dets'}))
         onnx.checker.check_model(tmp, full_check=True)
+        custom = sorted({f'{node.domain}::{node.op_type}' for node in onnx.load(tmp).graph.node
+                         if node.domain not in ('', 'ai.onnx')})
+        if custom:
+            raise SystemExit(f'not exported: the graph has operators outside the standard '
+                             f'domain: {custom}')
         os.replace(tmp, output)
     finally:
         if osp.exists(tmp):
