@@ -19,7 +19,7 @@ import torch
 
 from . import onnx_graph
 
-OPSET = 17  # the TorchScript symbolics' minimum opset (Shape start/end: 15)
+OPSET = 17  # the opset the TorchScript symbolics are registered from
 _TORCH_DTYPES = {onnx_graph.FLOAT: torch.float32, onnx_graph.INT64: torch.int64,
                  onnx_graph.DOUBLE: torch.float64}
 

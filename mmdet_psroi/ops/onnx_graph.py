@@ -57,8 +57,9 @@ class _Builder:
         return self.e.constant(float(value), FLOAT)
 
     def dim(self, x, axis, dtype=INT64):
-        """``x.shape[axis]`` as a 1-D tensor of one element of type ``dtype``."""
-        size = self.op('Shape', x, start=axis, end=axis + 1)
+        """``x.shape[axis]`` as a 1-D tensor of one element of type ``dtype`` (Gather of Shape:
+        torch's TorchScript shape inference crashes on Shape's start/end with static shapes)."""
+        size = self.op('Gather', self.op('Shape', x), self.ints(axis), axis=0)
         return size if dtype == INT64 else self.op('Cast', size, to=dtype)
 
     def unsqueeze(self, x, *axes):

@@ -147,6 +147,20 @@ def test_invalid_rois_pool_zero(exported):
         torch.testing.assert_close(torch.from_numpy(out), ref, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize('exporter', EXPORTERS[:1])
+def test_static_shapes_export(exporter, tmp_path):
+    """Without dynamic axes every size is a constant of the traced graph."""
+    args = _case(7, 1, 5, 6, 8)
+    path = str(tmp_path / 'static.onnx')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(AllOps(), args, path, opset_version=17, **TORCHSCRIPT)
+    session = ort.InferenceSession(path, providers=['CPUExecutionProvider'])
+    feeds = {i.name: a.numpy() for i, a in zip(session.get_inputs(), args)}
+    for out, ref in zip(session.run(None, feeds), AllOps()(*args)):
+        torch.testing.assert_close(torch.from_numpy(out), ref, rtol=1e-5, atol=1e-5)
+
+
 class AdaptiveAlign(torch.nn.Module):
     def forward(self, x, rois):
         return ops.ps_roi_align(x, rois, OUTPUT, SCALE, sampling_ratio=-1)
