@@ -74,7 +74,7 @@ def test_benchmark_prints_both_runtimes_and_the_roi_stage(exported, capsys):
     load_tool('deployment/benchmark_onnx.py', 'benchmark_onnx').main(
         [config, checkpoint, model, '--rounds', '2', '--images', '2', '--roi-stage'])
     out = capsys.readouterr().out
-    assert re.search(r'speed-up pytorch / onnxruntime: [0-9.]+x', out), out
+    assert re.search(r'time ratio pytorch / onnxruntime: [0-9.]+x', out), out
     assert re.search(r'RoI stage: PSRoIAlign.*\n.*onnx graph', out), out
 
 

@@ -9,7 +9,8 @@ original-image pixels: PyTorch runs ``model.test_step`` (preprocessing included)
 the graph plus the division by the scale factor (tools/deployment/test_onnx.py). Each round
 times one pass of each over the same images; the order of the two alternates from round to
 round (interleaved rounds), after one warm-up pass each. Printed: ms per image (median and
-range over rounds) and the speed-up PyTorch / onnxruntime per round (median and range).
+range over rounds) and the time ratio PyTorch / onnxruntime per round (the speed-up of
+onnxruntime; median and range).
 
 ``--roi-stage``: the cost of the position-sensitive RoI op's standard-operator decomposition
 against the compiled op, on the inputs the model's RoI head gives it for the first image (the
@@ -80,7 +81,8 @@ def report(title, times, per, names):
     for name in names:
         print(f'  {name:12s} {summary(times[name], per)} per call, median [min, max] over '
               f'{len(times[name])} rounds')
-    print(f'  speed-up {names[0]} / {names[1]}: {ratio_summary(times[names[0]], times[names[1]])}')
+    print(f'  time ratio {names[0]} / {names[1]}: '
+          f'{ratio_summary(times[names[0]], times[names[1]])}')
 
 
 def roi_layers(model):
