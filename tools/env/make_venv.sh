@@ -7,7 +7,8 @@
 #                in for any machine-wide pip constraint, so the environment is what the file says
 #   STACK        ops:       torch, numpy, pytest, pytest-xdist and the op's build tools; the
 #                           Makefile builds the op out of tree for this torch (build/<env>/) and
-#                           puts the checkout on PYTHONPATH
+#                           puts the checkout on PYTHONPATH. Every stack also gets the ONNX tools
+#                           that CONSTRAINTS pins (onnx, onnxruntime, onnxscript: the export tests)
 #                openmmlab: also mmcv 2.1.0 with ops (built from source against this torch),
 #                           mmengine, mmdet, pytest and ruff
 #                dev:       openmmlab, plus this package in editable mode (the op compiled in
@@ -59,6 +60,15 @@ say "installing $TORCH and build tools (a CUDA build of torch downloads a few GB
 # shellcheck disable=SC2086  # TORCH is a list of requirements
 "${PIP[@]}" install -q $TORCH numpy setuptools wheel ninja pytest pytest-xdist || die "could not install $TORCH"
 
+# The ONNX export tests' tools, those of onnx, onnxruntime, onnxscript that CONSTRAINTS pins
+# (torch 2.1's environment pins no onnxscript: it exports through TorchScript only).
+ONNX_TOOLS=$(sed -n 's/^\(onnx\|onnxruntime\|onnxscript\)==.*/\1/p' "$CONSTRAINTS" | tr '\n' ' ')
+if [ -n "$ONNX_TOOLS" ]; then
+    say "installing $ONNX_TOOLS"
+    # shellcheck disable=SC2086  # a list of requirements
+    "${PIP[@]}" install -q $ONNX_TOOLS || die "could not install $ONNX_TOOLS"
+fi
+
 if [ "$STACK" != ops ]; then
     TORCH_VERSION=$("$PY" -c 'import torch; print(torch.__version__)')
     WHEELS="${MMDET_PSROI_WHEELS:-$HOME/.cache/mmdet-psroi/wheels}/torch-$TORCH_VERSION"
@@ -82,13 +92,17 @@ if [ "$STACK" = dev ]; then
     "${PIP[@]}" install -q --no-build-isolation --no-deps -e . || die "building mmdet-psroi failed (see above)"
 fi
 
-"$PY" - "$STACK" <<'PY' || die "the environment does not import cleanly (see above)"
+# shellcheck disable=SC2086  # a list of module names
+"$PY" - "$STACK" $ONNX_TOOLS <<'PY' || die "the environment does not import cleanly (see above)"
+import importlib
 import sys
 
 import numpy
 import torch
 
 found = [f'torch {torch.__version__}', f'numpy {numpy.__version__}']
+for name in sys.argv[2:]:  # the ONNX tools installed above
+    found.append(f'{name} {importlib.import_module(name).__version__}')
 if sys.argv[1] != 'ops':
     import mmcv
     import mmcv.ops  # noqa: F401  (compiled mmcv ops)

@@ -1,0 +1,116 @@
+"""A two-stage detector's whole test-time inference as one module with tensor inputs and
+outputs, which ``torch.onnx.export`` turns into a graph of standard ONNX operators."""
+from typing import Tuple
+
+from torch import Tensor, nn
+
+from .bbox_head import bbox_head_detections
+from .errors import UnsupportedExport
+from .preprocessor import GraphPreprocessor, image_hw
+from .roi_heads import check_roi_head, roi_head_forward
+from .rpn_head import rpn_proposals
+
+DETECTORS = ('FasterRCNN', 'TwoStageDetector', 'RFCN')
+# mmcv ops that export to mmcv's own ONNX domain, not to standard operators
+CUSTOM_DOMAIN_LAYERS = ('DeformConv2d', 'DeformConv2dPack', 'ModulatedDeformConv2d',
+                        'ModulatedDeformConv2dPack')
+
+
+class ExportableDetector(nn.Module):
+    """``model.predict(image, rescale=False)`` for one image, with tensors in and out.
+
+    In the module: ``DetDataPreprocessor``'s channel order, normalisation and padding
+    (:class:`GraphPreprocessor`), the backbone and neck, the RPN (per-level ``nms_pre``
+    top-k, anchor decoding and clipping, ``min_bbox_size``, NMS across levels,
+    ``max_per_img``), the RoI head and its post-processing (softmax, decoding and clipping,
+    ``score_thr``, NMS per class, ``max_per_img``), all with the model's ``test_cfg``.
+    Outside: loading and resizing the image (the test pipeline), and dividing the boxes by
+    the resize's scale factor (mmdet's ``rescale=True``).
+
+    Args:
+        model: an mmdet two-stage detector (``FasterRCNN``, ``RFCN``) in eval mode, with a
+            head :func:`~mmdet_psroi.deploy.roi_heads.check_roi_head` accepts. Anything the
+            graph cannot reproduce raises :class:`UnsupportedExport`.
+
+    Shapes: ``forward(image)``: ``(1, 3, H, W)`` float32 -> ``dets`` ``(N, 5)`` (x1, y1,
+    x2, y2, score in the pixels of ``image``, by descending score) and ``labels`` ``(N,)``
+    int64.
+    """
+
+    def __init__(self, model) -> None:
+        super().__init__()
+        check_detector(model)
+        self.preprocess = GraphPreprocessor(model.data_preprocessor)
+        self.model = model
+        # test time: eval mode for the whole module (torch.onnx.export restores the mode it
+        # finds, which would otherwise be a new module's training mode, BN statistics updating)
+        self.eval()
+
+    def forward(self, image: Tensor) -> Tuple[Tensor, Tensor]:
+        model = self.model
+        img_hw = image_hw(image)
+        feats = model.extract_feat(self.preprocess(image))
+        if hasattr(model, 'route_features'):
+            x_rpn, x_roi = model.route_features(feats)
+        else:
+            x_rpn = x_roi = feats
+        proposals = rpn_proposals(model.rpn_head, x_rpn, img_hw, model.rpn_head.test_cfg)
+        rois = nn.functional.pad(proposals, (1, 0))  # batch index 0
+        cls_score, bbox_pred = roi_head_forward(model.roi_head, x_roi, rois)
+        return bbox_head_detections(model.roi_head.bbox_head, rois, cls_score, bbox_pred,
+                                    img_hw, model.roi_head.test_cfg)
+
+
+def check_detector(model) -> None:
+    """Raises :class:`UnsupportedExport` naming the first part of ``model`` (or of its
+    ``test_cfg``) that :class:`ExportableDetector` cannot reproduce."""
+    name = type(model).__name__
+    if name not in DETECTORS:
+        raise UnsupportedExport('model', f'type {name!r}; the export reproduces the two-stage '
+                                f'detectors {", ".join(DETECTORS)}')
+    for part in ('backbone', 'neck'):
+        for module_name, module in getattr(model, part, nn.Identity()).named_modules():
+            if type(module).__name__ in CUSTOM_DOMAIN_LAYERS:
+                raise UnsupportedExport(f'model.{part}', f'{module_name} is an mmcv '
+                                        f'{type(module).__name__} (e.g. dcn=...), which has no '
+                                        'standard ONNX form')
+    if not getattr(model, 'with_rpn', False):
+        raise UnsupportedExport('model.rpn_head', 'missing: the graph computes its own '
+                                'proposals (precomputed proposals are not an input)')
+    rpn_head = model.rpn_head
+    _check_type('model.rpn_head', rpn_head, 'RPNHead')
+    _check_type('model.rpn_head.anchor_generator', rpn_head.prior_generator,
+                'AnchorGenerator')
+    _check_type('model.rpn_head.bbox_coder', rpn_head.bbox_coder, 'DeltaXYWHBBoxCoder')
+    check_roi_head(model.roi_head)
+    bbox_head = model.roi_head.bbox_head
+    _check_type('model.roi_head.bbox_head.bbox_coder', bbox_head.bbox_coder,
+                'DeltaXYWHBBoxCoder')
+    if bbox_head.custom_cls_channels:
+        raise UnsupportedExport('model.roi_head.bbox_head.loss_cls',
+                                f'{type(bbox_head.loss_cls).__name__} has its own score '
+                                'activation; the export applies softmax')
+    rpn_cfg = rpn_head.test_cfg
+    _check_nms('model.test_cfg.rpn', rpn_cfg)
+    if not rpn_cfg.get('max_per_img', 0) > 0:
+        raise UnsupportedExport('model.test_cfg.rpn.max_per_img',
+                                f'{rpn_cfg.get("max_per_img")!r}; expected a positive int')
+    _check_nms('model.test_cfg.rcnn', model.roi_head.test_cfg)
+
+
+def _check_type(where, obj, expected):
+    if type(obj).__name__ != expected:
+        raise UnsupportedExport(where, f'type {type(obj).__name__!r}; the export reproduces '
+                                f'{expected} only')
+
+
+def _check_nms(where, cfg):
+    nms = cfg.get('nms') if cfg is not None else None
+    if nms is None:
+        raise UnsupportedExport(f'{where}.nms', 'missing')
+    if nms.get('type', 'nms') != 'nms':
+        raise UnsupportedExport(f'{where}.nms.type', f"{nms.get('type')!r}: the graph has "
+                                "ONNX NonMaxSuppression, i.e. type='nms'")
+    unknown = set(nms) - {'type', 'iou_threshold', 'class_agnostic', 'split_thr'}
+    if unknown:
+        raise UnsupportedExport(f'{where}.nms', f'keys {sorted(unknown)} are not exported')

@@ -1,0 +1,271 @@
+"""The position-sensitive RoI ops written as standard ONNX operators (no custom domain).
+
+One decomposition per op, written once against a small emitter (:class:`Emitter`) that either
+exporter drives: the TorchScript exporter's graph context or onnxscript's op recorder (the
+dynamo exporter); :mod:`mmdet_psroi.ops.onnx_export` registers both. The number of RoIs ``K``
+and the map size ``(H, W)`` stay dynamic; ``kh, kw``, the channels, ``spatial_scale``,
+``sampling_ratio`` / ``sample_per_part`` and ``trans_std`` are baked into the graph.
+
+Layout shared by the decompositions: the map ``(N, C_out*kh*kw, H, W)`` is rearranged once into
+rows ``(n, i, j, [g,] y, x)`` of ``C_out`` (or ``C_out / G``) columns, so one ``Gather`` reads,
+for every RoI, bin and sample point, exactly the channels that bin pools.
+
+- ``ps_roi_pool`` (torchvision's quantisation): an integral image (``CumSum`` over H and W,
+  accumulated in float64 so that corner differences stay exact for float32 maps) and the 4
+  corner ``Gather``s of each bin; the bin average is its sum over its area (0 when empty).
+- ``ps_roi_align`` and ``deform_ps_roi_pool``: the ``S x S`` sample points of each bin, their
+  bilinear taps (clamped as the kernels do) gathered and weighted; ``ps_roi_align`` divides by
+  ``S*S``, ``deform_ps_roi_pool`` by the number of samples inside ``[-1, H] x [-1, W]``.
+
+A RoI with a non-finite coordinate or a batch index outside ``[0, N)`` pools 0 (the CPU op
+refuses the latter with an error; a graph cannot raise). Maps with no pixels (H or W = 0) are
+not supported by the graphs (their ``Gather`` has nothing to read).
+"""
+# ONNX TensorProto data types.
+FLOAT, INT64, DOUBLE = 1, 7, 11
+COORDINATE_LIMIT = float(1 << 24)  # kCoordinateLimit in csrc/common/ps_roi_math.h
+
+
+class Emitter:
+    """Adds ONNX nodes to a graph being exported.
+
+    ``emit(op_type, *inputs, **attributes)`` returns the node's output; ``constant(values,
+    dtype)`` a constant tensor of the shape of ``values`` (a Python scalar: 0-d; nested lists:
+    their shape) and ONNX data type ``dtype`` (``FLOAT``, ``INT64`` or ``DOUBLE``).
+    """
+
+    def emit(self, op_type, *inputs, **attributes):
+        raise NotImplementedError
+
+    def constant(self, values, dtype):
+        raise NotImplementedError
+
+
+class _Builder:
+    """Shorthands over an :class:`Emitter`."""
+
+    def __init__(self, emitter):
+        self.e = emitter
+
+    def op(self, op_type, *inputs, **attributes):
+        return self.e.emit(op_type, *inputs, **attributes)
+
+    def ints(self, *values):
+        return self.e.constant(list(values), INT64)
+
+    def f32(self, value):
+        return self.e.constant(float(value), FLOAT)
+
+    def dim(self, x, axis, dtype=INT64):
+        """``x.shape[axis]`` as a 1-D tensor of one element of type ``dtype`` (Gather of Shape:
+        torch's TorchScript shape inference crashes on Shape's start/end with static shapes)."""
+        size = self.op('Gather', self.op('Shape', x), self.ints(axis), axis=0)
+        return size if dtype == INT64 else self.op('Cast', size, to=dtype)
+
+    def unsqueeze(self, x, *axes):
+        return self.op('Unsqueeze', x, self.ints(*axes))
+
+    def reshape(self, x, *shape):
+        """Reshape to ``shape``; an entry 0 keeps that dimension of ``x`` (read from its shape:
+        the TorchScript exporter's shape inference rejects Reshape's own 0), a tensor entry is
+        a 1-D size."""
+        parts = [v if not isinstance(v, int) else self.dim(x, axis) if v == 0 else self.ints(v)
+                 for axis, v in enumerate(shape)]
+        return self.op('Reshape', x, self.op('Concat', *parts, axis=0))
+
+    def column(self, rois, index):
+        """Column ``index`` of ``(K, 5)`` rois as ``(K, 1)``."""
+        return self.op('Slice', rois, self.ints(index), self.ints(index + 1), self.ints(1))
+
+    def where(self, condition, x, y):
+        return self.op('Where', condition, x, y)
+
+    def stack_last(self, *xs):
+        return self.op('Concat', *[self.unsqueeze(x, -1) for x in xs], axis=-1)
+
+    def sum(self, x, *axes, keepdims=0):
+        return self.op('ReduceSum', x, self.ints(*axes), keepdims=keepdims)
+
+    def round_half_away(self, x):
+        """C's ``round``: halves away from zero (ONNX ``Round`` rounds them to even)."""
+        magnitude = self.op('Abs', x)
+        floor = self.op('Floor', magnitude)
+        up = self.op('Cast', self.op('GreaterOrEqual', self.op('Sub', magnitude, floor),
+                                     self.f32(0.5)), to=FLOAT)
+        return self.op('Mul', self.op('Sign', x), self.op('Add', floor, up))
+
+
+def _read_rois(b, input, rois):
+    """Returns ``(valid (K, 1) float 1/0, batch (K, 1) int64, x1, y1, x2, y2 (K, 1) float32)``;
+    the coordinates of an invalid RoI are replaced by 0 (it is masked out at the end)."""
+    rois = b.op('Cast', rois, to=FLOAT)
+    finite = b.op('Equal', b.op('Sub', rois, rois), b.f32(0))  # False for NaN and +-inf
+    all_finite = b.op('Equal', b.sum(b.op('Cast', b.op('Not', finite), to=FLOAT), 1,
+                                     keepdims=1), b.f32(0))
+    batch = b.column(rois, 0)
+    images = b.dim(input, 0, FLOAT)
+    in_batch = b.op('And', b.op('GreaterOrEqual', batch, b.f32(0)),
+                    b.op('Less', batch, images))
+    valid = b.op('And', all_finite, in_batch)
+    rois = b.where(valid, rois, b.f32(0))
+    batch = b.op('Cast', b.op('Floor', b.column(rois, 0)), to=INT64)
+    return (b.op('Cast', valid, to=FLOAT), batch) + tuple(b.column(rois, i) for i in range(1, 5))
+
+
+def _rows(b, input, channels, kh, kw, groups, pad=0):
+    """The map ``(N, C, H, W)`` as rows ``(n, i, j, g, y, x)`` of ``C_out / groups`` columns
+    (``pad``: the map was padded to ``(H + pad, W + pad)``)."""
+    per_group = channels // (kh * kw * groups)
+    height, width = b.dim(input, 2), b.dim(input, 3)
+    x = b.reshape(input, 0, groups, per_group, kh, kw, height, width)
+    x = b.op('Transpose', x, perm=[0, 3, 4, 1, 5, 6, 2])
+    return b.reshape(x, -1, per_group)
+
+
+def _bin_base(b, batch, kh, kw, groups, plane):
+    """Row of pixel (0, 0) of every (RoI k, group g, bin i, j): ``(K, G, kh, kw)`` int64."""
+    i = b.e.constant([[[[v] for v in range(kh)]]], INT64)  # (1, 1, kh, 1)
+    j = b.e.constant(list(range(kw)), INT64)  # (kw,)
+    g = b.e.constant([[[[v]] for v in range(groups)]], INT64)  # (1, G, 1, 1)
+    bin_index = b.op('Add', b.op('Mul', b.op('Add', b.op('Mul', b.reshape(batch, 0, 1, 1, 1),
+                                                         b.ints(kh)), i), b.ints(kw)), j)
+    return b.op('Mul', b.op('Add', b.op('Mul', bin_index, b.ints(groups)), g), plane)
+
+
+def ps_roi_pool(emitter, input, rois, spatial_scale, kh, kw, channels):
+    """torchvision's ps_roi_pool rule (``csrc/common/ps_roi_math.h``: ``pool_roi``,
+    ``pool_bin``) as an integral image and corner gathers."""
+    b = _Builder(emitter)
+    valid, batch, x1, y1, x2, y2 = _read_rois(b, input, rois)
+    height, width = b.dim(input, 2, FLOAT), b.dim(input, 3, FLOAT)
+
+    def corner(v):
+        v = b.op('Clip', b.op('Mul', v, b.f32(spatial_scale)), b.f32(-COORDINATE_LIMIT),
+                 b.f32(COORDINATE_LIMIT))
+        return b.round_half_away(v)
+
+    def edges(start, end, bins, size):
+        """Bin edges ``(K, bins, 2)`` (start, end), clipped to ``[0, size]``, as float32."""
+        length = b.op('Max', b.op('Sub', end, start), b.f32(1))
+        bin_size = b.op('Div', length, b.f32(bins))
+        index = b.e.constant([float(v) for v in range(bins)], FLOAT)
+        lo = b.op('Floor', b.op('Mul', index, bin_size))
+        hi = b.op('Ceil', b.op('Mul', b.op('Add', index, b.f32(1)), bin_size))
+        lo = b.op('Min', b.op('Max', b.op('Add', lo, start), b.f32(0)), size)
+        hi = b.op('Min', b.op('Max', b.op('Add', hi, start), b.f32(0)), size)
+        return b.stack_last(lo, hi)
+
+    ys = edges(corner(y1), corner(y2), kh, height)  # (K, kh, 2)
+    xs = edges(corner(x1), corner(x2), kw, width)  # (K, kw, 2)
+    extent = b.op('Sub', b.op('Slice', ys, b.ints(1), b.ints(2), b.ints(2)),
+                  b.op('Slice', ys, b.ints(0), b.ints(1), b.ints(2)))  # (K, kh, 1)
+    extent_x = b.op('Sub', b.op('Slice', xs, b.ints(1), b.ints(2), b.ints(2)),
+                    b.op('Slice', xs, b.ints(0), b.ints(1), b.ints(2)))  # (K, kw, 1)
+    area = b.op('Mul', extent, b.op('Transpose', extent_x, perm=[0, 2, 1]))  # (K, kh, kw)
+
+    # Integral image (N, C, H + 1, W + 1) in float64, as rows (n, i, j, y, x).
+    integral = b.op('Pad', b.op('Cast', input, to=DOUBLE), b.ints(0, 0, 1, 1, 0, 0, 0, 0))
+    integral = b.op('CumSum', b.op('CumSum', integral, b.ints(2)), b.ints(3))
+    rows = _rows(b, integral, channels, kh, kw, 1)
+    stride = b.op('Add', b.dim(input, 3), b.ints(1))
+    plane = b.op('Mul', b.op('Add', b.dim(input, 2), b.ints(1)), stride)
+    base = b.reshape(_bin_base(b, batch, kh, kw, 1, plane), 0, kh, kw, 1, 1)
+    y_index = b.op('Mul', b.op('Cast', b.reshape(ys, 0, kh, 1, 2, 1), to=INT64), stride)
+    x_index = b.op('Cast', b.reshape(xs, 0, 1, kw, 1, 2), to=INT64)
+    corners = b.op('Gather', rows, b.op('Add', b.op('Add', base, y_index), x_index), axis=0)
+    sign = b.e.constant([[[1.0, -1.0], [-1.0, 1.0]]], DOUBLE)  # (1, 2, 2): + at (lo,lo), (hi,hi)
+    sums = b.sum(b.op('Mul', corners, b.unsqueeze(sign, -1)), 3, 4)  # (K, kh, kw, C_out)
+    area = b.unsqueeze(area, -1)
+    mean = b.op('Cast', b.op('Div', sums, b.op('Cast', b.op('Max', area, b.f32(1)), to=DOUBLE)),
+                to=FLOAT)
+    mean = b.where(b.op('Greater', area, b.f32(0)), mean, b.f32(0))
+    mean = b.op('Mul', mean, b.unsqueeze(valid, 2, 3))
+    return b.op('Transpose', mean, perm=[0, 3, 1, 2])
+
+
+def _axis_taps(b, position, size):
+    """Bilinear taps along one axis (``bilinear_taps`` in ``ps_roi_math.h``): the two indices
+    (int64, last axis) and weights (0 outside ``[-1, size]``), and the inside mask (float)."""
+    inside = b.op('And', b.op('GreaterOrEqual', position, b.f32(-1)),
+                  b.op('LessOrEqual', position, size))
+    p = b.where(inside, b.op('Max', position, b.f32(0)), b.f32(0))
+    low = b.op('Floor', p)
+    last = b.op('Sub', size, b.f32(1))
+    at_end = b.op('GreaterOrEqual', low, last)
+    high = b.where(at_end, last, b.op('Add', low, b.f32(1)))
+    low = b.where(at_end, last, low)
+    frac = b.where(at_end, b.f32(0), b.op('Sub', p, low))
+    inside = b.op('Cast', inside, to=FLOAT)
+    index = b.op('Cast', b.op('Max', b.stack_last(low, high), b.f32(0)), to=INT64)
+    weight = b.op('Mul', b.stack_last(b.op('Sub', b.f32(1), frac), frac),
+                  b.unsqueeze(inside, -1))
+    return index, weight, inside
+
+
+def bilinear_ps_pool(emitter, input, rois, spatial_scale, kh, kw, channels, samples,
+                     offset=None, groups=1, parts=None, trans_std=0.0):
+    """PS RoI Align (``offset=None``, mean over all ``samples**2`` points) and deformable PS RoI
+    pooling (``offset (K, 2*groups, *parts)``, mean over the points inside the map)."""
+    b = _Builder(emitter)
+    deform = parts is not None
+    valid, batch, x1, y1, x2, y2 = _read_rois(b, input, rois)
+    height, width = b.dim(input, 2, FLOAT), b.dim(input, 3, FLOAT)
+    scale, half = b.f32(spatial_scale), b.f32(0.5)
+
+    def positions(lo, hi, bins):
+        """Sample coordinates ``(K, bins, S)`` along one axis (``align_roi``/``align_sample``),
+        and the bin size ``(K, 1, 1)``."""
+        start = b.op('Sub', b.op('Mul', lo, scale), half)
+        length = b.op('Sub', b.op('Sub', b.op('Mul', hi, scale), half), start)
+        bin_size = b.unsqueeze(b.op('Div', length, b.f32(bins)), 2)  # (K, 1, 1)
+        index = b.e.constant([[[float(v)] for v in range(bins)]], FLOAT)  # (1, bins, 1)
+        point = b.e.constant([[[v + 0.5 for v in range(samples)]]], FLOAT)  # (1, 1, S)
+        first = b.op('Add', b.op('Mul', index, bin_size), b.unsqueeze(start, 2))
+        step = b.op('Div', b.op('Mul', point, bin_size), b.f32(samples))
+        return b.op('Add', first, step), bin_size
+
+    y, bin_h = positions(y1, y2, kh)
+    x, bin_w = positions(x1, x2, kw)
+    y = b.reshape(y, 0, 1, kh, 1, samples)  # (K, 1, kh, 1, S)
+    x = b.reshape(x, 0, 1, 1, kw, samples)  # (K, 1, 1, kw, S)
+    if deform:
+        g = groups
+        if g:
+            # offset of each bin's part: (K, 2G, kh, kw) -> (K, G, 2, kh, kw)
+            part_h = b.e.constant([i * parts[0] // kh for i in range(kh)], INT64)
+            part_w = b.e.constant([j * parts[1] // kw for j in range(kw)], INT64)
+            moved = b.op('Gather', b.op('Gather', b.op('Cast', offset, to=FLOAT), part_h,
+                                        axis=2), part_w, axis=3)
+            moved = b.reshape(moved, 0, g, 2, kh, kw)
+            std = b.f32(trans_std)
+
+            def shift(axis, bin_size, bins):
+                value = b.op('Squeeze', b.op('Slice', moved, b.ints(axis), b.ints(axis + 1),
+                                             b.ints(2)), b.ints(2))  # (K, G, kh, kw)
+                per_offset = b.op('Mul', b.op('Mul', std, bin_size), b.f32(bins))
+                return b.unsqueeze(b.op('Mul', value, b.unsqueeze(per_offset, 3)), -1)
+
+            y = b.op('Add', y, shift(1, bin_h, kh))  # (K, G, kh, kw, S)
+            x = b.op('Add', x, shift(0, bin_w, kw))
+        groups = max(g, 1)
+    y_index, y_weight, y_inside = _axis_taps(b, y, height)  # (K, G|1, kh, kw|1, S, 2)
+    x_index, x_weight, x_inside = _axis_taps(b, x, width)
+
+    rows = _rows(b, input, channels, kh, kw, groups)
+    width_i = b.dim(input, 3)
+    plane = b.op('Mul', b.dim(input, 2), width_i)
+    base = b.unsqueeze(_bin_base(b, batch, kh, kw, groups, plane), 4, 5, 6, 7)
+    index = b.op('Add', b.op('Add', base, b.unsqueeze(b.op('Mul', y_index, width_i), 6, 7)),
+                 b.unsqueeze(x_index, 4, 5))  # (K, G, kh, kw, S, 2, S, 2)
+    weight = b.op('Mul', b.unsqueeze(y_weight, 6, 7), b.unsqueeze(x_weight, 4, 5))
+    taps = b.op('Gather', rows, index, axis=0)  # (..., C_out / G)
+    pooled = b.sum(b.op('Mul', taps, b.unsqueeze(weight, -1)), 4, 5, 6, 7)  # (K, G, kh, kw, c)
+    if deform:
+        count = b.op('Mul', b.sum(y_inside, 4), b.sum(x_inside, 4))  # (K, G|1, kh, kw)
+        pooled = b.op('Div', pooled, b.unsqueeze(b.op('Max', count, b.f32(1)), -1))
+    else:
+        pooled = b.op('Mul', pooled, b.f32(1.0 / (samples * samples)))
+    pooled = b.op('Mul', pooled, b.unsqueeze(valid, 2, 3, 4))
+    pooled = b.op('Transpose', pooled, perm=[0, 1, 4, 2, 3])  # (K, G, C_out / G, kh, kw)
+    return b.reshape(pooled, 0, channels // (kh * kw), kh, kw)
+

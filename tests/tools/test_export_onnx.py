@@ -1,0 +1,102 @@
+"""tools/deployment/export_onnx.py: arguments, refused configs, no half-written output, and
+(slow) a whole tiny R-FCN exported and run in ONNX Runtime."""
+import os
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from tests.deploy.tiny_detectors import build_tiny, mmdet_predict, sample_image
+from tests.models.tiny import tiny_rfcn_cfg
+from tests.tools.tool_module import load_tool
+
+export_onnx = load_tool('deployment/export_onnx.py', 'export_onnx')
+onnx = pytest.importorskip('onnx')
+
+
+@pytest.fixture(scope='module')
+def tiny_files(tmp_path_factory):
+    """A tiny R-FCN config file and a checkpoint of its random weights."""
+    root = tmp_path_factory.mktemp('export')
+    config = root / 'tiny_rfcn.py'
+    Config(dict(model=tiny_rfcn_cfg(roi_layer='PSRoIAlign'), default_scope='mmdet',
+                custom_imports=dict(imports=['mmdet_psroi'], allow_failed_imports=False))
+           ).dump(str(config))
+    checkpoint = root / 'tiny_rfcn.pth'
+    torch.save(dict(state_dict=build_tiny('rfcn_c4_psroialign').state_dict()), checkpoint)
+    return str(config), str(checkpoint)
+
+
+def _main(config, checkpoint, output, *extra):
+    export_onnx.main([config, checkpoint, str(output), '--input-shape', '96', '128', *extra])
+
+
+@pytest.mark.parametrize('extra,message', [
+    (['--opset', '16'], '--opset must be >= 17'),
+    (['--input-shape', '8', '128'], '--input-shape must be at least 32'),
+])
+def test_bad_arguments_are_refused_before_anything_is_built(tiny_files, tmp_path, extra,
+                                                             message):
+    with pytest.raises(SystemExit, match=message):
+        _main(*tiny_files, tmp_path / 'out.onnx', *extra)
+    assert os.listdir(tmp_path) == []
+
+
+def test_bad_paths_are_named(tiny_files, tmp_path):
+    config, checkpoint = tiny_files
+    with pytest.raises(SystemExit, match='checkpoint file not found'):
+        _main(config, str(tmp_path / 'missing.pth'), tmp_path / 'out.onnx')
+    with pytest.raises(SystemExit, match='output must be a .onnx file'):
+        _main(config, checkpoint, tmp_path / 'out.txt')
+    with pytest.raises(SystemExit, match='output directory does not exist'):
+        _main(config, checkpoint, tmp_path / 'no' / 'out.onnx')
+
+
+def test_a_config_the_graph_cannot_reproduce_is_named_and_writes_nothing(tiny_files, tmp_path):
+    with pytest.raises(SystemExit, match=r"cannot export model\.test_cfg\.rcnn\.nms\.type: "
+                                         r"'soft_nms'"):
+        _main(*tiny_files, tmp_path / 'out.onnx', '--cfg-options',
+              'model.test_cfg.rcnn.nms.type=soft_nms')
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize('raises', [True, False])
+def test_a_failed_export_leaves_the_output_as_it_was(tiny_files, tmp_path, monkeypatch,
+                                                     raises):
+    """The exporter fails after writing part of a file, or writes a file that is no valid
+    graph (which onnx.checker refuses): either way the old output stays and nothing else."""
+    output = tmp_path / 'model.onnx'
+    output.write_bytes(b'previous export')
+
+    def broken_export(model, args, path, **kwargs):
+        with open(path, 'wb') as f:
+            f.write(b'half a graph')
+        if raises:
+            raise RuntimeError('export failed')
+
+    monkeypatch.setattr(torch.onnx, 'export', broken_export)
+    with pytest.raises(Exception) as error:
+        _main(*tiny_files, output)
+    assert ('export failed' in str(error.value)) == raises
+    assert output.read_bytes() == b'previous export'
+    assert os.listdir(tmp_path) == ['model.onnx']
+
+
+@pytest.mark.slow
+def test_exports_a_tiny_rfcn_that_onnxruntime_runs_at_other_sizes(tiny_files, tmp_path):
+    ort = pytest.importorskip('onnxruntime')
+    output = tmp_path / 'rfcn.onnx'
+    _main(*tiny_files, output)
+    model = onnx.load(str(output))
+    assert [i.name for i in model.graph.input] == ['image']
+    assert [o.name for o in model.graph.output] == ['dets', 'labels']
+    session = ort.InferenceSession(str(output), providers=['CPUExecutionProvider'])
+    reference = build_tiny('rfcn_c4_psroialign')
+    for height, width in ((100, 140), (64, 96)):
+        image = sample_image(height, width)
+        dets, labels = session.run(None, {'image': image[None].float().numpy()})
+        bboxes, scores, expected_labels = mmdet_predict(reference, image)
+        assert len(bboxes) > 0
+        torch.testing.assert_close(torch.from_numpy(dets[:, :4]), bboxes, rtol=0, atol=1e-2)
+        torch.testing.assert_close(torch.from_numpy(dets[:, 4]), scores, rtol=0, atol=1e-4)
+        assert labels.tolist() == expected_labels.tolist()

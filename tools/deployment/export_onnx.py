@@ -1,0 +1,154 @@
+"""Export a two-stage detector (R-FCN, Faster R-CNN, Light-Head R-CNN, Deformable R-FCN) to ONNX,
+end to end, with standard operators.
+
+    python tools/deployment/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--opset 17]
+        [--input-shape H W] [--cfg-options k=v ...]
+
+The graph: input ``image`` float32 (1, 3, H, W), dynamic H and W: the test pipeline's resized
+image, channels as loaded (BGR), 0-255, neither normalised nor padded. Outputs ``dets``
+(N, 5) x1, y1, x2, y2, score in the input's pixels, by descending score, and ``labels`` (N,)
+int64. Normalisation, padding, the RPN, the RoI head and NMS are in the graph
+(mmdet_psroi.deploy.ExportableDetector); divide the boxes by the resize's scale factor to get
+original-image pixels. The file is written under a temporary name in OUT's directory, checked
+with onnx.checker and renamed to OUT at the end: a failed export leaves no OUT.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import tempfile
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+
+DEFAULT_OPSET = 17
+MIN_OPSET = 17  # the PS ops' decompositions (RoiAlign's half_pixel mode, mmcv's aligned=True: 16)
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+
+    parser = argparse.ArgumentParser(description='Export a two-stage detector to ONNX')
+    parser.add_argument('config', help='model config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('output', help='the .onnx file to write')
+    parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
+                        help=f'ONNX opset (>= {MIN_OPSET}; default {DEFAULT_OPSET})')
+    parser.add_argument('--input-shape', type=int, nargs=2, metavar=('H', 'W'),
+                        help="height and width of the dummy image traced (the graph takes any "
+                             "size; default: the test pipeline's Resize scale, else 800 1333)")
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of the config, key=value pairs')
+    return parser.parse_args(argv)
+
+
+def check_args(args):
+    if not osp.isfile(args.config):
+        raise SystemExit(f'config file not found: {args.config}')
+    if not osp.isfile(args.checkpoint):
+        raise SystemExit(f'checkpoint file not found: {args.checkpoint}')
+    if not args.output.endswith('.onnx'):
+        raise SystemExit(f'output must be a .onnx file, got {args.output}')
+    out_dir = osp.dirname(osp.abspath(args.output))
+    if not osp.isdir(out_dir):
+        raise SystemExit(f'output directory does not exist: {out_dir}')
+    if args.opset < MIN_OPSET:
+        raise SystemExit(f'--opset must be >= {MIN_OPSET} (the PS ops\' ONNX decompositions; '
+                         f'RoiAlign with half_pixel coordinates), got {args.opset}')
+    if args.input_shape is not None and min(args.input_shape) < 32:
+        raise SystemExit(f'--input-shape must be at least 32 x 32, got {args.input_shape}')
+
+
+def load_model(config, checkpoint, cfg_options=None):
+    """The config's model with the checkpoint's weights, in eval mode on the CPU."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+    from mmengine.runner import load_checkpoint
+
+    import mmdet_psroi  # noqa: F401  (registers the models and the ops' ONNX symbolics)
+
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    register_all_modules()
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, checkpoint, map_location='cpu')
+    return cfg, model.eval()
+
+
+def default_input_shape(cfg):
+    """The (H, W) of the test pipeline's ``Resize`` scale (mmdet's scale is (W, H))."""
+    pipeline = cfg.get('test_dataloader', {}).get('dataset', {}).get('pipeline', [])
+    for step in pipeline:
+        if step.get('type') == 'Resize' and step.get('scale') is not None:
+            scale = step['scale']
+            scale = (scale, scale) if isinstance(scale, int) else scale
+            return int(scale[1]), int(scale[0])
+    return 800, 1333
+
+
+def torchscript_exporter():
+    """``torch.onnx.export``'s keyword arguments that select the TorchScript exporter: torch
+    >= 2.5 has both exporters (``dynamo=False``), torch 2.1 only this one."""
+    import inspect
+
+    import torch
+
+    return dict(dynamo=False) if 'dynamo' in inspect.signature(torch.onnx.export).parameters \
+        else {}
+
+
+def export(graph, image, output, opset):
+    """Traces ``graph`` on ``image`` into a temporary file next to ``output``, checks it with
+    ``onnx.checker`` and for standard operators only, and renames it to ``output``; on any
+    failure removes the temporary file and leaves ``output`` as it was."""
+    import onnx
+    import torch
+
+    fd, tmp = tempfile.mkstemp(suffix='.onnx.partial', prefix=osp.basename(output) + '.',
+                               dir=osp.dirname(osp.abspath(output)))
+    os.close(fd)
+    try:
+        with torch.no_grad():
+            torch.onnx.export(
+                graph, (image, ), tmp, opset_version=opset, input_names=['image'],
+                output_names=['dets', 'labels'], **torchscript_exporter(),
+                dynamic_axes=dict(image={2: 'height', 3: 'width'}, dets={0: 'num_dets'},
+                                  labels={0: 'num_dets'}))
+        onnx.checker.check_model(tmp, full_check=True)
+        custom = sorted({f'{node.domain}::{node.op_type}' for node in onnx.load(tmp).graph.node
+                         if node.domain not in ('', 'ai.onnx')})
+        if custom:
+            raise SystemExit(f'not exported: the graph has operators outside the standard '
+                             f'domain: {custom}')
+        os.replace(tmp, output)
+    finally:
+        if osp.exists(tmp):
+            os.remove(tmp)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    check_args(args)
+    import torch
+
+    from mmdet_psroi.deploy import ExportableDetector, UnsupportedExport
+    from mmdet_psroi.ops import OnnxExportError
+
+    cfg, model = load_model(args.config, args.checkpoint, args.cfg_options)
+    try:
+        graph = ExportableDetector(model)
+    except UnsupportedExport as error:
+        raise SystemExit(f'{args.config}: {error}') from error
+    height, width = args.input_shape or default_input_shape(cfg)
+    image = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(0)) * 255
+    try:
+        export(graph, image, args.output, args.opset)
+    except OnnxExportError as error:  # an op's setting its ONNX form cannot reproduce
+        raise SystemExit(f'{args.config}: {error}') from error
+    print(f'wrote {args.output} (opset {args.opset}; input image (1, 3, H, W) '
+          f'traced at {height} x {width})')
+
+
+if __name__ == '__main__':
+    main()
