@@ -1,6 +1,6 @@
 """How each supported RoI head turns the features it reads and a set of RoIs into class scores
 and box deltas, for an exported graph. The one module that knows the heads' parts: it calls
-the extractors' pooling layers, ``bbox_head.forward_maps`` and the box heads' forward
+the heads' ``compute_maps``, the extractors' pooling layers and the box heads' forward
 directly, not the heads' loss/predict loops.
 
 Multi-level extractors pool every RoI from every level and keep, per RoI, the level that
@@ -55,33 +55,25 @@ def _standard(roi_head, feats, rois):
     return roi_head.bbox_head(bbox_feats)
 
 
-def _rfcn(roi_head, feats, rois):
-    extractor = roi_head.bbox_roi_extractor
-    maps = [roi_head.bbox_head.forward_maps(level) for level in feats[:extractor.num_inputs]]
-    cls_feats = _ps_pool(extractor, [m[0] for m in maps], rois)
-    reg_feats = _ps_pool(extractor, [m[1] for m in maps], rois)
-    return roi_head.bbox_head(cls_feats, reg_feats)
+def _pooled_maps(roi_head, feats, rois):
+    """R-FCN and Light-Head R-CNN: the head's maps, pooled once per level, then its box head."""
+    maps = roi_head.compute_maps(feats)
+    return roi_head.bbox_head(_ps_pool(roi_head.bbox_roi_extractor, maps, rois))
 
 
 def _deformable_rfcn(roi_head, feats, rois):
-    extractor, offset_extractor = roi_head.bbox_roi_extractor, roi_head.offset_roi_extractor
-    maps = [roi_head.bbox_head.forward_maps(level) for level in feats[:extractor.num_inputs]]
-    cls_maps, reg_maps, cls_offset_maps, reg_offset_maps = (
-        [m[i] for m in maps] for i in range(4))
-    cls_offset = _ps_pool(offset_extractor, cls_offset_maps, rois)
-    reg_offset = _ps_pool(offset_extractor, reg_offset_maps, rois)
-    cls_feats = _ps_pool(extractor, cls_maps, rois, cls_offset)
-    reg_feats = _ps_pool(extractor, reg_maps, rois, reg_offset)
-    return roi_head.bbox_head(cls_feats, reg_feats)
+    head = roi_head.bbox_head
+    cls_maps, reg_maps, offset_maps = zip(
+        *(head.split_maps(level) for level in roi_head.compute_maps(feats)))
+    cls_offset, reg_offset = head.split_offsets(
+        _ps_pool(roi_head.offset_roi_extractor, offset_maps, rois))
+    cls_feats = _ps_pool(roi_head.bbox_roi_extractor, cls_maps, rois, cls_offset)
+    reg_feats = _ps_pool(roi_head.bbox_roi_extractor, reg_maps, rois, reg_offset)
+    return head(torch.cat([cls_feats, reg_feats], dim=1))
 
 
-def _lighthead(roi_head, feats, rois):
-    thin_maps = roi_head.thin_maps(feats)
-    return roi_head.bbox_head(_ps_pool(roi_head.bbox_roi_extractor, thin_maps, rois))
-
-
-_FORWARDS = dict(StandardRoIHead=_standard, RFCNRoIHead=_rfcn,
-                 DeformableRFCNRoIHead=_deformable_rfcn, LightHeadRoIHead=_lighthead)
+_FORWARDS = dict(StandardRoIHead=_standard, RFCNRoIHead=_pooled_maps,
+                 DeformableRFCNRoIHead=_deformable_rfcn, LightHeadRoIHead=_pooled_maps)
 
 
 def roi_head_forward(roi_head, feats: Sequence[Tensor], rois: Tensor) -> Tuple[Tensor, Tensor]:
