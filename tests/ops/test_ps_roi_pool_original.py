@@ -11,27 +11,20 @@ import torch
 from mmdet_psroi.ops import PSRoIPool, ps_roi_pool
 from tests.ops.devices import requires_torch
 from tests.ops.reference import CaffePSROIPooling, ps_roi_pool_reference
-from tests.ops.test_ps_roi import random_rois
+from tests.ops.test_ps_roi import random_case, random_rois
 
 
 def _case(seed):
-    """A random case: non-square k for odd seeds, batch 1-3, RoIs inside, across and outside
-    the map, tiny ones (random_rois)."""
-    g = torch.Generator().manual_seed(seed)
-    kh, kw = (int(v) for v in torch.randint(1, 8, (2,), generator=g))
-    if seed % 2 == 0:
-        kw = kh
-    batch, c_out = (int(v) for v in torch.randint(1, 4, (2,), generator=g))
-    height, width = (int(v) for v in torch.randint(5, 20, (2,), generator=g))
-    scale = [1.0, 0.5, 1 / 16][seed % 3]
-    x = torch.randn(batch, c_out * kh * kw, height, width, dtype=torch.float64, generator=g)
-    rois = random_rois(g, 12, batch, height, width, scale)
+    """A random case (test_ps_roi.random_case: square and non-square k, batch 1-3, RoIs
+    inside, across and outside the map, tiny ones) with two RoIs on exact halves."""
+    x, rois, size, scale, g = random_case(seed, scales=(1 / 16, 0.5))
     # exact halves, which C's round() takes away from zero (Python's round() to even): of the
     # image coordinates (the original rule) and of the map coordinates (torchvision's)
     rois[-2, 1:] = torch.tensor([2.5, -0.5, 7.5, 3.5])
     rois[-1, 1:] = torch.tensor([-3.5, 4.5, 0.5, 4.5]) / scale
-    grad = torch.randn(rois.size(0), c_out, kh, kw, dtype=torch.float64, generator=g)
-    return x, rois, (kh, kw), scale, grad
+    grad = torch.randn(rois.size(0), x.size(1) // (size[0] * size[1]), *size,
+                       dtype=torch.float64, generator=g)
+    return x, rois, size, scale, grad
 
 
 def _ours(x, rois, size, scale, grad, device, original=True):
@@ -171,3 +164,15 @@ def test_original_traces_with_torch_compile():
     fn = torch.compile(lambda t, r: ps_roi_pool(t, r, size, scale, original=True),
                        fullgraph=True, backend='eager')
     torch.testing.assert_close(fn(x, rois), ps_roi_pool(x, rois, size, scale, original=True))
+
+
+def test_extractor_config_passes_original_to_the_pool_only():
+    """roi_layer=dict(type='PSRoIPool', original=True) reaches the layer; PSRoIAlign has no
+    such option and the build names the key."""
+    pytest.importorskip('mmdet', reason='the RoI extractor needs mmdet')
+    from mmdet_psroi.models.roi_extractors.ps_roi_extractor import PSRoIExtractor
+    extractor = PSRoIExtractor(dict(type='PSRoIPool', output_size=7, original=True), [16])
+    assert extractor.roi_layers[0].original is True
+    assert not PSRoIExtractor(dict(type='PSRoIPool', output_size=7), [16]).roi_layers[0].original
+    with pytest.raises(ValueError, match=r'roi_layer\.original is not an argument of PSRoIAlign'):
+        PSRoIExtractor(dict(type='PSRoIAlign', output_size=7, original=True), [16])
