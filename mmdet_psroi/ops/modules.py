@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from .ps_roi import (
+    check_original,
     check_sampling_ratio,
     check_spatial_scale,
     pair_output_size,
@@ -24,18 +25,21 @@ class PSRoIPool(nn.Module):
     """Position-sensitive RoI pooling, see :func:`ps_roi_pool`.
 
     ``forward(input, rois)``: ``(N, C_out*kh*kw, H, W)`` and ``(K, 5)`` -> ``(K, C_out, kh, kw)``.
+    ``original=True`` quantises as R-FCN's original Caffe layer, False as torchvision.
     """
 
-    def __init__(self, output_size, spatial_scale=1.0):
+    def __init__(self, output_size, spatial_scale=1.0, original=False):
         super().__init__()
         self.output_size = pair_output_size(output_size)
         self.spatial_scale = check_spatial_scale(spatial_scale)
+        self.original = check_original(original)
 
     def forward(self, input, rois):
-        return ps_roi_pool(input, rois, self.output_size, self.spatial_scale)
+        return ps_roi_pool(input, rois, self.output_size, self.spatial_scale, self.original)
 
     def extra_repr(self):
-        return f'output_size={self.output_size}, spatial_scale={self.spatial_scale}'
+        return (f'output_size={self.output_size}, spatial_scale={self.spatial_scale}, '
+                f'original={self.original}')
 
 
 class PSRoIAlign(nn.Module):

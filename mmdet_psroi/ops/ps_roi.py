@@ -55,6 +55,15 @@ def check_spatial_scale(spatial_scale):
     return float(spatial_scale)
 
 
+def check_original(original):
+    """Returns ``original``; raises ValueError unless it is a bool."""
+    if not isinstance(original, bool):
+        raise ValueError('original must be True (the quantisation of R-FCN\'s original Caffe '
+                         'layer) or False (torchvision\'s, the default), got '
+                         f'{original!r}')
+    return original
+
+
 def check_sampling_ratio(sampling_ratio):
     """Returns ``sampling_ratio``; raises ValueError unless it is an int >= -1."""
     if (not isinstance(sampling_ratio, numbers.Integral) or isinstance(sampling_ratio, bool)
@@ -154,8 +163,22 @@ def _check_inputs(name, input, rois, output_size):
 
 
 @torch.fx.wrap
-def ps_roi_pool(input, rois, output_size, spatial_scale=1.0):
+def ps_roi_pool(input, rois, output_size, spatial_scale=1.0, original=False):
     """Position-sensitive RoI average pooling with quantised bins (R-FCN's PSRoIPool).
+
+    Two rules quantise a RoI ``(x1, y1, x2, y2)`` and its bins, in map cells (``s`` the
+    spatial scale, ``round`` halves away from zero, bins clipped to the map in both):
+
+    * ``original=False`` (default), torchvision's ``ps_roi_pool``: the RoI spans
+      ``round(x1 * s)`` to ``round(x2 * s)``, at least one cell; bin ``j`` spans
+      ``floor(j * bin_w) + start`` to ``ceil((j + 1) * bin_w) + start``.
+    * ``original=True``, R-FCN's original Caffe ``PSROIPooling`` layer: the RoI spans
+      ``round(x1) * s`` to ``(round(x2) + 1) * s``, not rounded again, at least 0.1 cell; bin
+      ``j`` spans ``floor(j * bin_w + start)`` to ``ceil((j + 1) * bin_w + start)``. Use it
+      with weights converted from the original R-FCN models.
+
+    Both compute the geometry in float32 (float64 for a float64 map), whatever the dtype of
+    ``rois``.
 
     Args:
         input (Tensor): ``(N, C_out*kh*kw, H, W)`` score maps.
@@ -163,6 +186,7 @@ def ps_roi_pool(input, rois, output_size, spatial_scale=1.0):
             floating dtype (float32 with a half/bfloat16 map), on ``input``'s device.
         output_size (int | tuple[int, int]): ``k`` or ``(kh, kw)``.
         spatial_scale (float): image coordinates -> map coordinates (e.g. 1/16).
+        original (bool): R-FCN's original quantisation instead of torchvision's (above).
 
     Returns:
         Tensor: ``(K, C_out, kh, kw)`` in ``input``'s dtype; bins are averages over the
@@ -170,7 +194,8 @@ def ps_roi_pool(input, rois, output_size, spatial_scale=1.0):
         pools 0; so does every RoI of a map with no pixels (H or W = 0).
     """
     rois, (kh, kw) = _check_inputs('ps_roi_pool', input, rois, output_size)
-    return _ops.ps_roi_pool(input, rois, check_spatial_scale(spatial_scale), kh, kw)
+    return _ops.ps_roi_pool(input, rois, check_spatial_scale(spatial_scale), kh, kw,
+                            check_original(original))
 
 
 @torch.fx.wrap

@@ -3,9 +3,13 @@ torchvision's documented arithmetic) for the tests: slow, simple, differentiable
 
 Pool bins are clipped to [0, H] x [0, W]; align uses torchvision's half-pixel offset and its
 bilinear rules. RoIs with a non-finite coordinate pool 0.
+
+``CaffePSROIPooling`` transliterates R-FCN's original Caffe layer instead (plain loops over
+numpy arrays, in the layer's own dtype), for ``ps_roi_pool(..., original=True)``.
 """
 import math
 
+import numpy as np
 import torch
 
 
@@ -40,8 +44,12 @@ def ps_roi_pool_reference(input, rois, output_size, spatial_scale):
 
 
 def round_half_away(v):
-    """C's round(): halves away from zero (Python's round() goes to even)."""
-    return int(math.floor(abs(v) + 0.5)) * (1 if v >= 0 else -1)
+    """C's round(): halves away from zero (Python's round() goes to even), as an int."""
+    magnitude = abs(v)
+    whole = math.floor(magnitude)
+    if magnitude - whole >= 0.5:  # exact: no rounding in floor or in this subtraction
+        whole += 1
+    return int(whole) * (1 if v >= 0 else -1)
 
 
 def _bilinear(plane, y, x):
@@ -91,3 +99,92 @@ def ps_roi_align_reference(input, rois, output_size, spatial_scale, sampling_rat
                         total = total + _bilinear(plane, y, x)
                 out[k, :, i, j] = total / (grid_h * grid_w)
     return out
+
+
+class CaffePSROIPooling:
+    """R-FCN's original ``PSROIPooling`` layer (daijifeng001/caffe-rfcn,
+    src/caffe/layers/psroi_pooling_layer.cu), transliterated: ``forward`` is the kernel
+    ``PSROIPoolingForward`` and ``backward`` the kernel ``PSROIPoolingBackwardAtomic``, one
+    loop iteration per CUDA thread (output element), in the layer's ``Dtype`` (the numpy dtype
+    of ``bottom_data``: float32 or float64). The layer's square ``group_size`` is generalised
+    to ``pooled_height x pooled_width``: output bin (ctop, ph, pw) reads channel
+    ``(ctop * pooled_height + ph) * pooled_width + pw``.
+    """
+
+    def __init__(self, spatial_scale, pooled_height, pooled_width):
+        self.spatial_scale = spatial_scale
+        self.pooled_height, self.pooled_width = pooled_height, pooled_width
+
+    def _bin(self, roi, ph, pw, height, width, dtype):
+        """The kernels' shared lines: the RoI's image and its bin [hstart, hend) x [wstart,
+        wend), clipped to the map."""
+        spatial_scale = dtype(self.spatial_scale)  # the layer's member is a Dtype
+        roi_batch_ind = int(roi[0])
+        roi_start_w = dtype(round_half_away(roi[1])) * spatial_scale
+        roi_start_h = dtype(round_half_away(roi[2])) * spatial_scale
+        roi_end_w = dtype(round_half_away(roi[3]) + 1.) * spatial_scale
+        roi_end_h = dtype(round_half_away(roi[4]) + 1.) * spatial_scale
+        # max(Dtype, double) is a double, assigned back to a Dtype
+        roi_width = dtype(max(float(roi_end_w - roi_start_w), 0.1))
+        roi_height = dtype(max(float(roi_end_h - roi_start_h), 0.1))
+        bin_size_h = roi_height / dtype(self.pooled_height)
+        bin_size_w = roi_width / dtype(self.pooled_width)
+        hstart = math.floor(dtype(ph) * bin_size_h + roi_start_h)
+        wstart = math.floor(dtype(pw) * bin_size_w + roi_start_w)
+        hend = math.ceil(dtype(ph + 1) * bin_size_h + roi_start_h)
+        wend = math.ceil(dtype(pw + 1) * bin_size_w + roi_start_w)
+        hstart = min(max(hstart, 0), height)
+        hend = min(max(hend, 0), height)
+        wstart = min(max(wstart, 0), width)
+        wend = min(max(wend, 0), width)
+        return roi_batch_ind, hstart, hend, wstart, wend
+
+    def _elements(self, num_rois, output_dim):
+        """(index, n, ctop, ph, pw) of every output element, the kernels' index arithmetic."""
+        pooled_height, pooled_width = self.pooled_height, self.pooled_width
+        for index in range(num_rois * output_dim * pooled_height * pooled_width):
+            pw = index % pooled_width
+            ph = (index // pooled_width) % pooled_height
+            ctop = (index // pooled_width // pooled_height) % output_dim
+            n = index // pooled_width // pooled_height // output_dim
+            yield index, n, ctop, ph, pw
+
+    def forward(self, bottom_data, bottom_rois):
+        """bottom_data (N, C, H, W), bottom_rois (K, 5) -> top_data (K, C / (kh*kw), kh, kw)."""
+        dtype = bottom_data.dtype.type
+        rois = bottom_rois.astype(dtype)
+        _, channels, height, width = bottom_data.shape
+        output_dim = channels // (self.pooled_height * self.pooled_width)
+        top_data = np.zeros((len(rois), output_dim, self.pooled_height, self.pooled_width),
+                            dtype)
+        flat = top_data.reshape(-1)
+        for index, n, ctop, ph, pw in self._elements(len(rois), output_dim):
+            b, hstart, hend, wstart, wend = self._bin(rois[n], ph, pw, height, width, dtype)
+            is_empty = hend <= hstart or wend <= wstart
+            c = (ctop * self.pooled_height + ph) * self.pooled_width + pw
+            out_sum = dtype(0)
+            for h in range(hstart, hend):
+                for w in range(wstart, wend):
+                    out_sum += bottom_data[b, c, h, w]
+            bin_area = dtype((hend - hstart) * (wend - wstart))
+            flat[index] = 0. if is_empty else out_sum / bin_area
+        return top_data
+
+    def backward(self, top_diff, bottom_rois, bottom_shape):
+        """top_diff (K, C / (kh*kw), kh, kw) -> bottom_diff of shape bottom_shape."""
+        dtype = top_diff.dtype.type
+        rois = bottom_rois.astype(dtype)
+        _, channels, height, width = bottom_shape
+        output_dim = channels // (self.pooled_height * self.pooled_width)
+        bottom_diff = np.zeros(bottom_shape, dtype)
+        flat = top_diff.reshape(-1)
+        for index, n, ctop, ph, pw in self._elements(len(rois), output_dim):
+            b, hstart, hend, wstart, wend = self._bin(rois[n], ph, pw, height, width, dtype)
+            is_empty = hend <= hstart or wend <= wstart
+            c = (ctop * self.pooled_height + ph) * self.pooled_width + pw  # mapping_channel
+            bin_area = dtype((hend - hstart) * (wend - wstart))
+            diff_val = dtype(0) if is_empty else flat[index] / bin_area
+            for h in range(hstart, hend):
+                for w in range(wstart, wend):
+                    bottom_diff[b, c, h, w] += diff_val
+        return bottom_diff

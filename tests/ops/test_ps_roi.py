@@ -33,19 +33,27 @@ def random_rois(generator, num, batch, height, width, scale):
     return torch.stack([batch_index, x1, y1, x1 + size[:, 0], y1 + size[:, 1]], dim=1)
 
 
-@pytest.mark.parametrize('op', sorted(OPS))
-@pytest.mark.parametrize('seed', range(6))
-def test_forward_and_backward_match_reference(op, seed, device):
-    ours, reference = OPS[op]
+def random_case(seed, scales=(1.0, 0.5, 0.25)):
+    """(x, rois, (kh, kw), scale, generator) of a random float64 case: kh, kw in 1..7 (square
+    for seeds divisible by 3), batch 1..3, 1..3 output channels, a 5..19 x 5..19 map, 12
+    random_rois; the generator continues for the caller's further draws."""
     g = torch.Generator().manual_seed(seed)
     kh, kw = (int(v) for v in torch.randint(1, 8, (2,), generator=g))
     if seed % 3 == 0:
         kw = kh
     batch, c_out = (int(v) for v in torch.randint(1, 4, (2,), generator=g))
     height, width = (int(v) for v in torch.randint(5, 20, (2,), generator=g))
-    scale = [1.0, 0.5, 0.25][seed % 3]
+    scale = scales[seed % len(scales)]
     x = torch.randn(batch, c_out * kh * kw, height, width, dtype=torch.float64, generator=g)
-    rois = random_rois(g, 12, batch, height, width, scale)
+    return x, random_rois(g, 12, batch, height, width, scale), (kh, kw), scale, g
+
+
+@pytest.mark.parametrize('op', sorted(OPS))
+@pytest.mark.parametrize('seed', range(6))
+def test_forward_and_backward_match_reference(op, seed, device):
+    ours, reference = OPS[op]
+    x, rois, (kh, kw), scale, g = random_case(seed)
+    c_out = x.size(1) // (kh * kw)
 
     xa, xb = x.to(device, copy=True).requires_grad_(), x.clone().requires_grad_()
     out = ours(xa, rois.to(device), (kh, kw), scale)
@@ -376,7 +384,7 @@ def test_is_compiling_falls_back_to_dynamo_before_torch_2_3(monkeypatch):
 def test_modules_repr_and_forward(device):
     pool = PSRoIPool(output_size=7, spatial_scale=1 / 16)
     align = PSRoIAlign(output_size=(3, 5), spatial_scale=0.0625, sampling_ratio=2)
-    assert repr(pool) == 'PSRoIPool(output_size=(7, 7), spatial_scale=0.0625)'
+    assert repr(pool) == 'PSRoIPool(output_size=(7, 7), spatial_scale=0.0625, original=False)'
     assert repr(align) == 'PSRoIAlign(output_size=(3, 5), spatial_scale=0.0625, sampling_ratio=2)'
     x = torch.randn(1, 2 * 15, 8, 8, device=device)
     rois = torch.tensor([[0, 0, 0, 100.0, 90.0]], device=device)

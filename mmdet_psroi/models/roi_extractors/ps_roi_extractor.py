@@ -1,4 +1,5 @@
 import functools
+import inspect
 from typing import List, Optional, Tuple
 
 import torch
@@ -28,7 +29,8 @@ class PSRoIExtractor(SingleRoIExtractor):
 
     Args:
         roi_layer (dict): ``type`` 'PSRoIPool' or 'PSRoIAlign', ``output_size`` (k or
-            (kh, kw)) and, for 'PSRoIAlign', ``sampling_ratio``. ``spatial_scale`` is set
+            (kh, kw)) and, for 'PSRoIPool', ``original`` (R-FCN's original quantisation),
+            for 'PSRoIAlign', ``sampling_ratio``. ``spatial_scale`` is set
             from ``featmap_strides``.
         featmap_strides (list[int]): strides of the input levels, e.g. ``[16]``.
         finest_scale (int): scale threshold of level 0 when mapping RoIs to levels.
@@ -57,6 +59,12 @@ class PSRoIExtractor(SingleRoIExtractor):
             raise ValueError('PSRoIExtractor: roi_layer.spatial_scale is set from '
                              'featmap_strides; remove it from roi_layer')
         layer_cls = PS_ROI_LAYERS[layer_type]
+        accepted = set(inspect.signature(layer_cls).parameters) - {'spatial_scale'}
+        unknown = sorted(set(cfg) - accepted)
+        if unknown:
+            raise ValueError(f'PSRoIExtractor: {", ".join("roi_layer." + k for k in unknown)} '
+                             f'is not an argument of {layer_type} (it takes '
+                             f'{", ".join(sorted(accepted))})')
         try:
             return nn.ModuleList([layer_cls(spatial_scale=1 / s, **cfg) for s in featmap_strides])
         except (TypeError, ValueError) as error:

@@ -21,11 +21,12 @@ PyObject* PyInit__C(void) {
 }
 
 TORCH_LIBRARY(mmdet_psroi, m) {
+  // original: R-FCN's Caffe quantisation instead of torchvision's (common/ps_roi_math.h).
   m.def("ps_roi_pool(Tensor input, Tensor rois, float spatial_scale, SymInt pooled_height, "
-        "SymInt pooled_width) -> Tensor");
+        "SymInt pooled_width, bool original=False) -> Tensor");
   m.def("ps_roi_pool_backward(Tensor grad, Tensor rois, float spatial_scale, "
         "SymInt pooled_height, SymInt pooled_width, SymInt batch_size, SymInt channels, "
-        "SymInt height, SymInt width) -> Tensor");
+        "SymInt height, SymInt width, bool original=False) -> Tensor");
   m.def("ps_roi_align(Tensor input, Tensor rois, float spatial_scale, SymInt pooled_height, "
         "SymInt pooled_width, int sampling_ratio) -> Tensor");
   m.def("ps_roi_align_backward(Tensor grad, Tensor rois, float spatial_scale, "

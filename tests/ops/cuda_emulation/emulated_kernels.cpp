@@ -19,9 +19,10 @@ KernelShape shape_of(int64_t batch, int64_t channels, int64_t height, int64_t wi
   return KernelShape{batch, channels, height, width, pooled_h, pooled_w};
 }
 
-// sampling_ratio < -1 selects PS RoI Pool, otherwise PS RoI Align.
+// sampling_ratio < -1 selects PS RoI Pool (with its quantisation rule `original`), otherwise
+// PS RoI Align (original unused).
 torch::Tensor forward(torch::Tensor input, torch::Tensor rois, double scale, int64_t pooled_h,
-                      int64_t pooled_w, int64_t sampling_ratio) {
+                      int64_t pooled_w, int64_t sampling_ratio, bool original) {
   input = input.contiguous();
   rois = rois.to(at::toOpMathType(input.scalar_type())).contiguous();
   const KernelShape s = shape_of(input.size(0), input.size(1), input.size(2), input.size(3),
@@ -35,7 +36,7 @@ torch::Tensor forward(torch::Tensor input, torch::Tensor rois, double scale, int
     auto* out = output.data_ptr<scalar_t>();
     if (sampling_ratio < -1) {
       emulate_launch(kBlocks, kThreads, mmdet_psroi::cuda::ps_roi_pool_forward_kernel<scalar_t, acc_t>,
-                     output.numel(), in, r, static_cast<acc_t>(scale), s, out);
+                     output.numel(), in, r, static_cast<acc_t>(scale), original, s, out);
     } else {
       emulate_launch(kBlocks, kThreads, mmdet_psroi::cuda::ps_roi_align_forward_kernel<scalar_t, acc_t>,
                      output.numel(), in, r, static_cast<acc_t>(scale), sampling_ratio, s, out);
@@ -46,7 +47,7 @@ torch::Tensor forward(torch::Tensor input, torch::Tensor rois, double scale, int
 
 torch::Tensor backward(torch::Tensor grad, torch::Tensor rois, double scale, int64_t pooled_h,
                        int64_t pooled_w, int64_t sampling_ratio, int64_t batch, int64_t channels,
-                       int64_t height, int64_t width) {
+                       int64_t height, int64_t width, bool original) {
   grad = grad.contiguous();
   const auto acc_type = at::toOpMathType(grad.scalar_type());
   rois = rois.to(acc_type).contiguous();
@@ -59,7 +60,7 @@ torch::Tensor backward(torch::Tensor grad, torch::Tensor rois, double scale, int
     auto* out = grad_input.data_ptr<acc_t>();
     if (sampling_ratio < -1) {
       emulate_launch(kBlocks, kThreads, mmdet_psroi::cuda::ps_roi_pool_backward_kernel<scalar_t, acc_t>,
-                     grad.numel(), g, r, static_cast<acc_t>(scale), s, out);
+                     grad.numel(), g, r, static_cast<acc_t>(scale), original, s, out);
     } else {
       emulate_launch(kBlocks, kThreads, mmdet_psroi::cuda::ps_roi_align_backward_kernel<scalar_t, acc_t>,
                      grad.numel(), g, r, static_cast<acc_t>(scale), sampling_ratio, s, out);

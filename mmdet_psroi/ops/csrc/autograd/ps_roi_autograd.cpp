@@ -16,11 +16,13 @@ using torch::autograd::AutogradContext;
 using torch::autograd::Variable;
 using torch::autograd::variable_list;
 
-// The scalar arguments both ops share; PS RoI Pool has no sampling_ratio (0 here, unused).
+// The scalar arguments of both ops; PS RoI Pool has no sampling_ratio (0 here, unused),
+// PS RoI Align no original (false here, unused).
 struct Params {
   double spatial_scale;
   c10::SymInt pooled_h, pooled_w;
   int64_t sampling_ratio;
+  bool original;
 };
 
 template <typename Signature>
@@ -34,18 +36,19 @@ struct Pool {
 
   static at::Tensor forward(const at::Tensor& input, const at::Tensor& rois, const Params& p) {
     static auto op = find_op<at::Tensor(const at::Tensor&, const at::Tensor&, double,
-                                        c10::SymInt, c10::SymInt)>("mmdet_psroi::ps_roi_pool");
-    return op.call(input, rois, p.spatial_scale, p.pooled_h, p.pooled_w);
+                                        c10::SymInt, c10::SymInt, bool)>(
+        "mmdet_psroi::ps_roi_pool");
+    return op.call(input, rois, p.spatial_scale, p.pooled_h, p.pooled_w, p.original);
   }
 
   static at::Tensor backward(const at::Tensor& grad, const at::Tensor& rois, const Params& p,
                              c10::SymIntArrayRef sizes) {
     static auto op = find_op<at::Tensor(const at::Tensor&, const at::Tensor&, double,
                                         c10::SymInt, c10::SymInt, c10::SymInt, c10::SymInt,
-                                        c10::SymInt, c10::SymInt)>(
+                                        c10::SymInt, c10::SymInt, bool)>(
         "mmdet_psroi::ps_roi_pool_backward");
     return op.call(grad, rois, p.spatial_scale, p.pooled_h, p.pooled_w, sizes[0], sizes[1],
-                   sizes[2], sizes[3]);
+                   sizes[2], sizes[3], p.original);
   }
 };
 
@@ -75,22 +78,25 @@ void save_params(AutogradContext* ctx, const Params& p) {
   ctx->saved_data["pooled_h"] = p.pooled_h;
   ctx->saved_data["pooled_w"] = p.pooled_w;
   ctx->saved_data["sampling_ratio"] = p.sampling_ratio;
+  ctx->saved_data["original"] = p.original;
 }
 
 Params saved_params(AutogradContext* ctx) {
   return {ctx->saved_data["spatial_scale"].toDouble(), ctx->saved_data["pooled_h"].toSymInt(),
-          ctx->saved_data["pooled_w"].toSymInt(), ctx->saved_data["sampling_ratio"].toInt()};
+          ctx->saved_data["pooled_w"].toSymInt(), ctx->saved_data["sampling_ratio"].toInt(),
+          ctx->saved_data["original"].toBool()};
 }
 
 // forward(input, rois, params...) -> output; backward: grad_input, then no gradient for the
-// RoIs and the 4 scalars.
+// RoIs and the 5 scalars.
 template <typename Op>
 class ForwardFunction : public torch::autograd::Function<ForwardFunction<Op>> {
  public:
   static variable_list forward(AutogradContext* ctx, const Variable& input, const Variable& rois,
                                double spatial_scale, c10::SymInt pooled_h, c10::SymInt pooled_w,
-                               int64_t sampling_ratio) {
-    const Params p{spatial_scale, std::move(pooled_h), std::move(pooled_w), sampling_ratio};
+                               int64_t sampling_ratio, bool original) {
+    const Params p{spatial_scale, std::move(pooled_h), std::move(pooled_w), sampling_ratio,
+                   original};
     save_params(ctx, p);
     ctx->saved_data["input_sizes"] = input.sym_sizes();
     ctx->save_for_backward({rois});
@@ -106,7 +112,7 @@ class ForwardFunction : public torch::autograd::Function<ForwardFunction<Op>> {
     }
     const at::Tensor grad_input = BackwardFunction::apply(grad_output[0].contiguous(), rois,
                                                           saved_params(ctx), sizes)[0];
-    return {grad_input, Variable(), Variable(), Variable(), Variable(), Variable()};
+    return {grad_input, Variable(), Variable(), Variable(), Variable(), Variable(), Variable()};
   }
 
   // The backward op under autograd, so that a double backward says it is not supported.
@@ -127,22 +133,23 @@ class ForwardFunction : public torch::autograd::Function<ForwardFunction<Op>> {
 };
 
 at::Tensor ps_roi_pool(const at::Tensor& input, const at::Tensor& rois, double spatial_scale,
-                       c10::SymInt pooled_h, c10::SymInt pooled_w) {
-  return ForwardFunction<Pool>::apply(input, rois, spatial_scale, pooled_h, pooled_w, 0)[0];
+                       c10::SymInt pooled_h, c10::SymInt pooled_w, bool original) {
+  return ForwardFunction<Pool>::apply(input, rois, spatial_scale, pooled_h, pooled_w, 0,
+                                      original)[0];
 }
 
 at::Tensor ps_roi_align(const at::Tensor& input, const at::Tensor& rois, double spatial_scale,
                         c10::SymInt pooled_h, c10::SymInt pooled_w, int64_t sampling_ratio) {
   return ForwardFunction<Align>::apply(input, rois, spatial_scale, pooled_h, pooled_w,
-                                       sampling_ratio)[0];
+                                       sampling_ratio, false)[0];
 }
 
 at::Tensor ps_roi_pool_backward(const at::Tensor& grad, const at::Tensor& rois,
                                 double spatial_scale, c10::SymInt pooled_h, c10::SymInt pooled_w,
                                 c10::SymInt batch, c10::SymInt channels, c10::SymInt height,
-                                c10::SymInt width) {
+                                c10::SymInt width, bool original) {
   return ForwardFunction<Pool>::BackwardFunction::apply(
-      grad, rois, Params{spatial_scale, pooled_h, pooled_w, 0},
+      grad, rois, Params{spatial_scale, pooled_h, pooled_w, 0, original},
       std::vector<c10::SymInt>{batch, channels, height, width})[0];
 }
 
@@ -151,7 +158,7 @@ at::Tensor ps_roi_align_backward(const at::Tensor& grad, const at::Tensor& rois,
                                  c10::SymInt pooled_w, int64_t sampling_ratio, c10::SymInt batch,
                                  c10::SymInt channels, c10::SymInt height, c10::SymInt width) {
   return ForwardFunction<Align>::BackwardFunction::apply(
-      grad, rois, Params{spatial_scale, pooled_h, pooled_w, sampling_ratio},
+      grad, rois, Params{spatial_scale, pooled_h, pooled_w, sampling_ratio, false},
       std::vector<c10::SymInt>{batch, channels, height, width})[0];
 }
 

@@ -64,7 +64,14 @@ PSROI_HOST_DEVICE inline bool read_roi(const acc_t* roi, int64_t* batch, acc_t* 
 
 // ---------------------------------------------------------------------------------------
 // PS RoI Pool: quantised RoI and bins, bins clipped to [0, H] x [0, W] (as in the original
-// R-FCN layer and torchvision's CUDA kernels and backward); an empty bin pools 0.
+// R-FCN layer and torchvision's CUDA kernels and backward); an empty bin pools 0. Two rules
+// quantise the RoI and its bins:
+//   torchvision's (original = false): corners round(x * scale), no +1; the RoI is at least
+//     1 x 1 cell; bin i spans [floor(i * bin) + start, ceil((i + 1) * bin) + start).
+//   R-FCN's Caffe PSROIPooling layer (original = true): start round(x1) * scale, end
+//     (round(x2) + 1) * scale, not rounded again; the RoI is at least 0.1 cell; bin i spans
+//     [floor(i * bin + start), ceil((i + 1) * bin + start)).
+// Both compute in acc_t whatever the RoIs' dtype (float32 for half/bfloat16/float32 maps).
 // ---------------------------------------------------------------------------------------
 struct PoolBin {
   int64_t hstart, hend, wstart, wend;
@@ -74,24 +81,39 @@ struct PoolBin {
 
 template <typename acc_t>
 struct PoolRoi {
-  int64_t start_h, start_w;
+  acc_t start_h, start_w;  // whole cells in torchvision's rule
   acc_t bin_h, bin_w;
+  bool original;
 };
 
 // box = (x1, y1, x2, y2) finite, in image coordinates.
 template <typename acc_t>
 PSROI_HOST_DEVICE inline PoolRoi<acc_t> pool_roi(const acc_t* box, acc_t spatial_scale,
-                                                 int64_t pooled_h, int64_t pooled_w) {
+                                                 int64_t pooled_h, int64_t pooled_w,
+                                                 bool original) {
   PoolRoi<acc_t> r;
-  r.start_w = static_cast<int64_t>(::round(clamp_coordinate(box[0] * spatial_scale)));
-  r.start_h = static_cast<int64_t>(::round(clamp_coordinate(box[1] * spatial_scale)));
-  const int64_t end_w = static_cast<int64_t>(::round(clamp_coordinate(box[2] * spatial_scale)));
-  const int64_t end_h = static_cast<int64_t>(::round(clamp_coordinate(box[3] * spatial_scale)));
-  // Too small RoIs are forced to 1x1.
-  const int64_t roi_w = end_w - r.start_w > 1 ? end_w - r.start_w : 1;
-  const int64_t roi_h = end_h - r.start_h > 1 ? end_h - r.start_h : 1;
-  r.bin_h = static_cast<acc_t>(roi_h) / static_cast<acc_t>(pooled_h);
-  r.bin_w = static_cast<acc_t>(roi_w) / static_cast<acc_t>(pooled_w);
+  r.original = original;
+  acc_t roi_w, roi_h;
+  if (original) {
+    r.start_w = clamp_coordinate(static_cast<acc_t>(::round(box[0])) * spatial_scale);
+    r.start_h = clamp_coordinate(static_cast<acc_t>(::round(box[1])) * spatial_scale);
+    const acc_t end_w = clamp_coordinate(static_cast<acc_t>(::round(box[2]) + 1) * spatial_scale);
+    const acc_t end_h = clamp_coordinate(static_cast<acc_t>(::round(box[3]) + 1) * spatial_scale);
+    // Too small RoIs are forced to 0.1 x 0.1 cells.
+    const acc_t min_size = static_cast<acc_t>(0.1);
+    roi_w = end_w - r.start_w > min_size ? end_w - r.start_w : min_size;
+    roi_h = end_h - r.start_h > min_size ? end_h - r.start_h : min_size;
+  } else {
+    r.start_w = static_cast<acc_t>(::round(clamp_coordinate(box[0] * spatial_scale)));
+    r.start_h = static_cast<acc_t>(::round(clamp_coordinate(box[1] * spatial_scale)));
+    const acc_t end_w = static_cast<acc_t>(::round(clamp_coordinate(box[2] * spatial_scale)));
+    const acc_t end_h = static_cast<acc_t>(::round(clamp_coordinate(box[3] * spatial_scale)));
+    // Too small RoIs are forced to 1x1.
+    roi_w = end_w - r.start_w > 1 ? end_w - r.start_w : 1;
+    roi_h = end_h - r.start_h > 1 ? end_h - r.start_h : 1;
+  }
+  r.bin_h = roi_h / static_cast<acc_t>(pooled_h);
+  r.bin_w = roi_w / static_cast<acc_t>(pooled_w);
   return r;
 }
 
@@ -99,18 +121,27 @@ PSROI_HOST_DEVICE inline int64_t clip(int64_t v, int64_t lo, int64_t hi) {
   return v < lo ? lo : (v > hi ? hi : v);
 }
 
+// One edge of a bin, `offset` (i * bin or (i + 1) * bin) from the RoI's start, rounded down
+// (a start) or up (an end), in map cells.
+template <typename acc_t>
+PSROI_HOST_DEVICE inline int64_t pool_edge(acc_t offset, acc_t start, bool original, bool up) {
+  if (original) {  // float start, added before rounding
+    const acc_t edge = offset + start;
+    return static_cast<int64_t>(up ? ::ceil(edge) : ::floor(edge));
+  }
+  return static_cast<int64_t>(up ? ::ceil(offset) : ::floor(offset)) +
+         static_cast<int64_t>(start);
+}
+
 template <typename acc_t>
 PSROI_HOST_DEVICE inline PoolBin pool_bin(const PoolRoi<acc_t>& r, int64_t ph, int64_t pw,
                                           int64_t height, int64_t width) {
   PoolBin b;
-  b.hstart = static_cast<int64_t>(::floor(static_cast<acc_t>(ph) * r.bin_h));
-  b.wstart = static_cast<int64_t>(::floor(static_cast<acc_t>(pw) * r.bin_w));
-  b.hend = static_cast<int64_t>(::ceil(static_cast<acc_t>(ph + 1) * r.bin_h));
-  b.wend = static_cast<int64_t>(::ceil(static_cast<acc_t>(pw + 1) * r.bin_w));
-  b.hstart = clip(b.hstart + r.start_h, 0, height);
-  b.hend = clip(b.hend + r.start_h, 0, height);
-  b.wstart = clip(b.wstart + r.start_w, 0, width);
-  b.wend = clip(b.wend + r.start_w, 0, width);
+  const bool o = r.original;
+  b.hstart = clip(pool_edge(static_cast<acc_t>(ph) * r.bin_h, r.start_h, o, false), 0, height);
+  b.hend = clip(pool_edge(static_cast<acc_t>(ph + 1) * r.bin_h, r.start_h, o, true), 0, height);
+  b.wstart = clip(pool_edge(static_cast<acc_t>(pw) * r.bin_w, r.start_w, o, false), 0, width);
+  b.wend = clip(pool_edge(static_cast<acc_t>(pw + 1) * r.bin_w, r.start_w, o, true), 0, width);
   return b;
 }
 

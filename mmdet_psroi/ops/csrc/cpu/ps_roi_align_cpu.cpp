@@ -10,10 +10,11 @@ namespace {
 
 template <typename acc_t>
 struct AlignCollector {
+  using Taps = ListTaps<acc_t>;
   acc_t spatial_scale;
   int64_t pooled_h, pooled_w, height, width, sampling_ratio;
 
-  bool operator()(const acc_t* roi, int64_t ph, int64_t pw, Taps<acc_t>* taps) const {
+  bool operator()(const acc_t* roi, int64_t ph, int64_t pw, Taps* taps) const {
     taps->clear();
     acc_t box[4];
     if (!read_roi(roi, &taps->batch, box)) return false;

@@ -31,22 +31,43 @@
 namespace mmdet_psroi {
 namespace cpu {
 
-// The input pixels a (RoI, bin) reads, with their weights: either a list of (offset, weight)
-// (PS RoI Align's bilinear neighbours) or a rectangle of weight-1 pixels (PS RoI Pool's bin),
-// which is walked row by row without building a list.
+// The input pixels a (RoI, bin) reads, with their weights, and the bin's scale and image.
+// Each collector fills its own kind (Collector::Taps), so a kernel's loops walk one kind only:
+// PS RoI Pool's bin is a rectangle of weight-1 pixels, walked row by row without building a
+// list; PS RoI Align's taps are a list of (offset, weight) bilinear neighbours.
 template <typename acc_t>
-struct Taps {
+struct RectangleTaps {
+  int64_t h0 = 0, h1 = 0, w0 = 0, w1 = 0, row = 0;  // [h0, h1) x [w0, w1), row = W
+  acc_t scale = 0;
+  int64_t batch = -1;
+
+  void clear() {
+    scale = 0;
+    batch = -1;
+  }
+  void set(int64_t hstart, int64_t hend, int64_t wstart, int64_t wend, int64_t width) {
+    h0 = hstart, h1 = hend, w0 = wstart, w1 = wend, row = width;
+  }
+  // Calls fn(offset, weight) for every pixel, offsets into one H x W plane.
+  template <typename Fn>
+  void visit(const Fn& fn) const {
+    const int64_t n = w1 - w0;
+    for (int64_t at = h0 * row + w0, end = h1 * row + w0; at < end; at += row) {
+      for (int64_t w = 0; w < n; ++w) fn(at + w, acc_t(1));
+    }
+  }
+};
+
+template <typename acc_t>
+struct ListTaps {
   std::vector<int64_t> offset;  // into one H x W plane
   std::vector<acc_t> weight;
-  bool is_rectangle = false;
-  int64_t h0 = 0, h1 = 0, w0 = 0, w1 = 0, row = 0;  // [h0, h1) x [w0, w1), row = W
   acc_t scale = 0;
   int64_t batch = -1;
 
   void clear() {
     offset.clear();
     weight.clear();
-    is_rectangle = false;
     scale = 0;
     batch = -1;
   }
@@ -54,19 +75,9 @@ struct Taps {
     offset.push_back(at);
     weight.push_back(w);
   }
-  void set_rectangle(int64_t hstart, int64_t hend, int64_t wstart, int64_t wend, int64_t width) {
-    is_rectangle = true;
-    h0 = hstart, h1 = hend, w0 = wstart, w1 = wend, row = width;
-  }
   // Calls fn(offset, weight) for every tap.
   template <typename Fn>
   void visit(const Fn& fn) const {
-    if (is_rectangle) {
-      for (int64_t h = h0; h < h1; ++h) {
-        for (int64_t w = w0; w < w1; ++w) fn(h * row + w, acc_t(1));
-      }
-      return;
-    }
     const int64_t n = static_cast<int64_t>(offset.size());
     for (int64_t t = 0; t < n; ++t) fn(offset[t], weight[t]);
   }
@@ -120,7 +131,7 @@ void forward(const scalar_t* input, const acc_t* rois, const Shape& s,
   check_batch_indices(rois, s);
   const int64_t plane = s.plane();
   for_each_work_item(s, [&](int64_t ph, int64_t pw, int64_t c_begin, int64_t c_end) {
-    Taps<acc_t> taps;
+    typename Collector::Taps taps;
     for (int64_t k = 0; k < s.num_rois; ++k) {
       scalar_t* out = output + bin_row(k, ph, pw, s);
       if (!collect(rois + k * 5, ph, pw, &taps)) {
@@ -153,7 +164,7 @@ void backward(const scalar_t* grad_output, const acc_t* rois, const Shape& s,
         std::fill_n(grad_input + (n * s.channels + channel) * plane, plane, acc_t(0));
       }
     }
-    Taps<acc_t> taps;
+    typename Collector::Taps taps;
     for (int64_t k = 0; k < s.num_rois; ++k) {
       if (!collect(rois + k * 5, ph, pw, &taps)) continue;
       const scalar_t* grad = grad_output + bin_row(k, ph, pw, s);

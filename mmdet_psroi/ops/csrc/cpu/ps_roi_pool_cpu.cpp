@@ -1,6 +1,6 @@
 // PS RoI Pool on the CPU: the taps of a bin are the pixels of its quantised, clipped
-// rectangle (walked as a rectangle), each of weight 1, scaled by 1 / area. See ps_roi_cpu.h
-// for the driver.
+// rectangle (walked as a rectangle), each of weight 1, scaled by 1 / area; `original` picks
+// the quantisation rule (common/ps_roi_math.h). See ps_roi_cpu.h for the driver.
 #include <torch/library.h>
 
 #include "cpu/ps_roi_cpu.h"
@@ -11,17 +11,19 @@ namespace {
 
 template <typename acc_t>
 struct PoolCollector {
+  using Taps = RectangleTaps<acc_t>;
   acc_t spatial_scale;
   int64_t pooled_h, pooled_w, height, width;
+  bool original;
 
-  bool operator()(const acc_t* roi, int64_t ph, int64_t pw, Taps<acc_t>* taps) const {
+  bool operator()(const acc_t* roi, int64_t ph, int64_t pw, Taps* taps) const {
     taps->clear();
     acc_t box[4];
     if (!read_roi(roi, &taps->batch, box)) return false;
-    const PoolBin bin = pool_bin(pool_roi(box, spatial_scale, pooled_h, pooled_w), ph, pw,
-                                 height, width);
+    const PoolBin bin = pool_bin(pool_roi(box, spatial_scale, pooled_h, pooled_w, original), ph,
+                                 pw, height, width);
     if (bin.empty()) return false;
-    taps->set_rectangle(bin.hstart, bin.hend, bin.wstart, bin.wend, width);
+    taps->set(bin.hstart, bin.hend, bin.wstart, bin.wend, width);
     taps->scale = acc_t(1) / static_cast<acc_t>(bin.area());
     return true;
   }
@@ -29,24 +31,28 @@ struct PoolCollector {
 
 struct MakePoolCollector {
   double spatial_scale;
+  bool original;
 
   template <typename scalar_t, typename acc_t>
   PoolCollector<acc_t> operator()(const Shape& s, scalar_t, acc_t) const {
-    return {static_cast<acc_t>(spatial_scale), s.pooled_h, s.pooled_w, s.height, s.width};
+    return {static_cast<acc_t>(spatial_scale), s.pooled_h, s.pooled_w, s.height, s.width,
+            original};
   }
 };
 
 at::Tensor ps_roi_pool_forward(const at::Tensor& input, const at::Tensor& rois,
-                               double spatial_scale, int64_t pooled_h, int64_t pooled_w) {
+                               double spatial_scale, int64_t pooled_h, int64_t pooled_w,
+                               bool original) {
   return forward_op("ps_roi_pool", input, rois, pooled_h, pooled_w,
-                    MakePoolCollector{spatial_scale});
+                    MakePoolCollector{spatial_scale, original});
 }
 
 at::Tensor ps_roi_pool_backward(const at::Tensor& grad, const at::Tensor& rois,
                                 double spatial_scale, int64_t pooled_h, int64_t pooled_w,
-                                int64_t batch, int64_t channels, int64_t height, int64_t width) {
+                                int64_t batch, int64_t channels, int64_t height, int64_t width,
+                                bool original) {
   return backward_op("ps_roi_pool_backward", grad, rois, pooled_h, pooled_w, batch, channels,
-                     height, width, MakePoolCollector{spatial_scale});
+                     height, width, MakePoolCollector{spatial_scale, original});
 }
 
 }  // namespace

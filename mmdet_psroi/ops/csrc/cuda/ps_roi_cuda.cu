@@ -72,24 +72,26 @@ at::Tensor backward(const char* name, const at::Tensor& grad, const at::Tensor& 
 }
 
 at::Tensor ps_roi_pool_forward(const at::Tensor& input, const at::Tensor& rois,
-                               double spatial_scale, int64_t pooled_h, int64_t pooled_w) {
+                               double spatial_scale, int64_t pooled_h, int64_t pooled_w,
+                               bool original) {
   return forward("ps_roi_pool", input, rois, pooled_h, pooled_w,
                  [&](int64_t total, auto in, auto r, KernelShape s, auto out, cudaStream_t st) {
                    using acc_t = std::remove_const_t<std::remove_pointer_t<decltype(r)>>;
                    ps_roi_pool_forward_kernel<<<blocks_for(total), kThreads, 0, st>>>(
-                       total, in, r, static_cast<acc_t>(spatial_scale), s, out);
+                       total, in, r, static_cast<acc_t>(spatial_scale), original, s, out);
                  });
 }
 
 at::Tensor ps_roi_pool_backward(const at::Tensor& grad, const at::Tensor& rois,
                                 double spatial_scale, int64_t pooled_h, int64_t pooled_w,
-                                int64_t batch, int64_t channels, int64_t height, int64_t width) {
+                                int64_t batch, int64_t channels, int64_t height, int64_t width,
+                                bool original) {
   return backward("ps_roi_pool_backward_cuda", grad, rois, pooled_h, pooled_w, batch,
                   channels, height, width,
                   [&](int64_t total, auto g, auto r, KernelShape s, auto out, cudaStream_t st) {
                     using acc_t = std::remove_const_t<std::remove_pointer_t<decltype(r)>>;
                     ps_roi_pool_backward_kernel<<<blocks_for(total), kThreads, 0, st>>>(
-                        total, g, r, static_cast<acc_t>(spatial_scale), s, out);
+                        total, g, r, static_cast<acc_t>(spatial_scale), original, s, out);
                   });
 }
 

@@ -62,15 +62,16 @@ __device__ __forceinline__ int64_t plane_offset(const acc_t* rois, const OutputI
 template <typename scalar_t, typename acc_t>
 __global__ void ps_roi_pool_forward_kernel(int64_t total, const scalar_t* input,
                                            const acc_t* rois, acc_t spatial_scale,
-                                           KernelShape s, scalar_t* output) {
+                                           bool original, KernelShape s, scalar_t* output) {
   for (int64_t index = first_index(); index < total; index += grid_stride()) {
     const OutputIndex o = unravel(index, s);
     acc_t box[4];
     const int64_t plane = plane_offset(rois, o, s, box);
     acc_t value = 0;
     if (plane >= 0) {
-      const PoolBin bin = pool_bin(pool_roi(box, spatial_scale, s.pooled_h, s.pooled_w), o.ph,
-                                   o.pw, s.height, s.width);
+      const PoolBin bin = pool_bin(
+          pool_roi(box, spatial_scale, s.pooled_h, s.pooled_w, original), o.ph, o.pw, s.height,
+          s.width);
       if (!bin.empty()) {
         acc_t sum = 0;
         for (int64_t h = bin.hstart; h < bin.hend; ++h) {
@@ -88,14 +89,14 @@ __global__ void ps_roi_pool_forward_kernel(int64_t total, const scalar_t* input,
 template <typename scalar_t, typename acc_t>
 __global__ void ps_roi_pool_backward_kernel(int64_t total, const scalar_t* grad_output,
                                             const acc_t* rois, acc_t spatial_scale,
-                                            KernelShape s, acc_t* grad_input) {
+                                            bool original, KernelShape s, acc_t* grad_input) {
   for (int64_t index = first_index(); index < total; index += grid_stride()) {
     const OutputIndex o = unravel(index, s);
     acc_t box[4];
     const int64_t plane = plane_offset(rois, o, s, box);
     if (plane < 0) continue;
-    const PoolBin bin = pool_bin(pool_roi(box, spatial_scale, s.pooled_h, s.pooled_w), o.ph,
-                                 o.pw, s.height, s.width);
+    const PoolBin bin = pool_bin(pool_roi(box, spatial_scale, s.pooled_h, s.pooled_w, original),
+                                 o.ph, o.pw, s.height, s.width);
     if (bin.empty()) continue;
     const acc_t g =
         static_cast<acc_t>(grad_output[index]) * (acc_t(1) / static_cast<acc_t>(bin.area()));

@@ -27,7 +27,7 @@ at::Tensor input_grad(const char* name, const at::Tensor& grad, const at::Tensor
 }
 
 at::Tensor ps_roi_pool(const at::Tensor& input, const at::Tensor& rois, double,
-                       c10::SymInt pooled_h, c10::SymInt pooled_w) {
+                       c10::SymInt pooled_h, c10::SymInt pooled_w, bool) {
   return pooled_output("ps_roi_pool", input, rois, pooled_h, pooled_w);
 }
 
@@ -38,7 +38,8 @@ at::Tensor ps_roi_align(const at::Tensor& input, const at::Tensor& rois, double,
 
 at::Tensor ps_roi_pool_backward(const at::Tensor& grad, const at::Tensor& rois, double,
                                 c10::SymInt pooled_h, c10::SymInt pooled_w, c10::SymInt batch,
-                                c10::SymInt channels, c10::SymInt height, c10::SymInt width) {
+                                c10::SymInt channels, c10::SymInt height, c10::SymInt width,
+                                bool) {
   return input_grad("ps_roi_pool_backward", grad, rois, pooled_h, pooled_w, batch, channels,
                     height, width);
 }
