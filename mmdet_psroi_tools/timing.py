@@ -5,11 +5,11 @@ the run (other processes, clock, heat) therefore reaches all workloads alike, an
 ratio of two workloads cancels it. A workload is called ``warmup`` times, untimed, before the
 first round (first-call allocations, lazy initialisation, autotuning).
 
-    from mmdet_psroi_tools.timing import interleaved_rounds, ratio
+    from mmdet_psroi_tools.timing import interleaved_rounds, per_round_ratio
 
     times = interleaved_rounds({'ours': run_ours, 'peer': run_peer}, rounds=7)
-    speedup = ratio(times['peer'], times['ours'])   # per round: peer time / our time
-    print(f'ours {times["ours"]} s, speed-up {speedup}')   # median [low, high] over rounds
+    speedup = per_round_ratio(times['peer'], times['ours'])  # per round: peer / ours
+    print(f'ours {times["ours"]} s, speed-up {speedup}')  # median [low, high] over rounds
 
 ``measure`` says what one timing is: :func:`wall_clock` (default) times one call;
 :func:`synchronized` also waits for a GPU's queued work before and after it; any
@@ -108,14 +108,15 @@ def interleaved_rounds(workloads, rounds, warmup=1, measure=wall_clock, on_round
     return {name: Rounds(tuple(values)) for name, values in seconds.items()}
 
 
-def ratio(numerator, denominator):
-    """Per round ``numerator / denominator`` of two :class:`Rounds` timed in the same rounds
-    (e.g. ``ratio(peer, ours)``: the speed-up of ours over the peer), as :class:`Rounds`.
+def per_round_ratio(numerator, denominator):
+    """Per round ``numerator / denominator`` of two :class:`Rounds` timed in the same
+    rounds, as :class:`Rounds` (e.g. ``per_round_ratio(peer, ours)``: the speed-up of ours over
+    the peer).
 
     Raises:
         ValueError: when they hold different numbers of rounds.
     """
     if len(numerator.values) != len(denominator.values):
-        raise ValueError(f'ratio needs the same rounds on both sides, got '
+        raise ValueError(f'per_round_ratio needs the same rounds on both sides, got '
                          f'{len(numerator.values)} and {len(denominator.values)}')
     return Rounds(tuple(a / b for a, b in zip(numerator.values, denominator.values)))

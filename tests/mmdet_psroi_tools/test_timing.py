@@ -1,6 +1,6 @@
 import pytest
 
-from mmdet_psroi_tools.timing import Rounds, interleaved_rounds, ratio, wall_clock
+from mmdet_psroi_tools.timing import Rounds, interleaved_rounds, per_round_ratio, wall_clock
 
 
 class Recorder:
@@ -32,7 +32,7 @@ def test_rounds_time_every_workload_in_turn_after_the_warmup():
     assert times['a'] == Rounds((1.0, 4.0, 2.0))
     assert (times['a'].median, times['a'].low, times['a'].high) == (2.0, 1.0, 4.0)
     assert times['a'].spread == pytest.approx(1.5)
-    speedup = ratio(times['b'], times['a'])
+    speedup = per_round_ratio(times['b'], times['a'])
     assert speedup.values == (2.0, 1.5, 2.5) and speedup.median == 2.0
     assert str(speedup) == '2 [1.5, 2.5]'
 
@@ -57,4 +57,4 @@ def test_bad_arguments_are_named(kwargs, message):
 
 def test_ratio_needs_the_same_rounds():
     with pytest.raises(ValueError, match='same rounds on both sides, got 2 and 1'):
-        ratio(Rounds((1.0, 2.0)), Rounds((1.0,)))
+        per_round_ratio(Rounds((1.0, 2.0)), Rounds((1.0,)))
