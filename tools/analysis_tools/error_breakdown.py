@@ -22,7 +22,7 @@ differently; a difference that disappears with it is one of box regression.
 
 Per model: mean and standard deviation over seeds, every seed's values, and the difference to
 ``--baseline`` (default: the last model dir) paired by seed with a 95 % paired t interval
-(:mod:`mmdet_psroi.utils.seed_statistics`). Prints a markdown table and writes every number
+(:mod:`mmdet_psroi_tools.seed_statistics`). Prints a markdown table and writes every number
 to ``--out`` (default ``<parent of the first model dir>/error_breakdown.json``).
 
 Usage:
@@ -36,16 +36,12 @@ import glob
 import io
 import json
 import os.path as osp
-import sys
 
 import numpy as np
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
-
-from mmdet_psroi.utils.ablation_report import difference_with_interval, mean_pm_std  # noqa: E402
-from mmdet_psroi.utils.seed_statistics import CI_METHOD, over_seeds, paired_over_seeds  # noqa: E402
+from mmdet_psroi_tools.ablation_report import difference_with_interval, mean_pm_std
+from mmdet_psroi_tools.seed_statistics import CI_METHOD, over_seeds, paired_over_seeds
 
 MAX_DETS = 1000
 PROPOSAL_IOU = 0.5
