@@ -2,27 +2,28 @@
 
 ``import mmdet_psroi`` (or ``custom_imports=dict(imports=['mmdet_psroi'])`` in a config)
 registers the R-FCN components in ``mmdet.registry.MODELS`` and, where ``torch.load`` loads
-weights-only by default (torch >= 2.6), lets it read the checkpoints mmengine writes. The op
-package :mod:`mmdet_psroi.ops` depends on torch only and is usable without mmdet; when mmdet is
-not installed only the ops are available. An unsupported torch, mmcv, mmengine or mmdet stops
-the import with an ImportError naming the versions found and the supported ones.
+weights-only by default (torch >= 2.6), lets it read the checkpoints mmengine writes. An
+unsupported mmcv, mmengine or mmdet stops it with an ImportError naming the versions found and
+the supported ones; when mmdet is not installed only the ops are available.
+
+``import mmdet_psroi.ops`` (or of a module under it) does only that: it checks torch and loads
+the op, and neither imports nor checks mmcv, mmengine or mmdet, whatever is installed. Python
+runs this file first for it too, so what this file does beyond the torch check depends on
+what is being imported (:func:`mmdet_psroi.utils.import_target.imported_for`). Were the ops
+imported first, ``import mmdet_psroi.models`` registers the models.
+
+A torch below the supported floor stops any import with an ImportError; one newer than the
+tested range gives a warning naming that range.
 """
 from importlib.util import find_spec
 
 from .utils.environment import check_torch
+from .utils.import_target import imported_for
 from .version import __version__
 
 __all__ = ['__version__']
 
 check_torch()
 
-if find_spec('mmdet') is not None:
-    from .utils.environment import check_openmmlab_stack
-
-    check_openmmlab_stack()
-
-    from .utils.checkpoint import allow_mmengine_checkpoints
-
-    allow_mmengine_checkpoints()
-
-    from . import models  # noqa: F401  (registers the models)
+if find_spec('mmdet') is not None and imported_for(__name__) != 'ops':
+    from . import models  # noqa: F401  (checks the OpenMMLab stack, registers the models)
