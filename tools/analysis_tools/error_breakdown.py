@@ -113,20 +113,22 @@ def gt_boxes_xyxy(coco_gt, image_id):
 
 
 def keep_proposals(model):
-    """Wraps ``model.rpn_head.predict`` so that every call appends its proposals (one
-    ``(P, 4)`` tensor per image) to the returned list; ``None`` for a model without an RPN."""
+    """Wraps ``model.rpn_head.predict_by_feat`` (the proposals' decoding, which every
+    two-stage detector's predict calls, RFCN's in float32 included) so that every call appends
+    its proposals (one ``(P, 4)`` tensor per image) to the returned list; ``None`` for a model
+    without an RPN."""
     rpn_head = getattr(model, 'rpn_head', None)
     if rpn_head is None:
         return None
     kept = []
-    predict = rpn_head.predict
+    predict_by_feat = rpn_head.predict_by_feat
 
     def predict_and_keep(*args, **kwargs):
-        results = predict(*args, **kwargs)
+        results = predict_by_feat(*args, **kwargs)
         kept.append([r.bboxes.detach().clone() for r in results])
         return results
 
-    rpn_head.predict = predict_and_keep
+    rpn_head.predict_by_feat = predict_and_keep
     return kept
 
 
