@@ -14,6 +14,9 @@ TORCH_LATEST  := torch==2.15.0
 TORCH_CUDA    := torch==2.14.1 torchvision==0.29.1
 MAKE_VENV     := bash tools/env/make_venv.sh
 
+# Every command runs with the checkout on sys.path, however mmdet-psroi is installed: the tools
+# import the tool-only package mmdet_psroi_tools, the projects' configs import projects.*.
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
 PY        := $(VENV)/bin/python
 ENV_STAMP := $(VENV)/.mmdet-psroi-env
 OP_SOURCES := $(shell find mmdet_psroi/ops/csrc -type f 2>/dev/null) setup.py
@@ -69,8 +72,8 @@ op-latest: env-latest
 op-cuda: env-cuda
 	bash tools/env/build_cuda_ext.sh $(VENV_CUDA)
 
-# python of environment $(2) with the checkout importable and the op built in build/$(1)/.
-IN_ENV = MMDET_PSROI_LIBRARY=$$(ls build/$(1)/lib/mmdet_psroi/ops/_C*.so) PYTHONPATH=$(CURDIR) $(2)/bin/python
+# python of environment $(2) with the op built in build/$(1)/.
+IN_ENV = MMDET_PSROI_LIBRARY=$$(ls build/$(1)/lib/mmdet_psroi/ops/_C*.so) $(2)/bin/python
 WITH_CUDA_OP = $(call IN_ENV,cuda,$(VENV_CUDA))
 
 test: test-main test-compat test-latest test-cuda

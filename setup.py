@@ -132,7 +132,12 @@ setup(
     license='Apache-2.0',
     license_files=['LICENSE'],
     python_requires='>=3.8',
-    packages=find_packages(exclude=('tests', 'tests.*', 'tools', 'configs')),
+    # The wheel holds mmdet_psroi only. package_dir={'': '.'} makes an editable install put
+    # the checkout itself on sys.path (a static .pth file, not a finder that maps mmdet_psroi
+    # alone), so that the scripts of the checkout import the tool-only package
+    # mmdet_psroi_tools and the configs' projects.* modules.
+    packages=find_packages(include=('mmdet_psroi', 'mmdet_psroi.*')),
+    package_dir={'': '.'},
     include_package_data=True,
     package_data={'mmdet_psroi.ops': ['csrc/**/*']},
     install_requires=[

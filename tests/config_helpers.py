@@ -2,7 +2,7 @@
 from mmdet.registry import MODELS
 from mmengine.config import Config
 
-from mmdet_psroi.utils.config_checks import check_config, without_pretrained
+from mmdet_psroi_tools.config_checks import check_config, without_pretrained
 
 
 def load_and_build(path):

@@ -153,7 +153,7 @@ def test_project_baseline_builds_with_the_papers_ohem(path):
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
 
-    from mmdet_psroi.utils.config_checks import without_pretrained
+    from mmdet_psroi_tools.config_checks import without_pretrained
 
     register_all_modules()
     model = MODELS.build(without_pretrained(_loaded(path).model))

@@ -6,7 +6,7 @@ import pytest
 from mmengine.config import Config
 
 import mmdet_psroi  # noqa: F401
-from mmdet_psroi.utils.config_checks import check_config
+from mmdet_psroi_tools.config_checks import check_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = sorted(path for path in glob.glob(os.path.join(ROOT, 'configs', '**', '*.py'),

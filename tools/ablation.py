@@ -4,12 +4,13 @@ For every seed 0..N-1 (``--seeds N``) and every config: train with MMDetection's
 config's ``randomness.seed`` set to the seed, and evaluate bbox mAP / AP50 / AP75 on the val
 split with ``CocoMetric``. Seeds are the outer loop, so a run stopped early holds whole seeds
 of every model. After all training, time inference per image of every trained model in this
-process, same thread count for all, in interleaved rounds (each round times every model and
-seed once over the val split), so that a change in the machine's speed hits all alike.
+process, same thread count for all, in interleaved rounds (each round times one pass of every
+model and seed over the val split and keeps its median ms per image), so that a change in the
+machine's speed hits all alike.
 
 Per model: mean and standard deviation over seeds of each metric, every seed's values, and
 the difference to the baseline (``--baseline``, default the last config) with a 95 %
-confidence interval paired by seed (``mmdet_psroi/utils/seed_statistics.py``: paired t
+confidence interval paired by seed (``mmdet_psroi_tools/seed_statistics.py``: paired t
 interval; none with one seed). Writes, under ``--work-dir`` (default
 ``work_dirs/neon_trees_ablation``):
 
@@ -37,6 +38,7 @@ Usage:
 import argparse
 import copy
 import datetime
+import functools
 import glob
 import hashlib
 import json
@@ -45,20 +47,16 @@ import os.path as osp
 import platform
 import shutil
 import statistics
-import sys
 import time
 
 import numpy as np
 import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-from mmengine.config import Config  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-import mmdet_psroi  # noqa: E402,F401
-from mmdet_psroi.utils.ablation_report import METRICS, markdown, plot, summarize  # noqa: E402
+import mmdet_psroi  # noqa: F401  (registers R-FCN)
+from mmdet_psroi_tools.ablation_report import METRICS, markdown, plot, summarize
+from mmdet_psroi_tools.timing import interleaved_rounds
 
 DEFAULT_CONFIGS = [
     'configs/neon_trees/rfcn_psroipool_mobilenetv2_neon-trees.py',
@@ -207,13 +205,14 @@ def inference_seconds(model, dataloader, warmup=2):
 
 
 def time_interleaved(trained, rounds):
-    """Per (model, dataloader): every image's ms, timed round-robin over ``rounds``."""
-    times = [[] for _ in trained]
-    for round_index in range(1, rounds + 1):
-        say(f'timing inference, round {round_index}/{rounds}')
-        for run_times, (model, dataloader) in zip(times, trained):
-            run_times.extend(t * 1e3 for t in inference_seconds(model, dataloader))
-    return times
+    """Per (model, dataloader): in each of ``rounds`` interleaved rounds, the median ms per
+    image of one pass over its val split."""
+    passes = {index: functools.partial(inference_seconds, model, dataloader)
+              for index, (model, dataloader) in enumerate(trained)}
+    times = interleaved_rounds(
+        passes, rounds, warmup=0, measure=lambda one_pass: statistics.median(one_pass()),
+        on_round=lambda index, total: say(f'timing inference, round {index}/{total}'))
+    return [[seconds * 1e3 for seconds in times[index].values] for index in passes]
 
 
 def draw_predictions(model, dataloader, name, out_dir, count, score_thr=0.3):

@@ -31,14 +31,14 @@ class-specific setting (k=7, 4 samples per part side, one offset group per class
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from mmdet_psroi.ops import deform_ps_roi_pool, ps_roi_align, ps_roi_pool  # noqa: E402
+from mmdet_psroi.ops import deform_ps_roi_pool, ps_roi_align, ps_roi_pool
+from mmdet_psroi_tools.devices import parse_device
+from mmdet_psroi_tools.timing import interleaved_rounds, per_round_ratio
 
 SPATIAL_SCALE = 1 / 16
 K = 7
@@ -108,27 +108,22 @@ def timed(fn, reps, device):
 
 
 def compare(ours, peer, rounds, reps, device):
-    """Median times (s) of two callables measured in alternation, and the median ratio."""
-    for _ in range(2):
-        ours(), peer()
-    ours_t, peer_t, ratios = [], [], []
-    for _ in range(rounds):
-        a, b = timed(ours, reps, device), timed(peer, reps, device)
-        ours_t.append(a)
-        peer_t.append(b)
-        ratios.append(b / a)
-    return statistics.median(ours_t), statistics.median(peer_t), statistics.median(ratios)
+    """Median times (s) of two callables measured in alternation (each timing ``reps`` calls,
+    after two warm-up calls), and the median per-round ratio peer / ours."""
+    times = interleaved_rounds({'ours': ours, 'peer': peer}, rounds, warmup=2,
+                               measure=lambda fn: timed(fn, reps, device))
+    return (times['ours'].median, times['peer'].median,
+            per_round_ratio(times['peer'], times['ours']).median)
 
 
 def copy_bandwidth(rounds, device):
     """Bytes per second of a 256 MB tensor copy (read + write) on device."""
     src = torch.ones(64 * 1024 * 1024, device=device)
     dst = torch.empty_like(src)
-    dst.copy_(src)
     reps = 10 if device.type == 'cuda' else 1
-    seconds = statistics.median(timed(lambda: dst.copy_(src), reps, device)
-                                for _ in range(rounds))
-    return 2 * src.numel() * src.element_size() / seconds
+    times = interleaved_rounds({'copy': lambda: dst.copy_(src)}, rounds,
+                               measure=lambda fn: timed(fn, reps, device))
+    return 2 * src.numel() * src.element_size() / times['copy'].median
 
 
 def forward_backward(fn, x, rois, *args):
@@ -284,19 +279,6 @@ def cases(args):
     else:
         shapes = [(op, c, n) for c in args.classes for op in ops for n in args.rois]
     return [(*shape, dtype) for dtype in args.dtype for shape in shapes]
-
-
-def parse_device(parser, value):
-    """--device as a torch.device (cpu or an available cuda), else the parser's error."""
-    try:
-        device = torch.device(value)
-    except RuntimeError as error:
-        parser.error(f'--device: {error}')
-    if device.type not in ('cpu', 'cuda'):
-        parser.error(f'--device takes cpu or cuda[:index], got {device}')
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        parser.error(f'--device {device}: torch {torch.__version__} sees no CUDA device')
-    return device
 
 
 def parse_args(argv=None):

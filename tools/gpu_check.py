@@ -65,64 +65,11 @@ IGNORED_TESTS = {  # on the GPU (the dry run collects every op test)
 }
 NOT_ON_THE_GPU = tuple(Path(path).stem for path in IGNORED_TESTS)  # 'cuda' in their names
 
-ENVIRONMENT_PROBE = r'''
-import glob, json, os, platform, sys
-import torch
-info = dict(python=platform.python_version(), torch=torch.__version__,
-            torch_cuda=torch.version.cuda, cuda_available=torch.cuda.is_available())
-if info['cuda_available']:
-    props = torch.cuda.get_device_properties(0)
-    info.update(gpu=props.name, capability=[props.major, props.minor],
-                gpu_count=torch.cuda.device_count(),
-                gpu_memory_gib=round(props.total_memory / 2**30, 1))
-for name in ('torchvision', 'pytest', 'setuptools', 'xdist'):
-    try:
-        info[name] = __import__(name).__version__
-    except Exception as error:
-        info[name], info[name + '_error'] = None, f'{type(error).__name__}: {error}'
-try:
-    import nvidia
-    info['nvidia_include_dirs'] = sorted(d for p in nvidia.__path__
-                                         for d in glob.glob(os.path.join(p, '*', 'include')))
-except ImportError:
-    info['nvidia_include_dirs'] = []
-try:
-    import ninja
-    info['ninja_bin_dir'] = ninja.BIN_DIR
-except Exception:
-    info['ninja_bin_dir'] = None
-print(json.dumps(info))
-'''
-
-OP_PROBE = r'''
-import sys, torch
-from mmdet_psroi.ops import ps_roi_align, ps_roi_pool
-device = sys.argv[1]
-x = torch.randn(1, 2 * 9, 8, 8, dtype=torch.float64)
-rois = torch.tensor([[0, 0.5, 1.0, 6.0, 7.5], [0, 2.0, 2.0, 4.0, 5.0]], dtype=torch.float64)
-for fn, args in ((ps_roi_pool, (3, 1.0)), (ps_roi_align, (3, 1.0, 2))):
-    want = fn(x, rois, *args)
-    got = fn(x.to(device), rois.to(device), *args)
-    torch.testing.assert_close(got.cpu(), want, rtol=1e-12, atol=1e-12)
-try:  # a C++ error raised by the op must reach Python as an exception
-    torch.ops.mmdet_psroi.ps_roi_align(x.to(device), rois[:, :4].to(device), 1.0, 3, 3, 2)
-    raise SystemExit('rois of shape (K, 4) raised no error')
-except RuntimeError:
-    pass
-'''
-
-HEAD_PROBE = r'''
-import sys, torch
-import mmdet
-import mmcv
-from mmcv.ops import roi_align
-device = sys.argv[1]
-out = roi_align(torch.ones(1, 1, 4, 4, device=device),
-                torch.tensor([[0, 0, 0, 3, 3]], dtype=torch.float32, device=device),
-                2, 1.0, 0, 'avg', True)
-assert out.shape == (1, 1, 2, 2), out.shape
-print(f'mmcv {mmcv.__version__}, mmdet {mmdet.__version__}')
-'''
+# Programs run with the target python (tools/gpu_check_probes/).
+PROBES = ROOT / 'tools' / 'gpu_check_probes'
+ENVIRONMENT_PROBE = PROBES / 'gpu_environment.py'
+OP_PROBE = PROBES / 'op_on_device.py'
+HEAD_PROBE = PROBES / 'mmcv_mmdet.py'
 
 
 class StepFailed(Exception):
@@ -260,11 +207,11 @@ class GPUCheck:
             raise StepFailed(f'stopped at the {self.budget_s:g} s budget of the whole check')
         return status, ''.join(lines)
 
-    def probe(self, name, code, *argv):
-        """Runs a python snippet in the target python; its last output line, or StepFailed
-        with the error's last line."""
-        status, out = self.run([self.python, '-c', code, *argv],
-                               label=f'{self.python} -c <{name}> {" ".join(argv)}')
+    def probe(self, name, script, *argv):
+        """Runs a probe (a python file) with the target python; its last output line, or
+        StepFailed with the error's last line."""
+        status, out = self.run([self.python, script, *argv],
+                               label=f'{self.python} {script.name} ({name}) {" ".join(argv)}')
         last = out.strip().splitlines()[-1] if out.strip() else '(no output)'
         if status:
             raise StepFailed(last, status)

@@ -5,17 +5,14 @@
 """
 import argparse
 import os.path as osp
-import sys
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
+import torch
+from mmengine.logging import print_log
 
-import torch  # noqa: E402
-from mmengine.logging import print_log  # noqa: E402
-
-import mmdet_psroi  # noqa: E402,F401  (registers R-FCN, checkpoint loading fix)
-import mmdet_psroi.engine  # noqa: E402,F401  (registers BF16OptimWrapper for --amp on the CPU)
-from mmdet_psroi.utils.distributed import process_group_closed_at_exit  # noqa: E402
-from mmdet_psroi.utils.tools import add_common_arguments, build_runner, load_config  # noqa: E402
+import mmdet_psroi  # noqa: F401  (registers R-FCN, checkpoint loading fix)
+import mmdet_psroi.engine  # noqa: F401  (registers BF16OptimWrapper for --amp on the CPU)
+from mmdet_psroi_tools.cpu_distributed import process_group_closed_at_exit
+from mmdet_psroi_tools.runner_setup import add_common_arguments, build_runner, load_config
 
 
 def parse_args(argv=None):

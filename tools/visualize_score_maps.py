@@ -16,15 +16,12 @@ network input, i.e. after the test pipeline's resize).
 import argparse
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 import torch
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-import mmdet_psroi  # noqa: E402,F401
-from mmdet_psroi.models import RFCN  # noqa: E402
+import mmdet_psroi  # noqa: F401
+from mmdet_psroi.models import RFCN
 
 
 def load_model(config, checkpoint):

@@ -1,11 +1,13 @@
 """Check, before registering anything, that torch and the OpenMMLab stack are ones this plugin
 works with, and say which versions were found and which are supported when they are not."""
+import warnings
 from importlib import import_module, metadata
 
 from packaging.version import Version
 
-# distribution -> (lowest allowed, first excluded). torch: the range `make test` runs (README:
-# Compatibility), also the floor setup.py declares; the others: the ranges setup.py declares.
+# torch: (floor, first untested): the floor setup.py declares, and the range `make test` runs
+# (README: Compatibility). The others, distribution -> (lowest allowed, first excluded): the
+# ranges setup.py declares.
 TORCH_RANGE = ('2.1', '2.16')
 SUPPORTED_RANGES = {
     'mmengine': ('0.10', '1.0'),
@@ -29,19 +31,30 @@ def _in_range(installed, lowest, excluded):
     return Version(lowest) <= Version(Version(installed).base_version) < Version(excluded)
 
 
+class UntestedTorchWarning(UserWarning):
+    """torch is newer than the range this plugin is tested with."""
+
+
 def check_torch(version_of=metadata.version):
-    """Raise ImportError naming the torch found and the supported range when it is outside it.
+    """Raise ImportError naming the torch found and the supported range when it is older than
+    the floor; warn (:class:`UntestedTorchWarning`) naming the tested range when it is newer.
 
     Args:
         version_of (callable): distribution name -> installed version string
             (raises ``PackageNotFoundError`` when it is not installed).
     """
-    lowest, excluded = TORCH_RANGE
+    lowest, untested = TORCH_RANGE
     installed = _installed('torch', version_of)
-    if installed is not None and not _in_range(installed, lowest, excluded):
-        raise ImportError(f'mmdet-psroi supports torch>={lowest},<{excluded}, but torch '
+    if installed is None or _in_range(installed, lowest, untested):
+        return
+    if Version(Version(installed).base_version) < Version(lowest):
+        raise ImportError(f'mmdet-psroi supports torch>={lowest},<{untested}, but torch '
                           f'{installed} is installed. Fix: pip install "torch>={lowest},'
-                          f'<{excluded}", {OP_BUILD_HINT}')
+                          f'<{untested}", {OP_BUILD_HINT}')
+    warnings.warn(f'mmdet-psroi is tested with torch>={lowest},<{untested}; torch {installed} '
+                  'is newer and untested. If the op misbehaves, pip install '
+                  f'"torch>={lowest},<{untested}", {OP_BUILD_HINT}', UntestedTorchWarning,
+                  stacklevel=2)
 
 
 def _mmcv_ops_failure(load):

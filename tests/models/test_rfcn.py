@@ -263,6 +263,38 @@ def test_loss_under_bfloat16_autocast(fpn):
     assert model.roi_head.bbox_head.conv_cls.weight.grad.abs().sum() > 0
 
 
+@pytest.mark.parametrize('fpn', [False, True])
+def test_predict_under_bfloat16_autocast_decodes_proposals_in_float32(fpn):
+    """The RPN runs in bfloat16; its proposals are decoded and suppressed in float32 outside
+    autocast, as in training, and are those of its (bfloat16) outputs decoded in float32."""
+    torch.manual_seed(0)
+    model = MODELS.build(tiny_rfcn_fpn_cfg() if fpn else tiny_rfcn_cfg()).eval()
+    data = _data(model)
+    rpn_outs, handed = [], []
+    model.rpn_head.register_forward_hook(lambda module, args, out: rpn_outs.append(out))
+    roi_predict = model.roi_head.predict
+
+    def recording_predict(x, rpn_results_list, *args, **kwargs):
+        handed.extend(rpn_results_list)
+        return roi_predict(x, rpn_results_list, *args, **kwargs)
+
+    with torch.no_grad(), mock.patch.object(model.roi_head, 'predict', recording_predict), \
+            torch.autocast('cpu', dtype=torch.bfloat16):
+        results = model(**data, mode='predict')
+    assert {level.dtype for out in rpn_outs[0] for level in out} == {torch.bfloat16}
+    metas = [sample.metainfo for sample in data['data_samples']]
+    with torch.no_grad():
+        want = model.rpn_head.predict_by_feat(
+            *([level.float() for level in out] for out in rpn_outs[0]), batch_img_metas=metas)
+    assert len(handed) == len(want) == 2
+    for got, expected in zip(handed, want):
+        assert got.bboxes.dtype == got.scores.dtype == torch.float32
+        assert len(got) > 0
+        assert torch.equal(got.bboxes, expected.bboxes)
+        assert torch.equal(got.scores, expected.scores)
+    assert all(torch.isfinite(sample.pred_instances.bboxes).all() for sample in results)
+
+
 def test_multi_level_extractor_maps_rois_to_levels():
     extractor = MODELS.build(dict(type='PSRoIExtractor',
                                   roi_layer=dict(type='PSRoIAlign', output_size=2,

@@ -14,7 +14,7 @@ from mmengine.config import Config, ConfigDict
 
 import projects.LightHeadRCNN.lighthead_rcnn  # noqa: F401  (registers the modules)
 from mmdet_psroi.ops import ps_roi_align
-from mmdet_psroi.utils.config_checks import without_pretrained
+from mmdet_psroi_tools.config_checks import without_pretrained
 from projects.LightHeadRCNN.lighthead_rcnn import PSRoIAlignMax
 from tests.config_helpers import load_and_build
 from tests.models.tiny import (

@@ -1,16 +1,19 @@
 """tools/benchmark_op.py (devices, dtypes, the check against a peer, JSON) and the options of
 tools/benchmark_head.py. The head benchmark itself runs in the GPU check's dry run."""
 import json
-import os
-import sys
 
 import pytest
 import torch
 
 from mmdet_psroi.ops import ps_roi_align, ps_roi_pool
+from tests.tools.tool_module import load_tool
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tools'))
-import benchmark_op  # noqa: E402
+benchmark_op = load_tool('benchmark_op.py', 'benchmark_op')
+
+
+def load_benchmark_head():
+    pytest.importorskip('mmdet')
+    return load_tool('benchmark_head.py', 'benchmark_head')
 
 DEVICES = ['cpu', pytest.param('cuda', marks=pytest.mark.skipif(
     not torch.cuda.is_available(), reason='no CUDA device'))]
@@ -94,9 +97,7 @@ def test_benchmark_op_bad_arguments(argv, message, capsys):
 @pytest.mark.skipif(torch.cuda.is_available(), reason='a CUDA device is present')
 @pytest.mark.parametrize('module', ['benchmark_op', 'benchmark_head'])
 def test_cuda_without_a_gpu_is_refused(module, capsys):
-    if module == 'benchmark_head':
-        pytest.importorskip('mmdet')
-    parse_args = __import__(module).parse_args
+    parse_args = (benchmark_op if module == 'benchmark_op' else load_benchmark_head()).parse_args
     with pytest.raises(SystemExit):
         parse_args(['--device', 'cuda'])
     assert 'sees no CUDA device' in capsys.readouterr().err
@@ -109,16 +110,12 @@ def test_cuda_without_a_gpu_is_refused(module, capsys):
     (['--amp', 'both'], '--amp both needs --device cuda'),
 ])
 def test_benchmark_head_bad_arguments(argv, message, capsys):
-    pytest.importorskip('mmdet')
-    import benchmark_head
     with pytest.raises(SystemExit):
-        benchmark_head.parse_args(argv)
+        load_benchmark_head().parse_args(argv)
     assert message in capsys.readouterr().err
 
 
 def test_benchmark_head_defaults_are_the_cpu_benchmark():
-    pytest.importorskip('mmdet')
-    import benchmark_head
-    args = benchmark_head.parse_args([])
+    args = load_benchmark_head().parse_args([])
     assert (args.device.type, args.amp, tuple(args.image_size)) == ('cpu', 'off', (600, 1000))
     assert args.rois == [300, 1000, 2000]

@@ -8,9 +8,9 @@ import sys
 import pytest
 import torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(ROOT, 'tools'))
-import gpu_check  # noqa: E402
+from tests.tools.tool_module import ROOT, load_tool
+
+gpu_check = load_tool('gpu_check.py', 'gpu_check')
 
 ROW_KEYS = {'op', 'classes', 'rois', 'threads', 'dtype', 'phase', 'peer', 'ours_ms', 'peer_ms',
             'speedup', 'floor_ms', 'ours_over_floor'}
@@ -179,8 +179,9 @@ def test_targets_list_every_shape_where_we_are_slower():
 
 
 def test_an_op_that_crashes_is_reported_with_the_compiler(tmp_path, monkeypatch):
-    monkeypatch.setattr(gpu_check, 'OP_PROBE',
-                        'import os, signal; os.kill(os.getpid(), signal.SIGSEGV)')
+    crash = tmp_path / 'crash.py'
+    crash.write_text('import os, signal\nos.kill(os.getpid(), signal.SIGSEGV)\n')
+    monkeypatch.setattr(gpu_check, 'OP_PROBE', crash)
     check = gpu_check.GPUCheck(tmp_path, dry_run=True, budget_s=300)
     check.info = dict(cxx='/usr/bin/c++: c++ (Example) 13.3.0', ninja='ninja',
                       torch=torch.__version__)

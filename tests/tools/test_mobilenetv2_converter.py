@@ -1,15 +1,14 @@
 """The MobileNetV2 converter: a torchvision-layout network and mmdet's MobileNetV2 loaded with
 the converted weights compute the same features."""
 import os
-import sys
 
 import pytest
 import torch
 from torch import nn
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tools',
-                                'model_converters'))
-import mobilenetv2_to_mmdet as converter  # noqa: E402
+from tests.tools.tool_module import load_tool
+
+converter = load_tool('model_converters/mobilenetv2_to_mmdet.py', 'mobilenetv2_to_mmdet')
 
 # (expand ratio, channels, blocks, stride) of MobileNetV2, torchvision's order.
 SETTINGS = [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),

@@ -1,16 +1,15 @@
 """Tiling and COCO conversion of Pascal VOC scenes, on a tiny synthetic set written here."""
 import json
 import os
-import sys
 
 import cv2
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', '..', 'tools', 'data'))
-import prepare_neon_trees as prep  # noqa: E402
+from mmdet_psroi_tools import wheels
+from tests.tools.tool_module import load_tool
 
-from mmdet_psroi.utils import wheels  # noqa: E402
+prep = load_tool('data/prepare_neon_trees.py', 'prepare_neon_trees')
 
 VOC = """<annotation><size><width>{w}</width><height>{h}</height><depth>3</depth></size>
 {objects}</annotation>"""

@@ -1,11 +1,13 @@
 """The import-time checks: a clear ImportError naming the versions found and the supported ones."""
+import os
+import re
 import subprocess
 import sys
 from importlib import metadata
 
 import pytest
 
-from mmdet_psroi.utils.environment import check_openmmlab_stack, check_torch
+from mmdet_psroi.utils.environment import UntestedTorchWarning, check_openmmlab_stack, check_torch
 
 GOOD = {'torch': '2.1.2', 'mmengine': '0.10.7', 'mmcv': '2.1.0', 'mmdet': '3.3.0'}
 
@@ -41,10 +43,22 @@ def test_tested_torch_passes(version):
     check_torch(_versions(torch=version))
 
 
-@pytest.mark.parametrize('version', ['2.0.1', '1.13.1', '2.16.0', '3.0.0'])
+BELOW_THE_FLOOR = ['2.0.1', '1.13.1', '2.0.0+cpu']
+NEWER_THAN_TESTED = ['2.16.0', '2.16.0.dev20260101', '3.0.0']
+
+
+@pytest.mark.parametrize('version', BELOW_THE_FLOOR + NEWER_THAN_TESTED)
 def test_untested_torch_names_the_version_and_the_range(version):
-    with pytest.raises(ImportError, match=rf'supports torch>=2.1,<2.16, but torch {version} is '
-                                          r'installed. Fix: .*--no-build-isolation'):
+    """Below the floor: an ImportError; newer than the tested range: a warning."""
+    if version in BELOW_THE_FLOOR:
+        expected = pytest.raises(ImportError, match=rf'supports torch>=2.1,<2.16, but torch '
+                                                    rf'{re.escape(version)} is installed. Fix: '
+                                                    r'.*--no-build-isolation')
+    else:
+        expected = pytest.warns(UntestedTorchWarning, match=rf'tested with torch>=2.1,<2.16; '
+                                                            rf'torch {re.escape(version)} is '
+                                                            r'newer and untested')
+    with expected:
         check_torch(_versions(torch=version))
 
 
@@ -122,3 +136,74 @@ def test_ops_import_and_run_with_torch_alone():
     assert shape == '(1, 2, 2, 2)'
     assert float(grad_sum) == pytest.approx(8.0)  # each bin's bilinear weights sum to 1
     assert loaded == '[]' and models.strip() == 'False'
+
+
+def test_import_warns_on_a_torch_newer_than_the_tested_range():
+    result = _python(
+        'import importlib.metadata as m, warnings\n'
+        'real = m.version\n'
+        'm.version = lambda name: "2.16.0" if name == "torch" else real(name)\n'
+        'with warnings.catch_warnings(record=True) as caught:\n'
+        '    warnings.simplefilter("always")\n'
+        '    import mmdet_psroi.ops\n'
+        'print([str(w.message) for w in caught if "untested" in str(w.message)])\n')
+    assert result.returncode == 0, result.stderr
+    assert 'tested with torch>=2.1,<2.16; torch 2.16.0 is newer and untested' in result.stdout
+
+
+@pytest.fixture
+def unsupported_mmcv(tmp_path):
+    """A folder that, first on the path, makes ``mmcv`` 2.2.0 (which mmdet 3.x refuses) the
+    installed one: a package and its distribution metadata."""
+    (tmp_path / 'mmcv').mkdir()
+    (tmp_path / 'mmcv' / '__init__.py').write_text("__version__ = '2.2.0'\n")
+    dist_info = tmp_path / 'mmcv-2.2.0.dist-info'
+    dist_info.mkdir()
+    (dist_info / 'METADATA').write_text('Metadata-Version: 2.1\nName: mmcv\nVersion: 2.2.0\n')
+    return tmp_path
+
+
+def _python_with_first_on_path(folder, code):
+    path = os.pathsep.join(filter(None, [str(folder), os.environ.get('PYTHONPATH')]))
+    return subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          env={**os.environ, 'PYTHONPATH': path})
+
+
+def test_ops_import_needs_torch_only_beside_an_unsupported_mmcv(unsupported_mmcv):
+    """mmdet (if installed) and an mmcv it refuses stay untouched by ``import mmdet_psroi.ops``."""
+    result = _python_with_first_on_path(unsupported_mmcv, (
+        'import sys, torch\n'
+        'import importlib.metadata as m\n'
+        'assert m.version("mmcv") == "2.2.0"\n'
+        'from mmdet_psroi.ops import ps_roi_pool\n'
+        'out = ps_roi_pool(torch.rand(1, 4, 4, 4), torch.tensor([[0., 0., 0., 3., 3.]]), 2)\n'
+        'stack = sorted(n for n in sys.modules\n'
+        '               if n.split(".")[0] in ("mmdet", "mmcv", "mmengine")\n'
+        '               or n.startswith(("mmdet_psroi.models", "mmdet_psroi.engine")))\n'
+        'print(tuple(out.shape), stack)\n'))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ['(1,', '1,', '2,', '2)', '[]']
+
+
+def test_package_import_beside_an_unsupported_mmcv_names_it(unsupported_mmcv):
+    pytest.importorskip('mmdet')
+    result = _python_with_first_on_path(unsupported_mmcv, (
+        'try:\n'
+        '    import mmdet_psroi\n'
+        'except ImportError as error:\n'
+        '    print(error)\n'))
+    assert result.returncode == 0, result.stderr
+    assert 'needs mmcv>=2.0,<2.2, but mmcv 2.2.0 is installed' in result.stdout
+
+
+def test_package_import_after_an_ops_import_finds_the_models_registered():
+    """Python runs the package's __init__ once: on a supported stack the ops import registers
+    the models, so a config's later ``custom_imports=['mmdet_psroi']`` finds them."""
+    pytest.importorskip('mmdet')
+    result = _python(
+        'import mmdet_psroi.ops\n'
+        'import mmdet_psroi\n'
+        'from mmdet.registry import MODELS\n'
+        'print(MODELS.get("RFCN").__name__)\n')
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ['RFCN']

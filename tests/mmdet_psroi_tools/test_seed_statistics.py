@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from mmdet_psroi.utils.seed_statistics import (
+from mmdet_psroi_tools.seed_statistics import (
     mean_std,
     over_seeds,
     paired_difference,

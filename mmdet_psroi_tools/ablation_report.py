@@ -1,10 +1,10 @@
 """The summary, tables and plots of ``tools/ablation.py``: per model the mean and standard
 deviation over seeds, every seed's values, and the difference to a baseline with a paired
-confidence interval (:mod:`mmdet_psroi.utils.seed_statistics`).
+confidence interval (:mod:`mmdet_psroi_tools.seed_statistics`).
 
 A run is a dict with at least ``model``, ``seed``, the metrics in :data:`METRICS` and
-``train_seconds``; after timing also ``inference_ms`` (per image times) and
-``inference_ms_median``.
+``train_seconds``; after timing also ``inference_ms`` (per timing round, the median ms per
+image of one pass over the val split) and ``inference_ms_median``.
 """
 import os.path as osp
 import statistics
