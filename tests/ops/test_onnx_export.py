@@ -60,7 +60,8 @@ class AllOps(torch.nn.Module):
                 ops.ps_roi_align(x, rois, OUTPUT, SCALE, sampling_ratio=1),
                 ops.deform_ps_roi_pool(x, rois, None, OUTPUT, SCALE, sample_per_part=3),
                 ops.deform_ps_roi_pool(x, rois, offset_shared, OUTPUT, SCALE,
-                                       sample_per_part=2, trans_std=0.1),
+                                       part_size=OFFSET_PARTS, sample_per_part=2,
+                                       trans_std=0.1),
                 ops.deform_ps_roi_pool(x, rois, offset_per_channel, OUTPUT, SCALE,
                                        sample_per_part=2, trans_std=0.2))
 
