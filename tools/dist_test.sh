@@ -1,22 +1,10 @@
 #!/usr/bin/env bash
 # Distributed testing, as mmdet's tools/dist_test.sh:
 #   bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args...]
+# NNODES, NODE_RANK, PORT and MASTER_ADDR select a multi-node run.
+# shellcheck source=tools/launch_common.sh
+source "$(dirname "$0")/launch_common.sh"
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-python -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$(dirname "$0")/test.py" \
-    "$CONFIG" \
-    "$CHECKPOINT" \
-    --launcher pytorch "${@:4}"
+dist_launch "$GPUS" test.py "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"

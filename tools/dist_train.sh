@@ -3,20 +3,8 @@
 #   bash tools/dist_train.sh CONFIG GPUS [train.py args...]
 # NNODES, NODE_RANK, PORT and MASTER_ADDR select a multi-node run. On machines without GPUs
 # the processes train on the CPU with the gloo backend.
+# shellcheck source=tools/launch_common.sh
+source "$(dirname "$0")/launch_common.sh"
 CONFIG=$1
 GPUS=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-python -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$GPUS" \
-    --master_port="$PORT" \
-    "$(dirname "$0")/train.py" \
-    "$CONFIG" \
-    --launcher pytorch "${@:3}"
+dist_launch "$GPUS" train.py "$CONFIG" --launcher pytorch "${@:3}"
