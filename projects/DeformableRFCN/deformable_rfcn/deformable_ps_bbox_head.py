@@ -42,9 +42,11 @@ class DeformablePSBBoxHead(PSBBoxHead):
 
     def split_maps(self, maps: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """:meth:`forward_maps`'s ``(N, C_maps, H, W)`` -> the class maps, the box maps and
-        the offset maps (class, then box), views."""
-        scores = [self.conv_cls.out_channels, self.conv_reg.out_channels]
-        return tuple(maps.split(scores + [maps.size(1) - sum(scores)], dim=1))
+        the offset maps (class, then box), views. The split sizes are the convs' (static, so
+        that an exported graph knows every channel count)."""
+        return tuple(maps.split([self.conv_cls.out_channels, self.conv_reg.out_channels,
+                                 self.conv_cls_offset.out_channels
+                                 + self.conv_reg_offset.out_channels], dim=1))
 
     def split_offsets(self, offsets: Tensor) -> Tuple[Tensor, Tensor]:
         """The pooled offset maps ``(K, 2*C_cls + 2, ph, pw)`` -> the class offsets
