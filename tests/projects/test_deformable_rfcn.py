@@ -227,3 +227,15 @@ def test_wrong_extractor_and_offset_extractor_are_named():
         roi_layer=dict(type='DeformPSRoIPool', output_size=2))
     with pytest.raises(ValueError, match=r'output_size=\(2, 2\) must equal .*part_size=\(3, 3\)'):
         MODELS.build(cfg)
+
+
+@pytest.mark.parametrize('extra, message', [
+    (dict(spatial_scale=0.5), r'DeformPSRoIExtractor: roi_layer\.spatial_scale is set from'),
+    (dict(sampling_ratio=2), r'DeformPSRoIExtractor: roi_layer\.sampling_ratio is not an '
+                             r'argument of DeformPSRoIPool'),
+    (dict(part_size=0), r'DeformPSRoIExtractor: bad roi_layer'),
+])
+def test_deform_layer_arguments_are_checked(extra, message):
+    with pytest.raises(ValueError, match=message):
+        MODELS.build(dict(type='DeformPSRoIExtractor', featmap_strides=[16],
+                          roi_layer=dict(type='DeformPSRoIPool', output_size=3, **extra)))

@@ -181,6 +181,17 @@ def test_psroialign_max_needs_a_fixed_sampling_grid():
                           roi_layer=dict(type='PSRoIAlignMax', output_size=7, sampling_ratio=0)))
 
 
+@pytest.mark.parametrize('extra, message', [
+    (dict(spatial_scale=0.5), r'LightHeadRoIExtractor: roi_layer\.spatial_scale is set from'),
+    (dict(original=True), r'LightHeadRoIExtractor: roi_layer\.original is not an argument of '
+                          r'PSRoIAlignMax \(it takes output_size, sampling_ratio\)'),
+])
+def test_psroialign_max_layer_arguments_are_checked(extra, message):
+    with pytest.raises(ValueError, match=message):
+        MODELS.build(dict(type='LightHeadRoIExtractor', featmap_strides=[16],
+                          roi_layer=dict(type='PSRoIAlignMax', output_size=7, **extra)))
+
+
 # --- the RoI head and the detector -----------------------------------------------------------
 
 @pytest.mark.parametrize('roi_layer, agnostic', [('PSRoIAlign', True), ('PSRoIAlignMax', False),
