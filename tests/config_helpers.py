@@ -1,8 +1,18 @@
-"""Loading a config file the way the config tests do."""
+"""Finding and loading config files the way the config tests do."""
+import glob
+import os
+
 from mmdet.registry import MODELS
 from mmengine.config import Config
 
 from mmdet_psroi_tools.config_checks import check_config, without_pretrained
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def project_configs(project):
+    """The config files directly in ``projects/<project>/configs``, sorted."""
+    return sorted(glob.glob(os.path.join(ROOT, 'projects', project, 'configs', '*.py')))
 
 
 def load_and_build(path):

@@ -17,16 +17,23 @@ def _finite(roi):
     return all(math.isfinite(float(v)) for v in roi)
 
 
+def _finite_rois(input, rois, output_size):
+    """The all-zero ``(K, C_out, kh, kw)`` output and ``(k, batch index, box)`` of each RoI
+    with finite coordinates (the others pool 0)."""
+    kh, kw = output_size
+    c_out = input.size(1) // (kh * kw)
+    out = input.new_zeros((rois.size(0), c_out, kh, kw))
+    finite = [(k, int(roi[0]), roi[1:]) for k, roi in enumerate(rois.tolist()) if _finite(roi)]
+    return out, finite
+
+
 def ps_roi_pool_reference(input, rois, output_size, spatial_scale):
     kh, kw = output_size
-    n, channels, height, width = input.shape
-    c_out = channels // (kh * kw)
-    out = input.new_zeros((rois.size(0), c_out, kh, kw))
-    for k, roi in enumerate(rois.tolist()):
-        if not _finite(roi):
-            continue
-        b = int(roi[0])
-        x1, y1, x2, y2 = (round_half_away(v * spatial_scale) for v in roi[1:])
+    height, width = input.shape[-2:]
+    c_out = input.size(1) // (kh * kw)
+    out, finite = _finite_rois(input, rois, output_size)
+    for k, b, box in finite:
+        x1, y1, x2, y2 = (round_half_away(v * spatial_scale) for v in box)
         roi_w, roi_h = max(x2 - x1, 1), max(y2 - y1, 1)
         bin_h, bin_w = roi_h / kh, roi_w / kw
         for i in range(kh):
@@ -75,14 +82,10 @@ def _bilinear(plane, y, x):
 
 def ps_roi_align_reference(input, rois, output_size, spatial_scale, sampling_ratio):
     kh, kw = output_size
-    n, channels, height, width = input.shape
-    c_out = channels // (kh * kw)
-    out = input.new_zeros((rois.size(0), c_out, kh, kw))
-    for k, roi in enumerate(rois.tolist()):
-        if not _finite(roi):
-            continue
-        b = int(roi[0])
-        x1, y1, x2, y2 = (v * spatial_scale - 0.5 for v in roi[1:])
+    c_out = input.size(1) // (kh * kw)
+    out, finite = _finite_rois(input, rois, output_size)
+    for k, b, box in finite:
+        x1, y1, x2, y2 = (v * spatial_scale - 0.5 for v in box)
         bin_h, bin_w = (y2 - y1) / kh, (x2 - x1) / kw
         grid_h = sampling_ratio if sampling_ratio > 0 else max(math.ceil(bin_h), 0)
         grid_w = sampling_ratio if sampling_ratio > 0 else max(math.ceil(bin_w), 0)

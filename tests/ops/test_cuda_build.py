@@ -73,14 +73,19 @@ def test_cubins_for_every_target_architecture(cuda_library):
     assert cubin_archs(cuda_library) == EXPECTED_ARCHS
 
 
-def test_library_registers_cuda_kernels(cuda_library):
+def registers_every_dispatch_key(library, names):
+    """Whether ``library``, loaded in a fresh process, registers each ``mmdet_psroi::<name>``
+    for the CUDA, CPU, Meta and Autograd dispatch keys."""
     code = ('import sys, torch\n'
             'torch.ops.load_library(sys.argv[1])\n'
             'has = torch._C._dispatch_has_kernel_for_dispatch_key\n'
-            'names = ["ps_roi_pool", "ps_roi_pool_backward", "ps_roi_align", '
-            '"ps_roi_align_backward"]\n'
             'keys = ("CUDA", "CPU", "Meta", "Autograd")\n'
-            'print(all(has("mmdet_psroi::" + n, key) for n in names for key in keys))\n')
-    result = subprocess.run([sys.executable, '-c', code, cuda_library], capture_output=True,
+            'print(all(has("mmdet_psroi::" + n, key) for n in sys.argv[2:] for key in keys))\n')
+    result = subprocess.run([sys.executable, '-c', code, library, *names], capture_output=True,
                             text=True, check=True)
-    assert result.stdout.strip() == 'True'
+    return result.stdout.strip() == 'True'
+
+
+def test_library_registers_cuda_kernels(cuda_library):
+    assert registers_every_dispatch_key(cuda_library, ['ps_roi_pool', 'ps_roi_pool_backward',
+                                                       'ps_roi_align', 'ps_roi_align_backward'])

@@ -25,14 +25,19 @@ GRAD_TOLERANCE = {torch.float64: 1e-12, torch.float32: 1e-5, torch.float16: 1e-2
                   torch.bfloat16: 2e-2}
 
 
-@pytest.fixture(scope='module')
-def emulated():
-    build_dir = HERE.parents[1] / 'build' / f'cuda_emulation_torch{torch.__version__}'
+def load_emulation(name, source):
+    """Compiles ``tests/ops/cuda_emulation/<source>`` (kernels included from the package's csrc)
+    as the extension ``name``, in build/<name>_torch<version>, and loads it."""
+    build_dir = HERE.parents[1] / 'build' / f'{name}_torch{torch.__version__}'
     os.makedirs(build_dir, exist_ok=True)
-    return load(name='psroi_cuda_emulation',
-                sources=[str(HERE / 'cuda_emulation' / 'emulated_kernels.cpp')],
+    return load(name=name, sources=[str(HERE / 'cuda_emulation' / source)],
                 extra_include_paths=[str(CSRC), str(HERE / 'cuda_emulation')],
                 extra_cflags=['-O1'], build_directory=str(build_dir), verbose=False)
+
+
+@pytest.fixture(scope='module')
+def emulated():
+    return load_emulation('psroi_cuda_emulation', 'emulated_kernels.cpp')
 
 
 def _cpu_op(sampling_ratio, original=False):

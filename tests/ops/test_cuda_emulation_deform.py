@@ -1,28 +1,16 @@
 """The deformable PS RoI pooling CUDA kernels' own source, run on the CPU through the emulation
 header (tests/ops/cuda_emulation/), agrees with the CPU op, forward and backward, in both
 conventions."""
-import os
-from pathlib import Path
-
 import pytest
 import torch
-from torch.utils.cpp_extension import load
 
-import mmdet_psroi.ops
+from tests.ops.test_cuda_emulation import load_emulation
 from tests.ops.test_ps_roi import random_rois
-
-HERE = Path(__file__).parent
-CSRC = Path(mmdet_psroi.ops.__file__).parent / 'csrc'
 
 
 @pytest.fixture(scope='module')
 def emulated():
-    build_dir = HERE.parents[1] / 'build' / f'deform_cuda_emulation_torch{torch.__version__}'
-    os.makedirs(build_dir, exist_ok=True)
-    return load(name='deform_psroi_cuda_emulation',
-                sources=[str(HERE / 'cuda_emulation' / 'emulated_deform_kernels.cpp')],
-                extra_include_paths=[str(CSRC), str(HERE / 'cuda_emulation')],
-                extra_cflags=['-O1'], build_directory=str(build_dir), verbose=False)
+    return load_emulation('deform_psroi_cuda_emulation', 'emulated_deform_kernels.cpp')
 
 
 @pytest.mark.parametrize('original', [False, True])

@@ -1,5 +1,4 @@
 """projects/DeformableRFCN: configs build, the head trains, its offsets learn, checkpoints."""
-import glob
 import os
 
 import pytest
@@ -10,17 +9,16 @@ from mmdet.utils import register_all_modules
 import mmdet_psroi  # noqa: F401
 from mmdet_psroi.ops import deform_ps_roi_pool, ps_roi_align
 from projects.DeformableRFCN.deformable_rfcn import DeformableRFCNRoIHead
-from tests.config_helpers import load_and_build
+from tests.config_helpers import load_and_build, project_configs
 from tests.models.test_rfcn import _data, direct_maps
 from tests.models.tiny import (
     assert_checkpoint_round_trip_predicts_the_same,
-    overfit_loss_history,
+    assert_overfitting_halves_the_loss,
     tiny_rfcn_cfg,
 )
 
 register_all_modules()
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONFIGS = sorted(glob.glob(os.path.join(ROOT, 'projects', 'DeformableRFCN', 'configs', '*.py')))
+CONFIGS = project_configs('DeformableRFCN')
 
 
 def tiny_deformable_cfg(k=3, **kwargs):
@@ -150,8 +148,7 @@ def test_short_overfit_drives_the_loss_down_and_moves_the_offsets():
             conv.weight.zero_()
             conv.bias.zero_()
     data = _data(model, num_images=2, size=96, seed=1)
-    history = overfit_loss_history(model, data)
-    assert history[-1] < 0.5 * history[0], history
+    assert_overfitting_halves_the_loss(model, data)
     rois = torch.tensor([[0, 10.0, 10.0, 80.0, 70.0]])
     with torch.no_grad():
         maps = model.roi_head.compute_maps(model.extract_feat(data['inputs'])[1:])
@@ -230,3 +227,15 @@ def test_wrong_extractor_and_offset_extractor_are_named():
         roi_layer=dict(type='DeformPSRoIPool', output_size=2))
     with pytest.raises(ValueError, match=r'output_size=\(2, 2\) must equal .*part_size=\(3, 3\)'):
         MODELS.build(cfg)
+
+
+@pytest.mark.parametrize('extra, message', [
+    (dict(spatial_scale=0.5), r'DeformPSRoIExtractor: roi_layer\.spatial_scale is set from'),
+    (dict(sampling_ratio=2), r'DeformPSRoIExtractor: roi_layer\.sampling_ratio is not an '
+                             r'argument of DeformPSRoIPool'),
+    (dict(part_size=0), r'DeformPSRoIExtractor: bad roi_layer'),
+])
+def test_deform_layer_arguments_are_checked(extra, message):
+    with pytest.raises(ValueError, match=message):
+        MODELS.build(dict(type='DeformPSRoIExtractor', featmap_strides=[16],
+                          roi_layer=dict(type='DeformPSRoIPool', output_size=3, **extra)))

@@ -1,5 +1,4 @@
 """projects/LightHeadRCNN: LargeSeparableConv, PSRoIAlignMax, LightHeadRoIHead and the configs."""
-import glob
 import json
 import os
 import subprocess
@@ -8,7 +7,6 @@ import sys
 import pytest
 import torch
 from mmdet.registry import MODELS
-from mmdet.testing import demo_mm_inputs
 from mmdet.utils import register_all_modules
 from mmengine.config import Config, ConfigDict
 
@@ -16,17 +14,17 @@ import projects.LightHeadRCNN.lighthead_rcnn  # noqa: F401  (registers the modul
 from mmdet_psroi.ops import ps_roi_align
 from mmdet_psroi_tools.config_checks import without_pretrained
 from projects.LightHeadRCNN.lighthead_rcnn import PSRoIAlignMax
-from tests.config_helpers import load_and_build
+from tests.config_helpers import ROOT, load_and_build, project_configs
+from tests.models.test_rfcn import _data
 from tests.models.tiny import (
     assert_checkpoint_round_trip_predicts_the_same,
-    overfit_loss_history,
+    assert_overfitting_halves_the_loss,
     tiny_rfcn_cfg,
 )
 
 register_all_modules()
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONFIGS = sorted(glob.glob(os.path.join(ROOT, 'projects', 'LightHeadRCNN', 'configs', '*.py')))
+CONFIGS = project_configs('LightHeadRCNN')
 ALPHA, K = 4, 3
 
 
@@ -56,13 +54,6 @@ def tiny_lighthead_cfg(roi_layer='PSRoIAlign', reg_class_agnostic=True, rcnn_sam
 def _build(**kwargs):
     torch.manual_seed(0)
     return MODELS.build(tiny_lighthead_cfg(**kwargs))
-
-
-def _data(model, num_images=2, size=128, seed=0):
-    torch.manual_seed(seed)
-    packed = demo_mm_inputs(batch_size=num_images, image_shapes=[(3, size, size)] * num_images,
-                            num_items=[3] * num_images, num_classes=2)
-    return model.data_preprocessor(packed, True)
 
 
 # --- configs -------------------------------------------------------------------------------
@@ -190,6 +181,17 @@ def test_psroialign_max_needs_a_fixed_sampling_grid():
                           roi_layer=dict(type='PSRoIAlignMax', output_size=7, sampling_ratio=0)))
 
 
+@pytest.mark.parametrize('extra, message', [
+    (dict(spatial_scale=0.5), r'LightHeadRoIExtractor: roi_layer\.spatial_scale is set from'),
+    (dict(original=True), r'LightHeadRoIExtractor: roi_layer\.original is not an argument of '
+                          r'PSRoIAlignMax \(it takes output_size, sampling_ratio\)'),
+])
+def test_psroialign_max_layer_arguments_are_checked(extra, message):
+    with pytest.raises(ValueError, match=message):
+        MODELS.build(dict(type='LightHeadRoIExtractor', featmap_strides=[16],
+                          roi_layer=dict(type='PSRoIAlignMax', output_size=7, **extra)))
+
+
 # --- the RoI head and the detector -----------------------------------------------------------
 
 @pytest.mark.parametrize('roi_layer, agnostic', [('PSRoIAlign', True), ('PSRoIAlignMax', False),
@@ -238,8 +240,7 @@ def test_predict_gives_boxes():
 def test_short_overfit_drives_the_loss_down():
     model = _build()
     data = _data(model, num_images=2, size=96, seed=1)
-    history = overfit_loss_history(model, data)
-    assert history[-1] < 0.5 * history[0], history
+    assert_overfitting_halves_the_loss(model, data)
 
 
 def test_checkpoint_save_load_gives_identical_predictions(tmp_path):
@@ -279,18 +280,10 @@ def test_thin_map_conv_in_channels_mismatch_is_named():
 
 @pytest.mark.slow
 def test_neon_config_trains_and_evaluates_through_the_ablation_tool(tmp_path):
-    import json
-    import subprocess
-    import sys
+    from tests.tools.test_ablation import write_tree_dataset
 
-    import numpy as np
-
-    from tests.tools.test_ablation import write_tree_split
-
-    rng = np.random.default_rng(0)
     data_root = str(tmp_path / 'data')
-    write_tree_split(data_root, 'train', 4, rng)
-    write_tree_split(data_root, 'val', 4, rng)
+    write_tree_dataset(data_root)
     out = str(tmp_path / 'out')
     config = 'projects/LightHeadRCNN/configs/lighthead-rcnn_psroialign_mobilenetv2_neon-trees.py'
     command = [sys.executable, 'tools/ablation.py', '--configs', config, '--data-root',

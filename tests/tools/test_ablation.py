@@ -144,6 +144,14 @@ def test_the_default_baseline_is_the_last_config(ablation):
         NAMES[0]
 
 
+def write_tree_dataset(root):
+    """A tiny COCO-style tree dataset under ``root``: ``train`` and ``val`` splits of 4 64x64
+    images with 3 boxes each (random positions from seed 0)."""
+    rng = np.random.default_rng(0)
+    write_tree_split(root, 'train', 4, rng)
+    write_tree_split(root, 'val', 4, rng)
+
+
 def write_tree_split(root, split, count, rng):
     os.makedirs(os.path.join(root, split), exist_ok=True)
     images, annotations = [], []
@@ -194,10 +202,8 @@ def check_error_breakdown(out, runs):
 
 @pytest.mark.slow
 def test_two_iteration_two_seed_ablation_writes_every_output(tmp_path):
-    rng = np.random.default_rng(0)
     data_root = str(tmp_path / 'data')
-    write_tree_split(data_root, 'train', 4, rng)
-    write_tree_split(data_root, 'val', 4, rng)
+    write_tree_dataset(data_root)
     out = str(tmp_path / 'out')
     stdout = run_ablation(data_root, out)
     assert '[ablation] run 4/4' in stdout and '| model | seeds | mAP |' in stdout

@@ -50,25 +50,34 @@ class PSRoIExtractor(SingleRoIExtractor):
                          init_cfg=init_cfg)
 
     def build_roi_layers(self, layer_cfg: dict, featmap_strides: List[int]) -> nn.ModuleList:
-        cfg = dict(layer_cfg)
-        layer_type = cfg.pop('type', None)
+        layer_type = layer_cfg.get('type')
         if layer_type not in PS_ROI_LAYERS:
             raise ValueError(f'PSRoIExtractor: roi_layer.type must be one of '
                              f'{sorted(PS_ROI_LAYERS)}, got {layer_type!r}')
+        return self.layers_per_level('PSRoIExtractor', PS_ROI_LAYERS[layer_type], layer_cfg,
+                                     featmap_strides)
+
+    @staticmethod
+    def layers_per_level(owner: str, layer_cls: type, layer_cfg: dict,
+                         featmap_strides: List[int]) -> nn.ModuleList:
+        """One ``layer_cls`` per level, built from ``layer_cfg`` less its ``type`` (which the
+        caller has checked) with ``spatial_scale = 1 / stride``. Refuses a ``spatial_scale``
+        and any other key that is not an argument of ``layer_cls``; every error is a
+        ``ValueError`` that starts with ``owner`` and names the ``roi_layer`` field."""
+        cfg = {key: value for key, value in layer_cfg.items() if key != 'type'}
         if 'spatial_scale' in cfg:
-            raise ValueError('PSRoIExtractor: roi_layer.spatial_scale is set from '
+            raise ValueError(f'{owner}: roi_layer.spatial_scale is set from '
                              'featmap_strides; remove it from roi_layer')
-        layer_cls = PS_ROI_LAYERS[layer_type]
         accepted = set(inspect.signature(layer_cls).parameters) - {'spatial_scale'}
         unknown = sorted(set(cfg) - accepted)
         if unknown:
-            raise ValueError(f'PSRoIExtractor: {", ".join("roi_layer." + k for k in unknown)} '
-                             f'is not an argument of {layer_type} (it takes '
+            raise ValueError(f'{owner}: {", ".join("roi_layer." + k for k in unknown)} '
+                             f'is not an argument of {layer_cls.__name__} (it takes '
                              f'{", ".join(sorted(accepted))})')
         try:
             return nn.ModuleList([layer_cls(spatial_scale=1 / s, **cfg) for s in featmap_strides])
         except (TypeError, ValueError) as error:
-            raise ValueError(f'PSRoIExtractor: bad roi_layer {layer_cfg}: {error}') from error
+            raise ValueError(f'{owner}: bad roi_layer {layer_cfg}: {error}') from error
 
     @property
     def output_size(self) -> Tuple[int, int]:

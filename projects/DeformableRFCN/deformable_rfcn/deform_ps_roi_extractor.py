@@ -28,18 +28,11 @@ class DeformPSRoIExtractor(PSRoIExtractor):
     """
 
     def build_roi_layers(self, layer_cfg: dict, featmap_strides: List[int]) -> nn.ModuleList:
-        cfg = dict(layer_cfg)
-        if cfg.pop('type', None) != 'DeformPSRoIPool':
+        if layer_cfg.get('type') != 'DeformPSRoIPool':
             raise ValueError('DeformPSRoIExtractor: roi_layer.type must be '
                              f"'DeformPSRoIPool', got {layer_cfg.get('type')!r}")
-        if 'spatial_scale' in cfg:
-            raise ValueError('DeformPSRoIExtractor: roi_layer.spatial_scale is set from '
-                             'featmap_strides; remove it from roi_layer')
-        try:
-            return nn.ModuleList([DeformPSRoIPool(spatial_scale=1 / s, **cfg)
-                                  for s in featmap_strides])
-        except (TypeError, ValueError) as error:
-            raise ValueError(f'DeformPSRoIExtractor: bad roi_layer {layer_cfg}: {error}') from error
+        return self.layers_per_level('DeformPSRoIExtractor', DeformPSRoIPool, layer_cfg,
+                                     featmap_strides)
 
     @property
     def part_size(self) -> Tuple[int, int]:

@@ -63,15 +63,7 @@ class LightHeadRoIExtractor(PSRoIExtractor):
     shapes: as ``PSRoIExtractor``."""
 
     def build_roi_layers(self, layer_cfg: dict, featmap_strides: List[int]) -> nn.ModuleList:
-        cfg = dict(layer_cfg)
-        if cfg.pop('type', None) != 'PSRoIAlignMax':
+        if layer_cfg.get('type') != 'PSRoIAlignMax':
             return super().build_roi_layers(layer_cfg, featmap_strides)
-        if 'spatial_scale' in cfg:
-            raise ValueError('LightHeadRoIExtractor: roi_layer.spatial_scale is set from '
-                             'featmap_strides; remove it from roi_layer')
-        try:
-            return nn.ModuleList([PSRoIAlignMax(spatial_scale=1 / s, **cfg)
-                                  for s in featmap_strides])
-        except (TypeError, ValueError) as error:
-            raise ValueError(f'LightHeadRoIExtractor: bad roi_layer {layer_cfg}: '
-                             f'{error}') from error
+        return self.layers_per_level('LightHeadRoIExtractor', PSRoIAlignMax, layer_cfg,
+                                     featmap_strides)
