@@ -113,6 +113,7 @@ def roi_stage(model, data_batch, threads, rounds):
     import warnings
 
     import torch
+    from export_onnx import torchscript_exporter
     from test_onnx import ort_session
 
     calls = capture_roi_inputs(model, data_batch)
@@ -125,7 +126,7 @@ def roi_stage(model, data_batch, threads, rounds):
         names = ['input', 'rois', 'offset'][:len(inputs)]
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter('ignore')
-            torch.onnx.export(layer, inputs, buffer, dynamo=False, opset_version=17,
+            torch.onnx.export(layer, inputs, buffer, opset_version=17, **torchscript_exporter(),
                               input_names=names)
         session = ort_session(buffer.getvalue(), threads)
         feeds = {n: x.numpy() for n, x in zip(names, inputs)}
