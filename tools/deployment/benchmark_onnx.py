@@ -7,9 +7,9 @@ model in eager mode, on the config's test images, with the same thread count.
 Both start from the test pipeline's output (the resized image) and end with detections in
 original-image pixels: PyTorch runs ``model.test_step`` (preprocessing included), onnxruntime
 the graph plus the division by the scale factor (tools/deployment/test_onnx.py). Each round
-times one pass of each over the same images; the order of the two alternates from round to
-round (interleaved rounds), after one warm-up pass each. Printed: ms per image (median and
-range over rounds) and the time ratio PyTorch / onnxruntime per round (the speed-up of
+times one pass of each over the same images, in the same order every round (interleaved
+rounds, ``mmdet_psroi_tools.timing``), after one warm-up pass each. Printed: ms per image
+(median and range over rounds) and the time ratio PyTorch / onnxruntime per round (the speed-up of
 onnxruntime; median and range).
 
 ``--roi-stage``: the cost of the position-sensitive RoI op's standard-operator decomposition
@@ -19,11 +19,15 @@ op is exported alone with the TorchScript exporter and timed the same way).
 import argparse
 import os.path as osp
 import statistics
-import sys
-import time
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
-sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from mmdet_psroi_tools.onnx_runtime import (
+    check_graph,
+    load_pytorch_model,
+    ort_session,
+    run_onnx,
+    torchscript_exporter,
+)
+from mmdet_psroi_tools.timing import interleaved_rounds
 
 ROI_STAGE_CALLS = 20  # calls of the RoI op per timed round
 
@@ -51,21 +55,6 @@ def parse_args(argv=None):
     return args
 
 
-def interleaved_rounds(runs, rounds):
-    """``runs``: name -> callable. Calls each once (warm-up), then ``rounds`` times, the order
-    reversed every other round; returns name -> list of seconds per call."""
-    for run in runs.values():
-        run()
-    times = {name: [] for name in runs}
-    names = list(runs)
-    for r in range(rounds):
-        for name in (names if r % 2 == 0 else names[::-1]):
-            start = time.perf_counter()
-            runs[name]()
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
 def summary(seconds, per=1):
     ms = [1000 * s / per for s in seconds]
     return f'{statistics.median(ms):8.2f} ms [{min(ms):.2f}, {max(ms):.2f}]'
@@ -79,10 +68,10 @@ def ratio_summary(slow, fast):
 def report(title, times, per, names):
     print(title)
     for name in names:
-        print(f'  {name:12s} {summary(times[name], per)} per call, median [min, max] over '
-              f'{len(times[name])} rounds')
+        print(f'  {name:12s} {summary(times[name].values, per)} per call, median [min, max] '
+              f'over {len(times[name].values)} rounds')
     print(f'  time ratio {names[0]} / {names[1]}: '
-          f'{ratio_summary(times[names[0]], times[names[1]])}')
+          f'{ratio_summary(times[names[0]].values, times[names[1]].values)}')
 
 
 def roi_layers(model):
@@ -113,8 +102,6 @@ def roi_stage(model, data_batch, threads, rounds):
     import warnings
 
     import torch
-    from export_onnx import torchscript_exporter
-    from test_onnx import ort_session
 
     calls = capture_roi_inputs(model, data_batch)
     if not calls:
@@ -154,7 +141,6 @@ def main(argv=None):
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
     from mmengine.runner import Runner
-    from test_onnx import check_graph, load_pytorch_model, ort_session, run_onnx
 
     import mmdet_psroi  # noqa: F401
 

@@ -15,10 +15,9 @@ with onnx.checker and renamed to OUT at the end: a failed export leaves no OUT.
 import argparse
 import os
 import os.path as osp
-import sys
 import tempfile
 
-sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
+from mmdet_psroi_tools.onnx_runtime import torchscript_exporter
 
 DEFAULT_OPSET = 17
 MIN_OPSET = 17  # the PS ops' decompositions (RoiAlign's half_pixel mode, mmcv's aligned=True: 16)
@@ -85,17 +84,6 @@ def default_input_shape(cfg):
             scale = (scale, scale) if isinstance(scale, int) else scale
             return int(scale[1]), int(scale[0])
     return 800, 1333
-
-
-def torchscript_exporter():
-    """``torch.onnx.export``'s keyword arguments that select the TorchScript exporter: torch
-    >= 2.5 has both exporters (``dynamo=False``), torch 2.1 only this one."""
-    import inspect
-
-    import torch
-
-    return dict(dynamo=False) if 'dynamo' in inspect.signature(torch.onnx.export).parameters \
-        else {}
 
 
 def export(graph, image, output, opset):

@@ -1,0 +1,65 @@
+"""What the ONNX deployment tools (tools/deployment/) share: the exporter selection, the
+onnxruntime session, and running an exported detector on an mmdet test batch."""
+
+
+def torchscript_exporter():
+    """``torch.onnx.export``'s keyword arguments that select the TorchScript exporter: torch
+    >= 2.5 has both exporters (``dynamo=False``), torch 2.1 only this one."""
+    import inspect
+
+    import torch
+
+    return dict(dynamo=False) if 'dynamo' in inspect.signature(torch.onnx.export).parameters \
+        else {}
+
+
+def ort_session(model, threads=0):
+    """An onnxruntime CPU session of ``model`` (a path or the bytes of a model) with
+    ``threads`` intra-op threads (0: onnxruntime's default)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(model, options, providers=['CPUExecutionProvider'])
+
+
+def check_graph(session):
+    names = [i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()]
+    if names != (['image'], ['dets', 'labels']):
+        raise SystemExit(f'the model has inputs {names[0]} and outputs {names[1]}; expected '
+                         "['image'] -> ['dets', 'labels'] (tools/deployment/export_onnx.py)")
+
+
+def run_onnx(session, data_batch):
+    """The graph's detections for a test batch of one image, as mmdet's ``pred_instances``
+    in original-image pixels."""
+    import numpy as np
+    import torch
+    from mmengine.structures import InstanceData
+
+    inputs, samples = data_batch['inputs'], data_batch['data_samples']
+    if len(inputs) != 1:
+        raise SystemExit(f'the graph takes one image per batch; set '
+                         f'test_dataloader.batch_size=1 (got {len(inputs)})')
+    image = inputs[0].float().unsqueeze(0).numpy()
+    dets, labels = session.run(None, {'image': np.ascontiguousarray(image)})
+    scale_w, scale_h = samples[0].metainfo['scale_factor']
+    boxes = torch.from_numpy(dets[:, :4]) / boxes_scale(scale_w, scale_h)
+    return InstanceData(bboxes=boxes, scores=torch.from_numpy(dets[:, 4]),
+                        labels=torch.from_numpy(labels))
+
+
+def boxes_scale(scale_w, scale_h):
+    import torch
+
+    return torch.tensor([scale_w, scale_h, scale_w, scale_h], dtype=torch.float32)
+
+
+def load_pytorch_model(cfg, checkpoint):
+    from mmdet.registry import MODELS
+    from mmengine.runner import load_checkpoint
+
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+    return model.eval()
