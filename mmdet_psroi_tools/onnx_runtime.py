@@ -1,5 +1,6 @@
 """What the ONNX deployment tools (tools/deployment/) share: the exporter selection, the
 onnxruntime session, and running an exported detector on an mmdet test batch."""
+import contextlib
 
 
 def torchscript_exporter():
@@ -48,6 +49,35 @@ def run_onnx(session, data_batch):
     boxes = torch.from_numpy(dets[:, :4]) / boxes_scale(scale_w, scale_h)
     return InstanceData(bboxes=boxes, scores=torch.from_numpy(dets[:, 4]),
                         labels=torch.from_numpy(labels))
+
+
+@contextlib.contextmanager
+def nms_ties_by_index():
+    """Within the block, mmcv's ``nms`` (and so ``batched_nms``, which mmdet's RPN and
+    RoI-head post-processing call) visits boxes of equal score by index, as the exported
+    graph's ONNX ``NonMaxSuppression`` does, instead of in the order of torch's unstable sort.
+    Only the boxes kept among overlapping boxes of bitwise-equal score can change."""
+    import importlib
+
+    import torch
+
+    from mmdet_psroi.deploy.graph_ops import nms_keep
+
+    # the module, not the function that mmcv.ops re-exports under the same name
+    mmcv_nms = importlib.import_module('mmcv.ops.nms')
+    original = mmcv_nms.nms
+
+    def nms(boxes, scores, iou_threshold, offset=0, score_threshold=0, max_num=-1):
+        if offset or score_threshold or not torch.is_tensor(boxes):
+            return original(boxes, scores, iou_threshold, offset, score_threshold, max_num)
+        keep = nms_keep(boxes, scores, iou_threshold, max_num)
+        return torch.cat([boxes[keep], scores[keep, None]], dim=1), keep
+
+    mmcv_nms.nms = nms
+    try:
+        yield
+    finally:
+        mmcv_nms.nms = original
 
 
 def boxes_scale(scale_w, scale_h):

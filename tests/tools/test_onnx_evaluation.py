@@ -51,10 +51,12 @@ def exported(tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_onnx_evaluation_matches_the_pytorch_model(exported, capsys):
+@pytest.mark.parametrize('ties', [[], ['--nms-ties-by-index']])
+def test_onnx_evaluation_matches_the_pytorch_model(exported, capsys, ties):
     config, checkpoint, model = exported
-    test_onnx.main([config, model, '--checkpoint', checkpoint])
+    test_onnx.main([config, model, '--checkpoint', checkpoint, *ties])
     out = capsys.readouterr().out
+    assert ('(PyTorch NMS: equal scores by index)' in out) == bool(ties), out
     ort_ap = re.search(r'onnxruntime: .*coco/bbox_mAP: ([0-9.]+)', out)
     torch_ap = re.search(r'pytorch: .*coco/bbox_mAP: ([0-9.]+)', out)
     assert ort_ap and torch_ap, out
@@ -76,6 +78,14 @@ def test_benchmark_prints_both_runtimes_and_the_roi_stage(exported, capsys):
     out = capsys.readouterr().out
     assert re.search(r'time ratio pytorch / onnxruntime: [0-9.]+x', out), out
     assert re.search(r'RoI stage: PSRoIAlign.*\n.*onnx graph', out), out
+
+
+def test_nms_ties_by_index_without_a_checkpoint_is_refused(tmp_path):
+    config, model = tmp_path / 'c.py', tmp_path / 'm.onnx'
+    config.write_text('')
+    model.write_bytes(b'')
+    with pytest.raises(SystemExit, match='--nms-ties-by-index .* needs --checkpoint'):
+        test_onnx.parse_args([str(config), str(model), '--nms-ties-by-index'])
 
 
 def test_a_graph_with_other_inputs_is_refused(tmp_path):

@@ -3,7 +3,7 @@ test set and evaluate it with the config's own evaluator; prints the metrics too
 prints for the PyTorch model.
 
     python tools/deployment/test_onnx.py CONFIG MODEL.onnx [--checkpoint CKPT]
-        [--threads N] [--cfg-options k=v ...]
+        [--threads N] [--nms-ties-by-index] [--cfg-options k=v ...]
 
 The test dataloader's pipeline loads and resizes each image (outside the graph, as the export
 documents); the graph gets the resized image (1, 3, H, W), BGR, 0-255, and returns ``dets``
@@ -14,12 +14,24 @@ scale factor (mmdet's ``rescale=True``) before the evaluator sees them.
 the same batches, evaluates it with a second evaluator and compares the detections: each
 PyTorch detection is matched to the ONNX detection of the same label with the nearest box,
 and the largest box (px) and score differences over matched pairs are printed with the
-number of detections left unmatched.
+number of detections left unmatched. ``--nms-ties-by-index`` runs the PyTorch model with
+mmcv's NMS visiting boxes of equal score by index, as the graph's ``NonMaxSuppression`` does
+(mmcv's NMS sorts them with torch's unstable sort), so that what remains of the differences
+is the export's own: with PSRoIPool, distinct RoIs that fall into the same integer bins get
+bitwise-equal scores, and which of two such overlapping boxes NMS keeps is otherwise
+arbitrary.
 """
 import argparse
+import contextlib
 import os.path as osp
 
-from mmdet_psroi_tools.onnx_runtime import check_graph, load_pytorch_model, ort_session, run_onnx
+from mmdet_psroi_tools.onnx_runtime import (
+    check_graph,
+    load_pytorch_model,
+    nms_ties_by_index,
+    ort_session,
+    run_onnx,
+)
 
 
 def parse_args(argv=None):
@@ -32,6 +44,9 @@ def parse_args(argv=None):
                                              'and compare its detections with the ONNX ones')
     parser.add_argument('--threads', type=int, default=0,
                         help='onnxruntime intra-op threads (0: its default)')
+    parser.add_argument('--nms-ties-by-index', action='store_true',
+                        help='with --checkpoint: run the PyTorch model with NMS visiting boxes '
+                             'of equal score by index, as the graph does')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, key=value pairs')
     args = parser.parse_args(argv)
@@ -41,6 +56,9 @@ def parse_args(argv=None):
             raise SystemExit(f'{name} file not found: {path}')
     if args.threads < 0:
         raise SystemExit(f'--threads must be >= 0, got {args.threads}')
+    if args.nms_ties_by_index and args.checkpoint is None:
+        raise SystemExit('--nms-ties-by-index changes how the PyTorch model runs: it needs '
+                         '--checkpoint')
     return args
 
 
@@ -109,7 +127,8 @@ def main(argv=None):
         sample.pred_instances = run_onnx(session, data_batch)
         evaluator.process(data_samples=[sample], data_batch=data_batch)
         if model is not None:
-            with torch.no_grad():
+            ties = nms_ties_by_index() if args.nms_ties_by_index else contextlib.nullcontext()
+            with torch.no_grad(), ties:
                 reference = model.test_step(data_batch)[0]
             torch_evaluator.process(data_samples=[reference], data_batch=data_batch)
             box, score, matched, lost, extra = match_detections(reference.pred_instances,
@@ -121,7 +140,8 @@ def main(argv=None):
         print_metrics('pytorch', torch_evaluator.evaluate(len(dataloader.dataset)))
         print(f'detections: {worst[2]} matched, {worst[3]} PyTorch ones unmatched, {worst[4]} '
               f'ONNX ones unmatched; over matched pairs: max box difference {worst[0]:.2e} px, '
-              f'max score difference {worst[1]:.2e}')
+              f'max score difference {worst[1]:.2e}'
+              + (' (PyTorch NMS: equal scores by index)' if args.nms_ties_by_index else ''))
 
 
 if __name__ == '__main__':
