@@ -9,12 +9,12 @@ namespace mmdet_psroi {
 namespace cpu {
 namespace {
 
-template <typename acc_t>
+// The rule is a template argument, so that each kernel's per-bin geometry has no branch.
+template <typename acc_t, bool original>
 struct PoolCollector {
   using Taps = RectangleTaps<acc_t>;
   acc_t spatial_scale;
   int64_t pooled_h, pooled_w, height, width;
-  bool original;
 
   bool operator()(const acc_t* roi, int64_t ph, int64_t pw, Taps* taps) const {
     taps->clear();
@@ -29,30 +29,37 @@ struct PoolCollector {
   }
 };
 
+template <bool original>
 struct MakePoolCollector {
   double spatial_scale;
-  bool original;
 
   template <typename scalar_t, typename acc_t>
-  PoolCollector<acc_t> operator()(const Shape& s, scalar_t, acc_t) const {
-    return {static_cast<acc_t>(spatial_scale), s.pooled_h, s.pooled_w, s.height, s.width,
-            original};
+  PoolCollector<acc_t, original> operator()(const Shape& s, scalar_t, acc_t) const {
+    return {static_cast<acc_t>(spatial_scale), s.pooled_h, s.pooled_w, s.height, s.width};
   }
 };
 
 at::Tensor ps_roi_pool_forward(const at::Tensor& input, const at::Tensor& rois,
                                double spatial_scale, int64_t pooled_h, int64_t pooled_w,
                                bool original) {
+  if (original) {
+    return forward_op("ps_roi_pool", input, rois, pooled_h, pooled_w,
+                      MakePoolCollector<true>{spatial_scale});
+  }
   return forward_op("ps_roi_pool", input, rois, pooled_h, pooled_w,
-                    MakePoolCollector{spatial_scale, original});
+                    MakePoolCollector<false>{spatial_scale});
 }
 
 at::Tensor ps_roi_pool_backward(const at::Tensor& grad, const at::Tensor& rois,
                                 double spatial_scale, int64_t pooled_h, int64_t pooled_w,
                                 int64_t batch, int64_t channels, int64_t height, int64_t width,
                                 bool original) {
+  if (original) {
+    return backward_op("ps_roi_pool_backward", grad, rois, pooled_h, pooled_w, batch, channels,
+                       height, width, MakePoolCollector<true>{spatial_scale});
+  }
   return backward_op("ps_roi_pool_backward", grad, rois, pooled_h, pooled_w, batch, channels,
-                     height, width, MakePoolCollector{spatial_scale, original});
+                     height, width, MakePoolCollector<false>{spatial_scale});
 }
 
 }  // namespace
