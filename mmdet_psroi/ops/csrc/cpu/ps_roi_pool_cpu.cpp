@@ -39,27 +39,29 @@ struct MakePoolCollector {
   }
 };
 
+// Calls run(MakePoolCollector<rule>{spatial_scale}) with the rule `original` names.
+template <typename Run>
+at::Tensor with_rule(bool original, double spatial_scale, const Run& run) {
+  return original ? run(MakePoolCollector<true>{spatial_scale})
+                  : run(MakePoolCollector<false>{spatial_scale});
+}
+
 at::Tensor ps_roi_pool_forward(const at::Tensor& input, const at::Tensor& rois,
                                double spatial_scale, int64_t pooled_h, int64_t pooled_w,
                                bool original) {
-  if (original) {
-    return forward_op("ps_roi_pool", input, rois, pooled_h, pooled_w,
-                      MakePoolCollector<true>{spatial_scale});
-  }
-  return forward_op("ps_roi_pool", input, rois, pooled_h, pooled_w,
-                    MakePoolCollector<false>{spatial_scale});
+  return with_rule(original, spatial_scale, [&](auto make_collector) {
+    return forward_op("ps_roi_pool", input, rois, pooled_h, pooled_w, make_collector);
+  });
 }
 
 at::Tensor ps_roi_pool_backward(const at::Tensor& grad, const at::Tensor& rois,
                                 double spatial_scale, int64_t pooled_h, int64_t pooled_w,
                                 int64_t batch, int64_t channels, int64_t height, int64_t width,
                                 bool original) {
-  if (original) {
+  return with_rule(original, spatial_scale, [&](auto make_collector) {
     return backward_op("ps_roi_pool_backward", grad, rois, pooled_h, pooled_w, batch, channels,
-                       height, width, MakePoolCollector<true>{spatial_scale});
-  }
-  return backward_op("ps_roi_pool_backward", grad, rois, pooled_h, pooled_w, batch, channels,
-                     height, width, MakePoolCollector<false>{spatial_scale});
+                       height, width, make_collector);
+  });
 }
 
 }  // namespace
