@@ -12,17 +12,15 @@ elements some bin reads + rois + output; backward: grad_output + rois + the whol
 which must be written), over the bandwidth of a large ``copy_`` on the same device measured in
 the same run.
 
-``--check`` compares our output and input gradient with torchvision's computed in float64 from
-the same inputs, for every benchmarked case, and exits non-zero on a mismatch (torchvision's
-``ps_roi_pool`` forward clips bins differently on the CPU and on CUDA, see README, so that one
-pair is skipped).
+Whether our results agree with torchvision's is tests/ops/test_torchvision_parity.py's to say
+(on CUDA too, in the GPU check); this script only times.
 
 Usage:
     python tools/benchmark_op.py                 # CPU: R-FCN VOC and COCO shapes, 1 and all threads
     python tools/benchmark_op.py --quick         # fewer rounds
     python tools/benchmark_op.py --self-check    # also time the first peer against itself (~1.0x)
     python tools/benchmark_op.py --device cuda --dtype float32 float16 --classes 21 81 \\
-        --peers torchvision --check --self-check  # the GPU check's op benchmark
+        --peers torchvision --self-check  # the GPU check's op benchmark
 
 Deformable PS RoI pooling has no peer: it is timed against our ps_roi_align with
 ``sampling_ratio = sample_per_part`` (the same samples without offsets), in Deformable R-FCN's
@@ -46,14 +44,8 @@ IMAGE_SIZE = (600, 1000)  # (h, w) -> a 38x63 map at stride 16
 OURS = {'pool': ps_roi_pool, 'align': ps_roi_align}
 DTYPES = {'float32': torch.float32, 'float16': torch.float16, 'bfloat16': torch.bfloat16,
           'float64': torch.float64}
-# |ours - torchvision in float64| <= tol * (1 + |torchvision|): catches wrong bins or indices,
-# not the last bits (the op tests hold those).
-CHECK_TOLERANCE = {torch.float64: 1e-10, torch.float32: 1e-4, torch.float16: 1e-2,
-                   torch.bfloat16: 5e-2}
 PEER_NAMES = {'torchvision': 'torchvision', 'mmcv': 'mmcv RoIAlign', 'ours': 'ours'}
-SAME_OP_PEERS = ('torchvision', 'ours')  # peers whose results --check compares with ours
-CHECK_SKIPS = {('torchvision', 'pool', 'forward'):
-               "torchvision's forward (CPU and CUDA kernels) clips bins to H-1/W-1"}
+SAME_OP_PEERS = ('torchvision', 'ours')  # peers that compute our op (mmcv: RoIAlign)
 
 
 def find_peers(wanted=None):
@@ -138,41 +130,17 @@ def forward_backward(fn, x, rois, *args):
     return (lambda: fn(x, rois, *args)), backward
 
 
-def output_and_grad(fn, x, rois, args):
-    """fn's output and the gradient of its sum with respect to x."""
-    leaf = x.clone().requires_grad_()
-    out = fn(leaf, rois, *args)
-    out.backward(torch.ones_like(out))
-    return out, leaf.grad
-
-
 def floor_bytes(op_name, x, rois, args):
-    """Bytes that must move (forward, backward); distinct reads counted from our gradient."""
-    out, grad = output_and_grad(OURS[op_name], x, rois, args)
+    """Bytes that must move (forward, backward); distinct reads counted from our gradient of
+    the output's sum."""
+    leaf = x.clone().requires_grad_()
+    out = OURS[op_name](leaf, rois, *args)
+    (grad,) = torch.autograd.grad(out.sum(), leaf)
     touched = int((grad != 0).sum())
     item = x.element_size()
     forward = (touched + out.numel() + rois.numel()) * item
     backward = (out.numel() + rois.numel() + x.numel()) * item
     return forward, backward
-
-
-def check_case(op_name, peer_name, peer_fn, x, rois, args):
-    """Our output and gradient against the peer's in float64 on the same inputs: one
-    dict(phase, max_error, tolerance, ok) per phase, or a skip with its reason."""
-    ours = output_and_grad(OURS[op_name], x, rois, args)
-    oracle = output_and_grad(peer_fn, x.double(), rois.double(), args)
-    tolerance = CHECK_TOLERANCE[x.dtype]
-    results = []
-    for phase, got, want in zip(('forward', 'backward'), ours, oracle):
-        skip = CHECK_SKIPS.get((peer_name, op_name, phase))
-        if skip:
-            results.append(dict(phase=phase, skipped=skip))
-            continue
-        error = ((got.double() - want).abs() / (1 + want.abs())).max().item() if want.numel() \
-            else 0.0
-        results.append(dict(phase=phase, max_error=error, tolerance=tolerance,
-                            ok=error <= tolerance))
-    return results
 
 
 class Table:
@@ -200,7 +168,7 @@ class Table:
 
 
 def run_case(case, peers, bandwidth, args, table):
-    """Timing rows (and, with --check, check results) of one (op, classes, rois, dtype)."""
+    """Timing rows of one (op, classes, rois, dtype)."""
     op_name, classes, num_rois, dtype_name = case
     device, dtype = args.device, DTYPES[dtype_name]
     generator = torch.Generator().manual_seed(0)
@@ -212,15 +180,11 @@ def run_case(case, peers, bandwidth, args, table):
     floor_fwd, floor_bwd = (b / bandwidth for b in floor_bytes(op_name, x, rois, op_args))
     threads = torch.get_num_threads() if device.type == 'cpu' else None
     shape = dict(op=op_name, classes=classes, rois=num_rois, threads=threads, dtype=dtype_name)
-    rows, checks = [], []
+    rows = []
     for peer_name, peer_ops in peers.items():
         if op_name not in peer_ops:
             continue
         peer_x = x if peer_name in SAME_OP_PEERS else x[:, :classes].contiguous()
-        if args.check and peer_name in SAME_OP_PEERS:
-            checks += [dict(shape, peer=peer_name, **result)
-                       for result in check_case(op_name, peer_name, peer_ops[op_name], x, rois,
-                                                op_args)]
         peer_fwd, peer_bwd = forward_backward(peer_ops[op_name], peer_x, rois, *op_args)
         for phase, a, b, floor in (('forward', ours_fwd, peer_fwd, floor_fwd),
                                    ('backward', ours_bwd, peer_bwd, floor_bwd)):
@@ -230,7 +194,7 @@ def run_case(case, peers, bandwidth, args, table):
                        ours_over_floor=ours_s / floor)
             rows.append(row)
             print(table.line(row), flush=True)
-    return rows, checks
+    return rows
 
 
 def run_deform_case(classes, num_rois, args, table):
@@ -298,8 +262,6 @@ def parse_args(argv=None):
     parser.add_argument('--reps', type=int, default=5, help='calls per timed round')
     parser.add_argument('--quick', action='store_true', help='3 rounds of 2 calls')
     parser.add_argument('--self-check', action='store_true')
-    parser.add_argument('--check', action='store_true',
-                        help="compare with torchvision's results first; exit 1 on a mismatch")
     parser.add_argument('--json', default='work_dirs/benchmark_op.json')
     args = parser.parse_args(argv)
     if args.quick:
@@ -310,8 +272,6 @@ def parse_args(argv=None):
     if any(n < 1 for n in args.threads + args.rois + (args.classes or [])):
         parser.error('--threads, --rois and --classes take positive integers')
     args.device = parse_device(parser, args.device)
-    if args.check and args.peers == ['mmcv']:
-        parser.error("--check compares with torchvision (or 'ours'), not mmcv's RoIAlign")
     try:
         args.peer_ops = find_peers(args.peers)
     except RuntimeError as error:
@@ -339,8 +299,6 @@ def main(argv=None):
     results = dict(torch=torch.__version__, device=str(args.device), dtypes=args.dtype,
                    peers=list(peers), rounds=args.rounds, reps=args.reps, rows=[], deform_rows=[],
                    bandwidth_gb_s={})
-    if args.check:
-        results['checks'] = []
     table = Table(args.device, args.dtype)
     for key, label in settings(args):
         bandwidth = copy_bandwidth(args.rounds, args.device)
@@ -349,10 +307,7 @@ def main(argv=None):
               f'k={K}, 38x63 map, spatial_scale 1/16, align sampling_ratio 2\n')
         print(table.header())
         for case in cases(args):
-            rows, checks = run_case(case, peers, bandwidth, args, table)
-            results['rows'] += rows
-            if args.check:
-                results['checks'] += checks
+            results['rows'] += run_case(case, peers, bandwidth, args, table)
         results['deform_rows'] += run_deform_case((args.classes or [21])[0], args.rois[0], args,
                                                   table)
     if args.self_check and peers:
@@ -363,25 +318,7 @@ def main(argv=None):
     with open(args.json, 'w') as f:
         json.dump(results, f, indent=2)
     print(f'\nwrote {args.json}')
-    if args.check:
-        return report_checks(results['checks'])
     return 0
-
-
-def report_checks(checks):
-    """Prints the check's outcome; 0 when every compared pair agreed, else 1."""
-    compared = [c for c in checks if 'skipped' not in c]
-    bad = [c for c in compared if not c['ok']]
-    for c in bad:
-        print(f"MISMATCH: {c['op']} {c['phase']} classes={c['classes']} rois={c['rois']} "
-              f"{c['dtype']} vs {c['peer']}: max error {c['max_error']:.3g} > "
-              f"{c['tolerance']:.0e}", file=sys.stderr)
-    if not compared:
-        print('check: nothing was compared (no torchvision peer)', file=sys.stderr)
-        return 1
-    print(f'check: {len(compared) - len(bad)}/{len(compared)} output/gradient comparisons '
-          f'agree ({len(checks) - len(compared)} skipped)')
-    return 1 if bad else 0
 
 
 if __name__ == '__main__':
