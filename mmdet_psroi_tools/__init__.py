@@ -12,6 +12,8 @@ as does ``PYTHONPATH=<checkout>`` (the Makefile sets it).
 - ``timing``: interleaved timing rounds (median and spread, per-round ratios)
 - ``head_benchmark``: the detectors the head benchmarks time, at a fixed RoI count
 - ``devices``: the benchmarks' ``--device`` argument
-- ``seed_statistics``, ``ablation_report``: statistics over seeds; tools/ablation.py's report
+- ``gpu_check_report``: the GPU check's JUnit counts, target and gpu_check.md
+- ``seed_statistics``: statistics over seeds
+- ``ablation``: tools/ablation.py's run cache, training, timing and report
 - ``wheels``: files shipped inside packages on the package registry (the demo's data)
 """

@@ -1,5 +1,6 @@
-"""tools/ablation.py: the seed loop and the reuse of finished runs (training stubbed), the
-refusal of bad arguments, and end to end with a two-iteration schedule on a tiny synthetic data
+"""tools/ablation.py: the seed loop and the reuse of finished runs (training stubbed:
+mmdet_psroi_tools/ablation/training.py), the results written after every run, the refusal of
+bad arguments, and end to end with a two-iteration schedule on a tiny synthetic data
 set laid out like data/neon_trees (one class, COCO json under annotations/)."""
 import json
 import os
@@ -10,6 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
+from mmdet_psroi_tools.ablation import training
 from tests.tools.tool_module import load_tool
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -25,7 +27,7 @@ def ablation():
 
 
 @pytest.fixture
-def stub_training(ablation, monkeypatch):
+def stub_training(monkeypatch):
     """Replaces the runner: records (model, seed) of every training, writes a checkpoint file
     and returns metrics that depend on the model and the seed."""
     trained = []
@@ -42,7 +44,7 @@ def stub_training(ablation, monkeypatch):
                    'coco/bbox_mAP_75': 0.05 + offset}
         return 5.0, metrics, 'iter_2.pth'
 
-    monkeypatch.setattr(ablation, 'train_and_evaluate', train_and_evaluate)
+    monkeypatch.setattr(training, 'train_and_evaluate', train_and_evaluate)
     return trained
 
 

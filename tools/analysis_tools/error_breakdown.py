@@ -40,7 +40,7 @@ import os.path as osp
 import numpy as np
 import torch
 
-from mmdet_psroi_tools.ablation_report import difference_with_interval, mean_pm_std
+from mmdet_psroi_tools.ablation.report import difference_with_interval, mean_pm_std
 from mmdet_psroi_tools.seed_statistics import CI_METHOD, over_seeds, paired_over_seeds
 
 MAX_DETS = 1000

@@ -1,15 +1,18 @@
-"""The summary, tables and plots of ``tools/ablation.py``: per model the mean and standard
-deviation over seeds, every seed's values, and the difference to a baseline with a paired
-confidence interval (:mod:`mmdet_psroi_tools.seed_statistics`).
+"""The ablation's report: per model the mean and standard deviation over seeds, every seed's
+values, and the difference to a baseline with a paired confidence interval
+(:mod:`mmdet_psroi_tools.seed_statistics`), written as results.json, results.md and plots.
 
 A run is a dict with at least ``model``, ``seed``, the metrics in :data:`METRICS` and
 ``train_seconds``; after timing also ``inference_ms`` (per timing round, the median ms per
 image of one pass over the val split) and ``inference_ms_median``.
 """
+import json
+import os
 import os.path as osp
+import platform
 import statistics
 
-from .seed_statistics import CI_METHOD, mean_std, over_seeds, paired_over_seeds
+from ..seed_statistics import CI_METHOD, mean_std, over_seeds, paired_over_seeds
 
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75')
 LABELS = dict(bbox_mAP='mAP', bbox_mAP_50='AP50', bbox_mAP_75='AP75')
@@ -164,3 +167,61 @@ def plot(summaries, runs, out_dir, environment):
     fig.tight_layout()
     fig.savefig(osp.join(out_dir, 'loss_curves.png'), dpi=100)
     plt.close(fig)
+
+
+def draw_predictions(model, dataloader, name, out_dir, count, score_thr=0.3):
+    """predictions_<name>.png: a row of ``count`` val tiles with ground truth (green) and
+    predictions scoring at least ``score_thr`` (red)."""
+    import cv2
+    import numpy as np
+    import torch
+
+    model.eval()
+    tiles = []
+    with torch.no_grad():
+        for _, data in zip(range(count), dataloader):
+            sample = model.test_step(data)[0]
+            image = cv2.imread(sample.img_path)
+            truth = sample.gt_instances.bboxes
+            pred = sample.pred_instances
+            for boxes, color in ((getattr(truth, 'tensor', truth), (0, 200, 0)),
+                                 (pred.bboxes[pred.scores >= score_thr], (0, 0, 255))):
+                for box in boxes.tolist():
+                    cv2.rectangle(image, tuple(map(int, box[:2])), tuple(map(int, box[2:])),
+                                  color, 1)
+            tiles.append(image)
+    if tiles:
+        height = min(t.shape[0] for t in tiles)
+        row = np.concatenate([t[:height] for t in tiles], axis=1)
+        cv2.imwrite(osp.join(out_dir, f'predictions_{name}.png'), row)
+
+
+def cpu_name():
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def environment():
+    import torch
+
+    return dict(torch=torch.__version__, threads=torch.get_num_threads(), cpu=cpu_name(),
+                logical_cpus=os.cpu_count())
+
+
+def write_results(runs, models, baseline, out_dir):
+    """results.json (every run, every statistic), results.md and the plots."""
+    summaries = summarize(runs, models, baseline)
+    env = environment()
+    public_runs = [{k: v for k, v in r.items() if k != 'config_sha256'} for r in runs]
+    with open(osp.join(out_dir, 'results.json'), 'w') as f:
+        json.dump(dict(**env, seeds=sorted({r['seed'] for r in runs}), baseline=baseline,
+                       models=summaries, runs=public_runs), f, indent=2)
+    with open(osp.join(out_dir, 'results.md'), 'w') as f:
+        f.write(markdown(summaries, runs, baseline, env))
+    plot(summaries, runs, out_dir, env)

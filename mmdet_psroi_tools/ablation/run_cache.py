@@ -1,0 +1,57 @@
+"""The ablation's run cache: one directory per (model, seed, config), and the record that
+says a run finished.
+
+A run lives in ``<out_dir>/<model>/seed_<k>-<hash>/``, ``<hash>`` the start of the sha256 of
+the text that identifies its config, so a run with another config never overwrites it. Its
+record (``run.json``: results, checkpoint file, the config's full hash) is written last,
+through a temporary file: a run without one did not finish.
+"""
+import glob
+import hashlib
+import json
+import os
+import os.path as osp
+
+RECORD = 'run.json'
+
+
+def config_hash(identity):
+    return hashlib.sha256(identity.encode()).hexdigest()
+
+
+def run_dir(out_dir, name, seed, identity):
+    """``<out_dir>/<name>/seed_<seed>-<config hash>``."""
+    return osp.join(out_dir, name, f'seed_{seed}-{config_hash(identity)[:8]}')
+
+
+def finished_record(work_dir, identity):
+    """The record of the finished run in ``work_dir`` with this config, or (None, why not)."""
+    path = osp.join(work_dir, RECORD)
+    if not osp.isfile(path):
+        others = sorted(glob.glob(osp.join(osp.dirname(work_dir),
+                                           osp.basename(work_dir).split('-')[0] + '-*',
+                                           RECORD)))
+        if others:
+            return None, ('the finished runs of this seed have other configs (kept: '
+                          + ', '.join(osp.dirname(o) for o in others) + ')')
+        return None, 'no finished run'
+    with open(path) as f:
+        record = json.load(f)
+    if record.get('config_sha256') != config_hash(identity):
+        return None, f'{path} belongs to another config'
+    if not osp.isfile(osp.join(work_dir, record['checkpoint'])):
+        return None, f'its checkpoint {record["checkpoint"]} is missing'
+    return record, None
+
+
+def save_run(work_dir, identity, record):
+    """Writes the run's config.py, then its record (with the config's hash) through a
+    temporary file; returns the record as written."""
+    record = dict(record, config_sha256=config_hash(identity))
+    with open(osp.join(work_dir, 'config.py'), 'w') as f:
+        f.write(identity)
+    partial = osp.join(work_dir, RECORD + '.part')
+    with open(partial, 'w') as f:
+        json.dump(record, f, indent=2)
+    os.replace(partial, osp.join(work_dir, RECORD))
+    return record

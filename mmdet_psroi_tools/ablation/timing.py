@@ -1,0 +1,50 @@
+"""Inference time of the ablation's trained models: every model and seed in one process,
+in interleaved rounds (each round times one pass of every model over its val split and keeps
+its median ms per image), so that a change in the machine's speed hits all alike."""
+import copy
+import functools
+import os.path as osp
+import statistics
+import time
+
+import torch
+
+from ..timing import interleaved_rounds
+from .training import say
+
+
+def load_trained(cfg, record):
+    """The trained model of a run (eval mode, CPU) and its test dataloader."""
+    from mmdet.apis import init_detector
+    from mmengine.runner import Runner
+
+    model = init_detector(copy.deepcopy(cfg), osp.join(cfg.work_dir, record['checkpoint']),
+                          device='cpu')
+    return model, Runner.build_dataloader(cfg.test_dataloader)
+
+
+def inference_seconds(model, dataloader, warmup=2):
+    """Seconds per image (batch 1) of one pass, the first ``warmup`` images left out."""
+    model.eval()
+    times = []
+    with torch.no_grad():
+        for index, data in enumerate(dataloader):
+            start = time.perf_counter()
+            model.test_step(data)
+            if index >= warmup:
+                times.append(time.perf_counter() - start)
+    if not times:
+        raise RuntimeError(f'not enough val images to time inference (more than {warmup} '
+                           'are needed)')
+    return times
+
+
+def time_interleaved(trained, rounds):
+    """Per (model, dataloader) of ``trained``: in each of ``rounds`` interleaved rounds, the
+    median ms per image of one pass over its val split."""
+    passes = {index: functools.partial(inference_seconds, model, dataloader)
+              for index, (model, dataloader) in enumerate(trained)}
+    times = interleaved_rounds(
+        passes, rounds, warmup=0, measure=lambda one_pass: statistics.median(one_pass()),
+        on_round=lambda index, total: say(f'timing inference, round {index}/{total}'))
+    return [[seconds * 1e3 for seconds in times[index].values] for index in passes]

@@ -1,0 +1,109 @@
+"""The ablation's runs: a run's config (seed and overrides applied), its training and
+evaluation with mmengine's runner, and the seed loop that trains only what the run cache
+(:mod:`.run_cache`) does not hold yet."""
+import datetime
+import glob
+import json
+import os.path as osp
+import time
+
+import torch
+
+from .report import METRICS
+from .run_cache import finished_record, run_dir, save_run
+
+
+def say(message):
+    print(f'[ablation] {message}', flush=True)
+
+
+def model_name(config_path):
+    return osp.splitext(osp.basename(config_path))[0]
+
+
+def run_config(path, seed, out_dir, data_root=None, max_iters=None, cfg_options=None):
+    """The config of one run, and the text that identifies it (its dump before the output
+    paths are set, so a moved work dir is still reused). ``max_iters`` shortens the schedule
+    (constant learning rate, one checkpoint at the end)."""
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(path)
+    if data_root:
+        root = data_root.rstrip('/') + '/'
+        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+            cfg[loader].dataset.data_root = root
+        for evaluator in ('val_evaluator', 'test_evaluator'):
+            cfg[evaluator].ann_file = root + 'annotations/val.json'
+    if max_iters:
+        cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = max_iters
+        cfg.default_hooks.checkpoint.interval = max_iters
+        cfg.default_hooks.logger.interval = min(cfg.default_hooks.logger.interval, max_iters)
+        cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
+    identity = cfg.pretty_text
+    # Evaluated once, by runner.test() after training: no validation loop at the last iteration.
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    name = model_name(path)
+    cfg.work_dir = run_dir(out_dir, name, seed, identity)
+    cfg.experiment_name = f'{name}_seed{seed}'
+    cfg.visualizer.name = f'visualizer_{name}_seed{seed}'
+    return cfg, identity
+
+
+def loss_curve(work_dir):
+    """[(iter, loss), ...] from the runner's scalars.json (the newest run in work_dir)."""
+    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    if not files:
+        return []
+    with open(files[-1]) as f:
+        records = [json.loads(line) for line in f]
+    return [(r['iter'], r['loss']) for r in records if 'loss' in r and 'iter' in r]
+
+
+def train_and_evaluate(cfg):
+    """Train with mmengine's runner and evaluate: (train seconds, metrics, checkpoint file)."""
+    from mmengine.runner import Runner
+
+    runner = Runner.from_cfg(cfg)
+    start = time.perf_counter()
+    runner.train()
+    train_s = time.perf_counter() - start
+    say(f'evaluating {cfg.experiment_name}')
+    metrics = runner.test()
+    with open(osp.join(cfg.work_dir, 'last_checkpoint')) as f:
+        return train_s, metrics, osp.basename(f.read().strip())
+
+
+def train_run(cfg, identity, path, seed):
+    """Train and evaluate one run; saves it in the run cache; its record."""
+    name = model_name(path)
+    say(f'training {name} seed {seed} for {cfg.train_cfg.max_iters} iterations')
+    train_s, metrics, checkpoint = train_and_evaluate(cfg)
+    return save_run(cfg.work_dir, identity, dict(
+        model=name, config=path, seed=seed, checkpoint=checkpoint, train_seconds=train_s,
+        threads=torch.get_num_threads(), torch=torch.__version__,
+        finished=datetime.datetime.now().isoformat(timespec='seconds'),
+        loss_curve=loss_curve(cfg.work_dir),
+        **{key: float(metrics[f'coco/{key}']) for key in METRICS}))
+
+
+def train_or_reuse(configs, seeds, out_dir, retrain=False, **overrides):
+    """Yields (record, config) of every (seed, config) run, seeds outer: the finished run with
+    the same config where the cache holds one (unless ``retrain``), else a new one trained.
+    ``overrides``: :func:`run_config`'s."""
+    plan = [(seed, path) for seed in range(seeds) for path in configs]
+    for index, (seed, path) in enumerate(plan, start=1):
+        cfg, identity = run_config(path, seed, out_dir, **overrides)
+        name = model_name(path)
+        say(f'run {index}/{len(plan)}: {name} seed {seed} ({path})')
+        record, why = (None, '--retrain') if retrain else finished_record(cfg.work_dir, identity)
+        if record is not None:
+            say(f'reusing {name} seed {seed}: finished {record["finished"]} with the same '
+                f'config ({cfg.work_dir})')
+        else:
+            if why != 'no finished run':
+                say(f'training {name} seed {seed} again: {why}')
+            record = train_run(cfg, identity, path, seed)
+        yield dict(record, reused=why is None, work_dir=cfg.work_dir), cfg
