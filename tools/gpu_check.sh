@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The GPU check: builds the op in place for the GPU present, runs the op tests (CUDA cases
+# The GPU check: builds the op out of tree for the GPU present, runs the op tests (CUDA cases
 # included), benchmarks our kernels against torchvision's CUDA kernels and, where mmcv and
 # mmdet import, R-FCN against Faster R-CNN C4; writes gpu_check.json and gpu_check.md to
-# OUT_DIR. Needs python3 with torch and torchvision, nvcc, pytest; no network, no installs.
-# Exits non-zero, naming the failing step, on any failure. See tools/gpu_check.py.
+# OUT_DIR. Needs python3 with torch, torchvision, pytest and setuptools, and nvcc; no network,
+# no installs. Exits non-zero, naming the failing step, on any failure. See tools/gpu_check.py.
 #
 # Usage: tools/gpu_check.sh [--dry-run] [--budget-s SECONDS] OUT_DIR
 #        PYTHON=/path/to/python tools/gpu_check.sh OUT_DIR   (default: python3)
