@@ -167,33 +167,43 @@ class Table:
         return '| ' + ' | '.join(cells) + ' |'
 
 
-def run_case(case, peers, bandwidth, args, table):
-    """Timing rows of one (op, classes, rois, dtype)."""
-    op_name, classes, num_rois, dtype_name = case
-    device, dtype = args.device, DTYPES[dtype_name]
+def inputs(classes, num_rois, device, dtype=torch.float32):
+    """A map of the benchmark's size with k*k channels per class, RoIs, and their generator."""
     generator = torch.Generator().manual_seed(0)
     h, w = (s // 16 + (s % 16 > 0) for s in IMAGE_SIZE)
     x = torch.randn(1, classes * K * K, h, w, generator=generator).to(device, dtype)
-    rois = make_rois(num_rois, generator).to(device, dtype)
+    return x, make_rois(num_rois, generator).to(device, dtype), generator
+
+
+def timed_rows(shape, peer, ours, theirs, args, table, floors=(None, None)):
+    """Forward and backward rows: our (forward, backward) callables against the peer's, timed
+    in alternation; ``floors``: their memory floors in seconds, where known."""
+    rows = []
+    for phase, a, b, floor in zip(('forward', 'backward'), ours, theirs, floors):
+        ours_s, peer_s, ratio = compare(a, b, args.rounds, args.reps, args.device)
+        rows.append(dict(shape, phase=phase, peer=peer, ours_ms=ours_s * 1e3,
+                         peer_ms=peer_s * 1e3, speedup=ratio,
+                         floor_ms=None if floor is None else floor * 1e3,
+                         ours_over_floor=None if floor is None else ours_s / floor))
+        print(table.line(rows[-1]), flush=True)
+    return rows
+
+
+def run_case(case, peers, bandwidth, args, table):
+    """Timing rows of one (op, classes, rois, dtype)."""
+    op_name, classes, num_rois, dtype_name = case
+    x, rois, _ = inputs(classes, num_rois, args.device, DTYPES[dtype_name])
     op_args = (K, SPATIAL_SCALE) if op_name == 'pool' else (K, SPATIAL_SCALE, 2)
-    ours_fwd, ours_bwd = forward_backward(OURS[op_name], x, rois, *op_args)
-    floor_fwd, floor_bwd = (b / bandwidth for b in floor_bytes(op_name, x, rois, op_args))
-    threads = torch.get_num_threads() if device.type == 'cpu' else None
+    ours = forward_backward(OURS[op_name], x, rois, *op_args)
+    floors = [b / bandwidth for b in floor_bytes(op_name, x, rois, op_args)]
+    threads = torch.get_num_threads() if args.device.type == 'cpu' else None
     shape = dict(op=op_name, classes=classes, rois=num_rois, threads=threads, dtype=dtype_name)
     rows = []
     for peer_name, peer_ops in peers.items():
-        if op_name not in peer_ops:
-            continue
-        peer_x = x if peer_name in SAME_OP_PEERS else x[:, :classes].contiguous()
-        peer_fwd, peer_bwd = forward_backward(peer_ops[op_name], peer_x, rois, *op_args)
-        for phase, a, b, floor in (('forward', ours_fwd, peer_fwd, floor_fwd),
-                                   ('backward', ours_bwd, peer_bwd, floor_bwd)):
-            ours_s, peer_s, ratio = compare(a, b, args.rounds, args.reps, device)
-            row = dict(shape, phase=phase, peer=peer_name, ours_ms=ours_s * 1e3,
-                       peer_ms=peer_s * 1e3, speedup=ratio, floor_ms=floor * 1e3,
-                       ours_over_floor=ours_s / floor)
-            rows.append(row)
-            print(table.line(row), flush=True)
+        if op_name in peer_ops:
+            peer_x = x if peer_name in SAME_OP_PEERS else x[:, :classes].contiguous()
+            theirs = forward_backward(peer_ops[op_name], peer_x, rois, *op_args)
+            rows += timed_rows(shape, peer_name, ours, theirs, args, table, floors)
     return rows
 
 
@@ -201,27 +211,16 @@ def run_deform_case(classes, num_rois, args, table):
     """deform_ps_roi_pool (map and offset gradients) against our ps_roi_align with the same
     samples: Deformable R-FCN's class-specific offsets, k=7, 4 samples per part side. No peer
     library has the op, so there is no memory floor column."""
-    generator = torch.Generator().manual_seed(0)
-    h, w = (s // 16 + (s % 16 > 0) for s in IMAGE_SIZE)
-    x = torch.randn(1, classes * K * K, h, w, generator=generator).to(args.device)
-    rois = make_rois(num_rois, generator).to(args.device)
+    x, rois, generator = inputs(classes, num_rois, args.device)
     offset = (0.1 * torch.randn(num_rois, 2 * classes, K, K, generator=generator)).to(args.device)
     leaf_offset = offset.clone().requires_grad_()
-    ours_fwd, ours_bwd = forward_backward(
+    ours = forward_backward(
         lambda t, r: deform_ps_roi_pool(t, r, leaf_offset, K, SPATIAL_SCALE, sample_per_part=4),
         x, rois)
-    peer_fwd, peer_bwd = forward_backward(ps_roi_align, x, rois, K, SPATIAL_SCALE, 4)
+    theirs = forward_backward(ps_roi_align, x, rois, K, SPATIAL_SCALE, 4)
     threads = torch.get_num_threads() if args.device.type == 'cpu' else None
-    rows = []
-    for phase, a, b in (('forward', ours_fwd, peer_fwd), ('backward', ours_bwd, peer_bwd)):
-        ours_s, peer_s, ratio = compare(a, b, args.rounds, args.reps, args.device)
-        row = dict(op='deform', classes=classes, rois=num_rois, threads=threads,
-                   dtype='float32', phase=phase, peer='our ps_roi_align',
-                   ours_ms=ours_s * 1e3, peer_ms=peer_s * 1e3, speedup=ratio, floor_ms=None,
-                   ours_over_floor=None)
-        rows.append(row)
-        print(table.line(row), flush=True)
-    return rows
+    shape = dict(op='deform', classes=classes, rois=num_rois, threads=threads, dtype='float32')
+    return timed_rows(shape, 'our ps_roi_align', ours, theirs, args, table)
 
 
 def self_check(peer_name, peer_ops, args):
