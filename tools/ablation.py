@@ -1,34 +1,20 @@
-"""Train and compare detectors that differ only in their RoI head, over seeds (`make demo`).
+"""Train and compare detectors that differ only in their RoI head, over seeds (`make demo`;
+docs/neon_demo.md).
 
-For every seed 0..N-1 (``--seeds N``) and every config: train with MMDetection's runner, the
-config's ``randomness.seed`` set to the seed, and evaluate bbox mAP / AP50 / AP75 on the val
-split with ``CocoMetric``. Seeds are the outer loop, so a run stopped early holds whole seeds
-of every model. After all training, time inference per image of every trained model in this
-process, same thread count for all, in interleaved rounds (each round times one pass of every
-model and seed over the val split and keeps its median ms per image), so that a change in the
-machine's speed hits all alike.
+For every seed 0..N-1 (``--seeds N``, the outer loop) and every config: train with the
+config's ``randomness.seed`` set to the seed, or reuse the finished run of the same config
+(``--retrain``: train again), and evaluate on the val split with ``CocoMetric``; then time
+inference of every trained model in interleaved rounds. Per model: mean and standard
+deviation over seeds, every seed's values, and the difference to ``--baseline`` (default: the
+last config) with a 95 % interval paired by seed. The parts: ``mmdet_psroi_tools/ablation/``
+(run cache, training, timing, report). Writes, under ``--work-dir``:
 
-Per model: mean and standard deviation over seeds of each metric, every seed's values, and
-the difference to the baseline (``--baseline``, default the last config) with a 95 %
-confidence interval paired by seed (``mmdet_psroi_tools/seed_statistics.py``: paired t
-interval; none with one seed). The parts: ``mmdet_psroi_tools/ablation/`` (run cache,
-training, timing, report). Writes, under ``--work-dir`` (default
-``work_dirs/neon_trees_ablation``):
-
-    <model>/seed_<k>-<hash>/   one run: checkpoint, logs, config.py, run.json (its results);
-                               <hash> identifies its config
-    results.json, results.md   every run and the statistics (the table is also printed),
-                               updated after every run
+    <model>/seed_<k>-<hash>/   one run: checkpoint, logs, config.py, run.json (its results)
+    results.json, results.md   every run and the statistics, updated after every run (the
+                               previous results.json kept as results.previous.json)
     ap.png, latency.png        means with std error bars, one point per seed
     loss_curves.png            training loss, one line per seed
     predictions_<model>.png    a few val tiles (first seed): ground truth green, predictions red
-
-No lost work: a run that finished (its run.json is written after evaluation) with the same
-config (the config with seed and overrides applied, compared by its dump) is reused, not
-retrained, so a stopped run resumes and an added config or seed trains only what is new. A
-changed config trains in a new directory and leaves the old runs as they are (going back
-reuses them). ``--retrain`` trains every run again. The previous results.json is kept as
-``results.previous.json``.
 
 Usage:
     python tools/ablation.py                                   # the three NEON configs, 1 seed
