@@ -32,7 +32,8 @@ import torch
 
 import mmdet_psroi  # noqa: F401  (registers R-FCN)
 from mmdet_psroi_tools.ablation.report import draw_predictions, write_results
-from mmdet_psroi_tools.ablation.timing import load_trained, time_interleaved
+from mmdet_psroi_tools.ablation.run_cache import load_run
+from mmdet_psroi_tools.ablation.timing import time_interleaved
 from mmdet_psroi_tools.ablation.training import model_name, say, train_or_reuse
 
 DEFAULT_CONFIGS = [
@@ -113,7 +114,7 @@ def main(argv=None):
     runs = collect_runs(args.configs, args.seeds, out_dir, args)
 
     say('loading the trained models for timing')
-    trained = [load_trained(cfg, record) for record, cfg in runs]
+    trained = [load_run(record['work_dir'])[:2] for record, _ in runs]
     for (record, _), (model, dataloader) in zip(runs, trained):
         if record['seed'] == 0:
             draw_predictions(model, dataloader, record['model'], out_dir, args.show_images)

@@ -17,8 +17,10 @@ on the CPU with tiny sizes, the op tests only collected. ``GPU_CHECK_FAIL_STEP=<
 a step fail. The whole check must end within ``--budget-s`` seconds.
 """
 import argparse
+import contextlib
 import datetime
 import glob
+import importlib.metadata
 import importlib.util
 import json
 import os
@@ -74,6 +76,10 @@ class StepFailed(Exception):
         self.status = status
 
 
+def installed(module):
+    return importlib.util.find_spec(module) is not None
+
+
 def nvidia_include_dirs():
     """The include folders of pip-installed CUDA toolkits (the nvidia namespace package)."""
     spec = importlib.util.find_spec('nvidia')
@@ -119,7 +125,12 @@ class GPUCheck:
         proc = subprocess.Popen(list(map(str, cmd)), cwd=ROOT, env=env or self.env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True)
-        timer = threading.Timer(self.remaining_s(), os.killpg, (proc.pid, signal.SIGKILL))
+
+        def stop():
+            with contextlib.suppress(ProcessLookupError):  # already ended
+                os.killpg(proc.pid, signal.SIGKILL)
+
+        timer = threading.Timer(self.remaining_s(), stop)
         timer.start()
         try:
             lines = []
@@ -129,7 +140,7 @@ class GPUCheck:
                 lines.append(line)
             status = proc.wait()
         except BaseException:  # Ctrl-C included: no compiler left running
-            os.killpg(proc.pid, signal.SIGKILL)
+            stop()
             raise
         finally:
             timer.cancel()
@@ -149,41 +160,37 @@ class GPUCheck:
 
     def environment(self):
         import torch
-        from torch.utils.cpp_extension import CUDA_HOME as cuda_home  # setup.py's toolkit
+        from torch.utils.cpp_extension import CUDA_HOME  # setup.py's toolkit
 
-        if cuda_home:
-            self.env['PATH'] = os.pathsep.join([os.path.join(cuda_home, 'bin'), self.env['PATH']])
-        _, out = self.run([self.python, '-m', 'torch.utils.collect_env'])  # its lines: the log's
+        if CUDA_HOME:
+            self.env['PATH'] = os.pathsep.join([os.path.join(CUDA_HOME, 'bin'), self.env['PATH']])
+        _, out = self.run([self.python, '-m', 'torch.utils.collect_env'])  # all of it: the log's
         found = dict(line.split(': ', 1) for line in out.splitlines() if ': ' in line)
-        info = dict(python=platform.python_version(), torch=torch.__version__,
-                    torch_cuda=torch.version.cuda, cuda_home=cuda_home,
-                    cxx=f"{os.environ.get('CXX', 'c++')} (gcc {found.get('GCC version')})",
-                    driver=found.get('Nvidia driver version'),
-                    nvcc=found.get('CUDA runtime version') if cuda_home else None,
-                    xdist=importlib.util.find_spec('xdist') is not None)
-        problems = [f'{name} is not importable' for name in ('torchvision', 'pytest', 'setuptools')
-                    if importlib.util.find_spec(name) is None and (name != 'torchvision'
-                                                                    or not self.dry)]
-        if torch.cuda.is_available():
-            props = torch.cuda.get_device_properties(0)
-            info.update(gpu=props.name, capability=[props.major, props.minor],
-                        gpu_memory_gib=round(props.total_memory / 2**30, 1))
-        elif not self.dry:
+        gpu = torch.cuda.get_device_properties(0) if torch.cuda.is_available() else None
+        info = self.info = self.report['environment'] = dict(
+            python=platform.python_version(), torch=torch.__version__,
+            torch_cuda=torch.version.cuda,
+            torchvision=(importlib.metadata.version('torchvision') if installed('torchvision')
+                         else None),
+            cuda_home=CUDA_HOME, nvcc=CUDA_HOME and found.get('CUDA runtime version'),
+            driver=found.get('Nvidia driver version'), xdist=installed('xdist'),
+            cxx=f"{os.environ.get('CXX', 'c++')} (gcc {found.get('GCC version')})",
+            **(dict(gpu=gpu.name, capability=[gpu.major, gpu.minor],
+                    gpu_memory_gib=round(gpu.total_memory / 2**30, 1)) if gpu else {}))
+        needed = ('pytest', 'setuptools') + (() if self.dry else ('torchvision',))
+        problems = [f'{name} is not importable' for name in needed if not installed(name)]
+        if not (self.dry or gpu):
             problems.append(f"torch {info['torch']} (CUDA {info['torch_cuda']}) sees no GPU "
                             '(use --dry-run on a machine without one)')
-        if not self.dry and cuda_home is None:
+        if not (self.dry or CUDA_HOME):
             problems.append('nvcc not found: put it on PATH or set CUDA_HOME')
-        if importlib.util.find_spec('torchvision'):
-            from importlib.metadata import version
-            info['torchvision'] = version('torchvision')
-        self.info = self.report['environment'] = info
         if problems:
             raise StepFailed('; '.join(problems))
         where = ('dry run on the CPU' if self.dry else
                  f"{info['gpu']} (sm_{''.join(map(str, info['capability']))}), driver "
                  f"{info['driver']}, nvcc {info['nvcc']}")
         return 'ok', (f"{where}: torch {info['torch']} (CUDA {info['torch_cuda']}), "
-                      f"torchvision {info.get('torchvision', 'not importable')}")
+                      f"torchvision {info['torchvision'] or 'not importable'}")
 
     def build_env(self):
         """FORCE_CUDA=1 for this GPU's architecture; the CUDA headers of pip-installed

@@ -4,7 +4,8 @@ says a run finished.
 A run lives in ``<out_dir>/<model>/seed_<k>-<hash>/``, ``<hash>`` the start of the sha256 of
 the text that identifies its config, so a run with another config never overwrites it. Its
 record (``run.json``: results, checkpoint file, the config's full hash) is written last,
-through a temporary file: a run without one did not finish.
+through a temporary file: a run without one did not finish. A finished run's model loads from
+its config.py and checkpoint.
 """
 import glob
 import hashlib
@@ -55,3 +56,20 @@ def save_run(work_dir, identity, record):
         json.dump(record, f, indent=2)
     os.replace(partial, osp.join(work_dir, RECORD))
     return record
+
+
+def load_run(work_dir, cfg_options=None):
+    """The trained model of a finished run (eval mode, CPU), its test dataloader, its record
+    and its config (``cfg_options`` merged: e.g. other test-time settings)."""
+    from mmdet.apis import init_detector
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    with open(osp.join(work_dir, RECORD)) as f:
+        record = json.load(f)
+    cfg = Config.fromfile(osp.join(work_dir, 'config.py'))  # imports its custom_imports
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    model = init_detector(cfg, osp.join(work_dir, record['checkpoint']), device='cpu')
+    model.eval()
+    return model, Runner.build_dataloader(cfg.test_dataloader), record, cfg

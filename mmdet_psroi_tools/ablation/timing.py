@@ -1,9 +1,7 @@
 """Inference time of the ablation's trained models: every model and seed in one process,
 in interleaved rounds (each round times one pass of every model over its val split and keeps
 its median ms per image), so that a change in the machine's speed hits all alike."""
-import copy
 import functools
-import os.path as osp
 import statistics
 import time
 
@@ -11,16 +9,6 @@ import torch
 
 from ..timing import interleaved_rounds
 from .training import say
-
-
-def load_trained(cfg, record):
-    """The trained model of a run (eval mode, CPU) and its test dataloader."""
-    from mmdet.apis import init_detector
-    from mmengine.runner import Runner
-
-    model = init_detector(copy.deepcopy(cfg), osp.join(cfg.work_dir, record['checkpoint']),
-                          device='cpu')
-    return model, Runner.build_dataloader(cfg.test_dataloader)
 
 
 def inference_seconds(model, dataloader, warmup=2):

@@ -41,6 +41,7 @@ import numpy as np
 import torch
 
 from mmdet_psroi_tools.ablation.report import difference_with_interval, mean_pm_std
+from mmdet_psroi_tools.ablation.run_cache import load_run
 from mmdet_psroi_tools.seed_statistics import CI_METHOD, over_seeds, paired_over_seeds
 
 MAX_DETS = 1000
@@ -143,23 +144,6 @@ def skip_box_regression(model):
         return decode(bboxes, coder.encode(bboxes, bboxes), *args, **kwargs)
 
     coder.decode = decode_unmoved
-
-
-def load_run(run_dir, cfg_options=None):
-    """The trained model (eval mode, CPU), its test dataloader, its run record and its config
-    (``cfg_options`` merged: e.g. other test-time settings)."""
-    from mmdet.apis import init_detector
-    from mmengine.config import Config
-    from mmengine.runner import Runner
-
-    with open(osp.join(run_dir, 'run.json')) as f:
-        record = json.load(f)
-    cfg = Config.fromfile(osp.join(run_dir, 'config.py'))  # imports its custom_imports
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    model = init_detector(cfg, osp.join(run_dir, record['checkpoint']), device='cpu')
-    model.eval()
-    return model, Runner.build_dataloader(cfg.test_dataloader), record, cfg
 
 
 def evaluate_run(run_dir, iou_thrs, cfg_options=None, unregressed=False):
