@@ -11,13 +11,14 @@ Usage:
     python tools/benchmark_amp.py CONFIG --iters 100 --work-dir work_dirs/amp --parallel
 """
 import argparse
-import glob
 import json
 import os
 import os.path as osp
 import subprocess
 import sys
 import time
+
+from mmdet_psroi_tools.ablation.training import logged_scalars
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = 'configs/neon_trees/rfcn_psroialign_mobilenetv2_neon-trees.py'
@@ -42,15 +43,11 @@ def shortened(config, iters):
 
 def last_metrics(work_dir):
     """The last logged val metrics and training loss of the newest run in ``work_dir``."""
-    runs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
-    if not runs:
+    records = logged_scalars(work_dir)
+    if not records:
         raise RuntimeError(f'no training log (scalars.json) under {work_dir}')
-    metrics, loss = {}, None
-    with open(runs[-1]) as f:
-        for record in map(json.loads, f):
-            metrics.update({key: record[key] for key in METRICS if key in record})
-            loss = record.get('loss', loss)
-    return metrics, loss
+    metrics = {key: r[key] for r in records for key in METRICS if key in r}
+    return metrics, next((r['loss'] for r in reversed(records) if 'loss' in r), None)
 
 
 def start_training(config, work_dir, amp):

@@ -52,14 +52,19 @@ def run_config(path, seed, out_dir, data_root=None, max_iters=None, cfg_options=
     return cfg, identity
 
 
-def loss_curve(work_dir):
-    """[(iter, loss), ...] from the runner's scalars.json (the newest run in work_dir)."""
+def logged_scalars(work_dir):
+    """The records of the runner's scalars.json of the newest run in ``work_dir`` (its
+    ``<timestamp>/vis_data/``), oldest first; [] without one."""
     files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
         return []
     with open(files[-1]) as f:
-        records = [json.loads(line) for line in f]
-    return [(r['iter'], r['loss']) for r in records if 'loss' in r and 'iter' in r]
+        return [json.loads(line) for line in f]
+
+
+def loss_curve(work_dir):
+    """[(iter, loss), ...] of the newest run in work_dir."""
+    return [(r['iter'], r['loss']) for r in logged_scalars(work_dir) if 'loss' in r and 'iter' in r]
 
 
 def train_and_evaluate(cfg):

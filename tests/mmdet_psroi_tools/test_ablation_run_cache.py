@@ -4,8 +4,13 @@ there."""
 import json
 import os
 
-from mmdet_psroi_tools.ablation.run_cache import (RECORD, config_hash, finished_record,
-                                                  run_dir, save_run)
+from mmdet_psroi_tools.ablation.run_cache import (
+    RECORD,
+    config_hash,
+    finished_record,
+    run_dir,
+    save_run,
+)
 
 
 def finish(out_dir, identity, seed=0):

@@ -1,0 +1,43 @@
+"""mmdet_psroi_tools/ablation/training.py: the runner's logged scalars of the newest run, the
+loss curve from them, and a run's config (seed, overrides, where it lives). The seed loop
+with its reuse of finished runs is tested with tools/ablation.py (tests/tools/test_ablation.py)."""
+import json
+import os
+
+import pytest
+
+from mmdet_psroi_tools.ablation.training import logged_scalars, loss_curve, run_config
+
+NEON_RFCN = 'configs/neon_trees/rfcn_psroipool_mobilenetv2_neon-trees.py'
+
+
+def log_run(work_dir, timestamp, records):
+    folder = os.path.join(work_dir, timestamp, 'vis_data')
+    os.makedirs(folder)
+    with open(os.path.join(folder, 'scalars.json'), 'w') as f:
+        f.writelines(json.dumps(r) + '\n' for r in records)
+
+
+def test_the_newest_runs_scalars_give_the_loss_curve(tmp_path):
+    assert logged_scalars(str(tmp_path)) == [] and loss_curve(str(tmp_path)) == []
+    log_run(tmp_path, '20260101_000000', [dict(iter=1, loss=9.0)])
+    newest = [dict(iter=1, loss=2.0, lr=0.1), dict(iter=2, loss=1.5),
+              {'coco/bbox_mAP': 0.3, 'step': 2}]
+    log_run(tmp_path, '20260102_000000', newest)
+    assert logged_scalars(str(tmp_path)) == newest
+    assert loss_curve(str(tmp_path)) == [(1, 2.0), (2, 1.5)]
+
+
+def test_a_run_config_sets_the_seed_the_overrides_and_its_directory(tmp_path):
+    pytest.importorskip('mmdet')
+    cfg, identity = run_config(NEON_RFCN, 2, str(tmp_path), data_root='DATA', max_iters=3,
+                               cfg_options={'train_dataloader.batch_size': 4})
+    assert cfg.randomness.seed == 2 and cfg.train_cfg.max_iters == 3
+    assert cfg.train_dataloader.dataset.data_root == 'DATA/'
+    assert cfg.test_evaluator.ann_file == 'DATA/annotations/val.json'
+    assert cfg.train_dataloader.batch_size == 4 and cfg.val_dataloader is None
+    assert os.path.dirname(cfg.work_dir) == str(tmp_path / 'rfcn_psroipool_mobilenetv2_neon-trees')
+    assert os.path.basename(cfg.work_dir).startswith('seed_2-')
+    assert 'seed=2' in identity and 'DATA/' in identity
+    other, _ = run_config(NEON_RFCN, 2, str(tmp_path), data_root='DATA', max_iters=4)
+    assert other.work_dir != cfg.work_dir  # another config: another directory
