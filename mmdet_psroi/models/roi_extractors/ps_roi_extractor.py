@@ -20,15 +20,13 @@ for _layer in (PSRoIPool, PSRoIAlign, DeformPSRoIPool):
 def ps_roi_layer_class(layer_type) -> type:
     """The class ``roi_layer.type`` names: a name registered in :data:`PS_ROI_LAYERS`, or a
     class that is (or derives from) one registered there. ValueError otherwise."""
-    if isinstance(layer_type, str):
-        layer_cls = PS_ROI_LAYERS.get(layer_type)
-        if layer_cls is not None:
-            return layer_cls
-    elif isinstance(layer_type, type) and issubclass(
-            layer_type, tuple(PS_ROI_LAYERS.module_dict.values())):
+    registered = PS_ROI_LAYERS.module_dict
+    if isinstance(layer_type, str) and layer_type in registered:
+        return registered[layer_type]
+    if isinstance(layer_type, type) and issubclass(layer_type, tuple(registered.values())):
         return layer_type
     raise ValueError(f'PSRoIExtractor: roi_layer.type must be one of '
-                     f'{sorted(PS_ROI_LAYERS.module_dict)} (the position-sensitive layers '
+                     f'{sorted(registered)} (the position-sensitive layers '
                      f'registered in PS_ROI_LAYERS) or a subclass of one, got {layer_type!r}')
 
 
