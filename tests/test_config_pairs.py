@@ -156,5 +156,6 @@ def test_project_baseline_builds_with_the_papers_ohem(path):
     from mmdet_psroi_tools.config_checks import without_pretrained
 
     register_all_modules()
-    model = MODELS.build(without_pretrained(_loaded(path).model))
+    cfg = Config.fromfile(os.path.join(ROOT, path))  # with its custom_imports, which register
+    model = MODELS.build(without_pretrained(cfg.model))
     assert type(model.roi_head.bbox_sampler).__name__ == 'TotalLossOHEMSampler'

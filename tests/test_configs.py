@@ -97,11 +97,16 @@ def test_rfcn_configs_have_the_papers_settings(path):
     compares the two), positives at IoU >= 0.5 and negatives below, detections suppressed at
     0.3 IoU, RPN NMS at 0.7, weight decay 0.0005 and momentum 0.9; everything else (data,
     schedule) as the mmdet config it is built on."""
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+
     cfg = _config(path)
     model = cfg.model
     head, extractor = model.roi_head.bbox_head, model.roi_head.bbox_roi_extractor
     k = 1 if '_k1_' in path else 3 if '_k3_' in path else 7
-    assert head.roi_feat_size == extractor.roi_layer.output_size == k
+    assert head.roi_feat_size == k and 'output_size' not in extractor.roi_layer  # stated once
+    register_all_modules()
+    assert MODELS.build(model.roi_head).bbox_roi_extractor.output_size == (k, k)
     assert head.reg_class_agnostic is True
     assert (model.backbone.strides, model.backbone.dilations) == ((1, 2, 2, 1), (1, 1, 1, 2))
     assert (model.rpn_in_indices, model.roi_in_indices) == ((0, ), (1, ))

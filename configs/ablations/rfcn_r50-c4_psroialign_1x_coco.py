@@ -6,5 +6,4 @@ _base_ = '../rfcn/rfcn_r50-c4_1x_coco.py'
 model = dict(
     roi_head=dict(
         bbox_roi_extractor=dict(
-            roi_layer=dict(_delete_=True, type='PSRoIAlign', output_size=7,
-                           sampling_ratio=2))))
+            roi_layer=dict(_delete_=True, type='PSRoIAlign', sampling_ratio=2))))

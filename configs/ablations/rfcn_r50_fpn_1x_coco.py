@@ -13,23 +13,21 @@ custom_imports = dict(imports=['mmdet_psroi'], allow_failed_imports=False)
 model = dict(
     type='RFCN',
     roi_head=dict(
-        _delete_=True,
         type='RFCNRoIHead',
         bbox_roi_extractor=dict(
+            _delete_=True,
             type='PSRoIExtractor',
-            roi_layer=dict(type='PSRoIAlign', output_size=7, sampling_ratio=2),
+            roi_layer=dict(type='PSRoIAlign', sampling_ratio=2),
             featmap_strides=[4, 8, 16, 32]),
         bbox_head=dict(
+            _delete_=True,
             type='PSBBoxHead',
             in_channels=256,
             hidden_channels=256,
             roi_feat_size=7,
             num_classes=80,
             reg_class_agnostic=True,
-            bbox_coder=dict(
-                type='DeltaXYWHBBoxCoder',
-                target_means=[0., 0., 0., 0.],
-                target_stds=[0.1, 0.1, 0.2, 0.2]),
-            loss_cls=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
-            loss_bbox=dict(type='L1Loss', loss_weight=1.0))))
+            # mmdet's FPN box coder and losses (an L1 box loss), as its Faster R-CNN
+            bbox_coder=_base_.model.roi_head.bbox_head.bbox_coder,
+            loss_cls=_base_.model.roi_head.bbox_head.loss_cls,
+            loss_bbox=_base_.model.roi_head.bbox_head.loss_bbox)))

@@ -6,9 +6,6 @@
 # Differs from the paper: the R-FCN paper's Faster R-CNN runs res5 per RoI after RoI pooling on
 # conv4 (that head: mmdet-stock_faster-rcnn_r50-caffe-c4_1x_coco.py); data, schedule and
 # training differ from the paper as its partner's header says.
-_base_ = [
-    '../rfcn/rfcn_r50-c4_1x_coco.py',
-    '../_base_/models/roialign-2fc_head.py',
-]
+_base_ = '../rfcn/rfcn_r50-c4_1x_coco.py'
 
 model = dict(roi_head=_base_.roialign_2fc_roi_head)

@@ -4,9 +4,6 @@
 # of 1024 per RoI, which OHEM runs on all 300 proposals of each image. Same backbone, RPN,
 # proposals, sampler, test settings, data and schedule.
 # Differs from the paper: as faster-rcnn_roialign_r50-c4_1x_coco.py.
-_base_ = [
-    '../rfcn/rfcn_r50-c4_ohem_1x_coco.py',
-    '../_base_/models/roialign-2fc_head.py',
-]
+_base_ = '../rfcn/rfcn_r50-c4_ohem_1x_coco.py'
 
 model = dict(roi_head=_base_.roialign_2fc_roi_head)

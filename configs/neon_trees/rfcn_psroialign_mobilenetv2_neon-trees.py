@@ -7,5 +7,4 @@ _base_ = './rfcn_psroipool_mobilenetv2_neon-trees.py'
 model = dict(
     roi_head=dict(
         bbox_roi_extractor=dict(
-            roi_layer=dict(_delete_=True, type='PSRoIAlign', output_size=7,
-                           sampling_ratio=2))))
+            roi_layer=dict(_delete_=True, type='PSRoIAlign', sampling_ratio=2))))

@@ -14,7 +14,7 @@ model = dict(
         type='RFCNRoIHead',
         bbox_roi_extractor=dict(
             type='PSRoIExtractor',
-            roi_layer=dict(type='PSRoIPool', output_size=7),
+            roi_layer=dict(type='PSRoIPool'),
             featmap_strides={{_base_.strides}}),
         bbox_head=dict(
             type='PSBBoxHead',
@@ -23,8 +23,4 @@ model = dict(
             hidden_kernel_size=3,
             roi_feat_size=7,
             num_classes=1,
-            reg_class_agnostic=True,
-            bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0., 0., 0., 0.],
-                            target_stds=[0.1, 0.1, 0.2, 0.2]),
-            loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
-            loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0))))
+            **_base_.box_settings)))

@@ -11,7 +11,7 @@ allow_mmengine_checkpoints()
 
 from . import task_modules  # noqa: E402,F401  (registers the samplers in TASK_UTILS)
 from .detectors import RFCN  # noqa: E402
-from .roi_extractors import PSRoIExtractor  # noqa: E402
-from .roi_heads import PSBBoxHead, RFCNRoIHead  # noqa: E402
+from .roi_extractors import PS_ROI_LAYERS, PSRoIExtractor  # noqa: E402
+from .roi_heads import PSBBoxHead, PSMapsRoIHead, RFCNRoIHead  # noqa: E402
 
-__all__ = ['PSRoIExtractor', 'PSBBoxHead', 'RFCNRoIHead', 'RFCN']
+__all__ = ['PS_ROI_LAYERS', 'PSRoIExtractor', 'PSBBoxHead', 'PSMapsRoIHead', 'RFCNRoIHead', 'RFCN']

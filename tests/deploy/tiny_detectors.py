@@ -41,7 +41,7 @@ def tiny_lighthead_fpn_cfg():
         type='LightHeadRoIHead',
         thin_map_conv=dict(type='LargeSeparableConv', in_channels=32, mid_channels=8,
                            out_channels=4 * 3 * 3, kernel_size=5),
-        bbox_roi_extractor=dict(type='LightHeadRoIExtractor', featmap_strides=[4, 8, 16, 32],
+        bbox_roi_extractor=dict(type='PSRoIExtractor', featmap_strides=[4, 8, 16, 32],
                                 roi_layer=dict(type='PSRoIAlign', output_size=3,
                                                sampling_ratio=2)),
         bbox_head=dict(type='ConvFCBBoxHead', num_shared_convs=0, num_shared_fcs=1,
@@ -57,7 +57,7 @@ def tiny_deformable_fpn_cfg():
     cfg = tiny_rfcn_fpn_cfg()
     cfg.roi_head.update(type='DeformableRFCNRoIHead')
     cfg.roi_head.bbox_roi_extractor.update(
-        type='DeformPSRoIExtractor',
+        type='PSRoIExtractor',
         roi_layer=dict(type='DeformPSRoIPool', output_size=3, part_size=3, sample_per_part=2,
                        trans_std=0.1))
     cfg.roi_head.bbox_head.type = 'DeformablePSBBoxHead'

@@ -385,14 +385,14 @@ def _with(cfg, path, value):
 
 
 WRONG_CONFIGS = [
-    (('roi_head', 'bbox_head', 'roi_feat_size'), 7,
-     r'bbox_head.roi_feat_size=\(7, 7\).*does not match bbox_roi_extractor.roi_layer.output_size'),
-    (('roi_head', 'bbox_roi_extractor', 'roi_layer'), dict(type='RoIAlign', output_size=3),
-     r"roi_layer.type must be one of \['PSRoIAlign', 'PSRoIPool'\], got 'RoIAlign'"),
-    (('roi_head', 'bbox_roi_extractor', 'roi_layer'), dict(type='PSRoIPool', output_size=0),
-     'output_size must be positive'),
-    (('roi_head', 'bbox_roi_extractor', 'roi_layer'),
-     dict(type='PSRoIPool', output_size=3, spatial_scale=0.5), 'spatial_scale is set from'),
+    (('roi_head', 'bbox_roi_extractor', 'roi_layer'), dict(type='PSRoIPool', output_size=7),
+     r'bbox_head.roi_feat_size=\(3, 3\) does not match '
+     r'bbox_roi_extractor.roi_layer.output_size=\(7, 7\)'),
+    (('roi_head', 'bbox_roi_extractor', 'roi_layer'), dict(type='RoIAlign'),
+     r"roi_layer.type must be one of \[.*'PSRoIAlign', .*'PSRoIPool'.*\].*, got 'RoIAlign'"),
+    (('roi_head', 'bbox_head', 'roi_feat_size'), 0, 'roi_feat_size must be positive'),
+    (('roi_head', 'bbox_roi_extractor', 'roi_layer'), dict(type='PSRoIPool', spatial_scale=0.5),
+     'spatial_scale is set from'),
     (('roi_head', 'bbox_head', 'num_classes'), 0, 'num_classes must be a positive int'),
     (('roi_head', 'bbox_head', 'hidden_kernel_size'), 2,
      'hidden_kernel_size must be a positive odd int, got 2'),
@@ -420,3 +420,36 @@ def test_head_in_channels_mismatch_is_named():
     model = MODELS.build(cfg)
     with pytest.raises(ValueError, match=r'has 512 channels but in_channels=256'):
         model(**_data(model), mode='loss')
+
+
+def test_k_is_stated_once_and_an_equal_explicit_output_size_is_accepted():
+    cfg = tiny_rfcn_cfg(k=2)
+    assert 'output_size' not in cfg.roi_head.bbox_roi_extractor.roi_layer
+    assert MODELS.build(cfg).roi_head.bbox_roi_extractor.output_size == (2, 2)
+    cfg.roi_head.bbox_roi_extractor.roi_layer.output_size = 2  # older configs state it twice
+    assert MODELS.build(cfg).roi_head.bbox_roi_extractor.output_size == (2, 2)
+
+
+def test_roi_layer_type_may_be_a_ps_layer_class_but_not_another_layer():
+    from mmcv.ops import RoIAlign
+
+    from mmdet_psroi.ops import PSRoIAlign
+
+    extractor = MODELS.build(dict(type='PSRoIExtractor', featmap_strides=[16],
+                                  roi_layer=dict(type=PSRoIAlign, output_size=2,
+                                                 sampling_ratio=2)))
+    assert type(extractor.roi_layers[0]) is PSRoIAlign
+    with pytest.raises(ValueError, match=r'roi_layer.type must be one of .*, got <class '
+                                         r"'mmcv.ops.roi_align.RoIAlign'>"):
+        MODELS.build(dict(type='PSRoIExtractor', featmap_strides=[16],
+                          roi_layer=dict(type=RoIAlign, output_size=2)))
+
+
+def test_a_box_head_without_maps_is_named():
+    cfg = tiny_rfcn_cfg()
+    ps_head = cfg.roi_head.bbox_head
+    cfg.roi_head.bbox_head = dict(type='Shared2FCBBoxHead', in_channels=4, roi_feat_size=3,
+                                  fc_out_channels=8, num_classes=2, bbox_coder=ps_head.bbox_coder)
+    with pytest.raises(ValueError, match="RFCNRoIHead: bbox_head type 'Shared2FCBBoxHead' has "
+                                         r'no forward_maps\(x\)'):
+        MODELS.build(cfg)

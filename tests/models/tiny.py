@@ -9,8 +9,9 @@ from mmengine.config import ConfigDict
 
 
 def tiny_rfcn_cfg(num_classes=2, k=3, roi_layer='PSRoIPool', rcnn_sampler=None):
-    """An RFCN model config: ResNet-18 with a dilated conv5, RPN on conv4, head on conv5."""
-    layer = dict(type=roi_layer, output_size=k)
+    """An RFCN model config: ResNet-18 with a dilated conv5, RPN on conv4, head on conv5; k is
+    stated once, in the box head (``roi_feat_size``), which sets the extractor's output size."""
+    layer = dict(type=roi_layer)
     if roi_layer == 'PSRoIAlign':
         layer['sampling_ratio'] = 2
     sampler = rcnn_sampler or dict(type='RandomSampler', num=64, pos_fraction=0.25,

@@ -25,9 +25,7 @@ def tiny_deformable_cfg(k=3, **kwargs):
     cfg = tiny_rfcn_cfg(k=k, **kwargs)
     cfg['roi_head'].update(type='DeformableRFCNRoIHead')
     cfg['roi_head']['bbox_roi_extractor'].update(
-        type='DeformPSRoIExtractor',
-        roi_layer=dict(type='DeformPSRoIPool', output_size=k, part_size=k, sample_per_part=2,
-                       trans_std=0.1))
+        roi_layer=dict(type='DeformPSRoIPool', sample_per_part=2, trans_std=0.1))
     cfg['roi_head']['bbox_head']['type'] = 'DeformablePSBBoxHead'
     return cfg
 
@@ -167,7 +165,7 @@ def test_checkpoint_save_load_gives_identical_predictions(tmp_path):
 
 
 def _deform_extractor(num_levels=2):
-    return MODELS.build(dict(type='DeformPSRoIExtractor',
+    return MODELS.build(dict(type='PSRoIExtractor',
                              roi_layer=dict(type='DeformPSRoIPool', output_size=2,
                                             sample_per_part=2),
                              featmap_strides=[4, 8][:num_levels], finest_scale=56))
@@ -181,7 +179,7 @@ def test_multi_level_extractor_pools_each_roi_with_its_own_offsets(dtype):
              torch.randn(1, 3 * 4, 16, 16, generator=g).to(dtype))
     rois = torch.tensor([[0, 0, 0, 120.0, 120.0], [0, 0, 0, 20.0, 20.0]])  # large, small
     offset = 0.2 * torch.randn(2, 2, 2, 2, generator=g)
-    out = extractor(feats, rois, offset)
+    out = extractor(feats, rois, offset=offset)
     assert out.dtype == dtype
     torch.testing.assert_close(
         out[0], deform_ps_roi_pool(feats[1], rois[:1], offset[:1], 2, 1 / 8, sample_per_part=2)[0])
@@ -205,7 +203,7 @@ def test_extractor_keeps_rois_in_float32_and_gives_the_widest_dtype(num_levels, 
     # in bfloat16, 601 and 1013 would become 600 and 1012 (steps of 4 px in [512, 1024))
     rois = torch.tensor([[0, 601.0, 5.0, 1013.0, 299.0], [0, 3.0, 5.0, 21.0, 17.0]])
     offset = torch.arange(2.0).view(2, 1, 1, 1).expand(2, 2, 2, 2)
-    out = extractor(feats[:num_levels], rois, offset)
+    out = extractor(feats[:num_levels], rois, offset=offset)
     assert all(r.dtype == torch.float32 for r, _ in seen)
     for r, o in seen:  # each RoI came with its own offsets
         assert torch.equal(o[:, 0, 0, 0], (r[:, 1] == 3.0).float())
@@ -218,24 +216,26 @@ def test_extractor_keeps_rois_in_float32_and_gives_the_widest_dtype(num_levels, 
 
 def test_wrong_extractor_and_offset_extractor_are_named():
     cfg = tiny_deformable_cfg()
-    cfg['roi_head']['bbox_roi_extractor']['roi_layer']['type'] = 'PSRoIPool'
+    cfg['roi_head']['bbox_roi_extractor']['roi_layer'] = dict(type='PSRoIPool')
     with pytest.raises(ValueError, match="roi_layer.type must be 'DeformPSRoIPool'"):
         MODELS.build(cfg)
     cfg = tiny_deformable_cfg()
     cfg['roi_head']['offset_roi_extractor'] = dict(
-        type='DeformPSRoIExtractor', featmap_strides=[16],
+        type='PSRoIExtractor', featmap_strides=[16],
         roi_layer=dict(type='DeformPSRoIPool', output_size=2))
-    with pytest.raises(ValueError, match=r'output_size=\(2, 2\) must equal .*part_size=\(3, 3\)'):
+    with pytest.raises(ValueError, match=r'bbox_roi_extractor.roi_layer.part_size=\(3, 3\) does '
+                                         r'not match offset_roi_extractor.roi_layer.output_size='
+                                         r'\(2, 2\)'):
         MODELS.build(cfg)
 
 
 @pytest.mark.parametrize('extra, message', [
-    (dict(spatial_scale=0.5), r'DeformPSRoIExtractor: roi_layer\.spatial_scale is set from'),
-    (dict(sampling_ratio=2), r'DeformPSRoIExtractor: roi_layer\.sampling_ratio is not an '
+    (dict(spatial_scale=0.5), r'PSRoIExtractor: roi_layer\.spatial_scale is set from'),
+    (dict(sampling_ratio=2), r'PSRoIExtractor: roi_layer\.sampling_ratio is not an '
                              r'argument of DeformPSRoIPool'),
-    (dict(part_size=0), r'DeformPSRoIExtractor: bad roi_layer'),
+    (dict(part_size=0), r'PSRoIExtractor: bad roi_layer'),
 ])
 def test_deform_layer_arguments_are_checked(extra, message):
     with pytest.raises(ValueError, match=message):
-        MODELS.build(dict(type='DeformPSRoIExtractor', featmap_strides=[16],
+        MODELS.build(dict(type='PSRoIExtractor', featmap_strides=[16],
                           roi_layer=dict(type='DeformPSRoIPool', output_size=3, **extra)))

@@ -30,17 +30,18 @@ ALPHA, K = 4, 3
 
 def tiny_lighthead_cfg(roi_layer='PSRoIAlign', reg_class_agnostic=True, rcnn_sampler=None):
     """The tiny R-FCN of tests/models/tiny.py (ResNet-18, RPN on conv4) with a Light-Head RoI
-    head on conv5: 5x5 separable conv to ALPHA*K*K thin maps, K x K bins, fc 64."""
+    head on conv5: 5x5 separable conv to ALPHA*K*K thin maps, K x K bins, fc 64 (ALPHA and K
+    stated once, in the box head)."""
     cfg = tiny_rfcn_cfg(rcnn_sampler=rcnn_sampler)
     ps_head = cfg.roi_head.bbox_head
-    layer = dict(type=roi_layer, output_size=K)
+    layer = dict(type=roi_layer)
     if roi_layer != 'PSRoIPool':
         layer['sampling_ratio'] = 2
     cfg.roi_head = ConfigDict(
         type='LightHeadRoIHead',
         thin_map_conv=dict(type='LargeSeparableConv', in_channels=512, mid_channels=16,
-                           out_channels=ALPHA * K * K, kernel_size=5),
-        bbox_roi_extractor=dict(type='LightHeadRoIExtractor',
+                           kernel_size=5),
+        bbox_roi_extractor=dict(type='PSRoIExtractor',
                                 roi_layer=layer,
                                 featmap_strides=[16]),
         bbox_head=dict(type='ConvFCBBoxHead', num_shared_convs=0, num_shared_fcs=1,
@@ -177,18 +178,18 @@ def test_psroialign_max_gradient():
 
 def test_psroialign_max_needs_a_fixed_sampling_grid():
     with pytest.raises(ValueError, match='sampling_ratio must be > 0'):
-        MODELS.build(dict(type='LightHeadRoIExtractor', featmap_strides=[16],
+        MODELS.build(dict(type='PSRoIExtractor', featmap_strides=[16],
                           roi_layer=dict(type='PSRoIAlignMax', output_size=7, sampling_ratio=0)))
 
 
 @pytest.mark.parametrize('extra, message', [
-    (dict(spatial_scale=0.5), r'LightHeadRoIExtractor: roi_layer\.spatial_scale is set from'),
-    (dict(original=True), r'LightHeadRoIExtractor: roi_layer\.original is not an argument of '
+    (dict(spatial_scale=0.5), r'PSRoIExtractor: roi_layer\.spatial_scale is set from'),
+    (dict(original=True), r'PSRoIExtractor: roi_layer\.original is not an argument of '
                           r'PSRoIAlignMax \(it takes output_size, sampling_ratio\)'),
 ])
 def test_psroialign_max_layer_arguments_are_checked(extra, message):
     with pytest.raises(ValueError, match=message):
-        MODELS.build(dict(type='LightHeadRoIExtractor', featmap_strides=[16],
+        MODELS.build(dict(type='PSRoIExtractor', featmap_strides=[16],
                           roi_layer=dict(type='PSRoIAlignMax', output_size=7, **extra)))
 
 
@@ -261,8 +262,9 @@ def test_wrong_configs_fail_with_the_field_named(key, value, message):
     cfg = tiny_lighthead_cfg()
     if key == 'out_channels':
         cfg.roi_head.thin_map_conv.out_channels = value
-    elif key == 'roi_feat_size':
+    elif key == 'roi_feat_size':  # against an explicit output size: a second k
         cfg.roi_head.bbox_head.roi_feat_size = value
+        cfg.roi_head.bbox_roi_extractor.roi_layer.output_size = K
     else:
         cfg.roi_head[key] = value
     with pytest.raises(ValueError, match=message):

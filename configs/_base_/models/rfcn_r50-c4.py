@@ -6,7 +6,12 @@
 # boxes) whose score maps are computed once per image; 300 RoIs per image in training and at
 # test, 128 of them sampled per image for the loss; detections suppressed at 0.3 IoU.
 # The paper's weight decay (0.0005) is set in the configs that add the schedule.
-_base_ = 'mmdet::_base_/models/faster-rcnn_r50-caffe-c4.py'
+# Also carries the box settings (./box_settings.py) and the RoI head of the controlled
+# baselines (./roialign-2fc_head.py), which configs built on this one share.
+_base_ = [
+    'mmdet::_base_/models/faster-rcnn_r50-caffe-c4.py',
+    './roialign-2fc_head.py',
+]
 custom_imports = dict(imports=['mmdet_psroi'], allow_failed_imports=False)
 
 model = dict(
@@ -23,22 +28,15 @@ model = dict(
         type='RFCNRoIHead',
         bbox_roi_extractor=dict(
             type='PSRoIExtractor',
-            roi_layer=dict(type='PSRoIPool', output_size=7),
+            roi_layer=dict(type='PSRoIPool'),
             featmap_strides=[16]),
         bbox_head=dict(
             type='PSBBoxHead',
             in_channels=2048,
             hidden_channels=1024,
-            roi_feat_size=7,
+            roi_feat_size=7,  # k, also the extractor's output size
             num_classes=80,
-            reg_class_agnostic=True,
-            bbox_coder=dict(
-                type='DeltaXYWHBBoxCoder',
-                target_means=[0., 0., 0., 0.],
-                target_stds=[0.1, 0.1, 0.2, 0.2]),
-            loss_cls=dict(
-                type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
-            loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0))),
+            **_base_.box_settings)),
     train_cfg=dict(
         rpn_proposal=dict(max_per_img=300),
         rcnn=dict(sampler=dict(num=128))),

@@ -4,12 +4,14 @@
 # their native size, one class, a short CPU schedule (500 iterations of batch 2, sized so that
 # `make demo` trains all three models in about 20 min on 2 cores).
 # Base: mmdet's Faster R-CNN C4 model, COCO dataset and runtime files; this file swaps the
-# backbone and data and sets the RoI head to RoI Align + 2 fc (the baseline). The configs next
+# backbone and data and sets the RoI head to RoI Align + 2 fc (the baseline), with R-FCN's box
+# settings (../../_base_/models/box_settings.py), as every head of the demo. The configs next
 # to it differ from each other only in the RoI head.
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50-caffe-c4.py',
     'mmdet::_base_/datasets/coco_detection.py',
     'mmdet::_base_/default_runtime.py',
+    '../../_base_/models/box_settings.py',
 ]
 custom_imports = dict(imports=['mmdet_psroi'], allow_failed_imports=False)
 
@@ -50,11 +52,7 @@ model = dict(
             fc_out_channels=256,
             roi_feat_size=7,
             num_classes=len(classes),
-            reg_class_agnostic=True,
-            bbox_coder=dict(type='DeltaXYWHBBoxCoder', target_means=[0., 0., 0., 0.],
-                            target_stds=[0.1, 0.1, 0.2, 0.2]),
-            loss_cls=dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
-            loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0))),
+            **_base_.box_settings)),
     train_cfg=dict(
         rpn_proposal=dict(nms_pre=2000, max_per_img=600),
         rcnn=dict(sampler=dict(num=256))),

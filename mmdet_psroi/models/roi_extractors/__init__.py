@@ -1,3 +1,3 @@
-from .ps_roi_extractor import PSRoIExtractor
+from .ps_roi_extractor import PS_ROI_LAYERS, PSRoIExtractor
 
-__all__ = ['PSRoIExtractor']
+__all__ = ['PS_ROI_LAYERS', 'PSRoIExtractor']

@@ -5,11 +5,29 @@ from typing import List, Optional, Tuple
 import torch
 from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
 from mmdet.registry import MODELS
+from mmengine.registry import Registry
 from torch import Tensor, nn
 
-from mmdet_psroi.ops import PSRoIAlign, PSRoIPool
+from mmdet_psroi.ops import DeformPSRoIPool, PSRoIAlign, PSRoIPool
 
-PS_ROI_LAYERS = {'PSRoIPool': PSRoIPool, 'PSRoIAlign': PSRoIAlign}
+PS_ROI_LAYERS = Registry('position-sensitive RoI layer')
+"""The layers ``PSRoIExtractor`` builds by name (``roi_layer.type``). A project adds its own
+with ``@PS_ROI_LAYERS.register_module()``."""
+for _layer in (PSRoIPool, PSRoIAlign, DeformPSRoIPool):
+    PS_ROI_LAYERS.register_module(module=_layer)
+
+
+def ps_roi_layer_class(layer_type) -> type:
+    """The class ``roi_layer.type`` names: a name registered in :data:`PS_ROI_LAYERS`, or a
+    class that is (or derives from) one registered there. ValueError otherwise."""
+    registered = PS_ROI_LAYERS.module_dict
+    if isinstance(layer_type, str) and layer_type in registered:
+        return registered[layer_type]
+    if isinstance(layer_type, type) and issubclass(layer_type, tuple(registered.values())):
+        return layer_type
+    raise ValueError(f'PSRoIExtractor: roi_layer.type must be one of '
+                     f'{sorted(registered)} (the position-sensitive layers '
+                     f'registered in PS_ROI_LAYERS) or a subclass of one, got {layer_type!r}')
 
 
 def roi_dtype(map_dtype: torch.dtype) -> torch.dtype:
@@ -20,7 +38,7 @@ def roi_dtype(map_dtype: torch.dtype) -> torch.dtype:
 
 @MODELS.register_module()
 class PSRoIExtractor(SingleRoIExtractor):
-    """Pools position-sensitive score maps per RoI, from one level (C4/C5) or several (FPN).
+    """Pools position-sensitive maps per RoI, from one level (C4/C5) or several (FPN).
 
     With several levels, each RoI is pooled from the level its scale maps to, as in
     mmdet's ``SingleRoIExtractor`` (``finest_scale``). The output has ``C // (kh*kw)``
@@ -28,16 +46,19 @@ class PSRoIExtractor(SingleRoIExtractor):
     ``(N, k*k*(num_classes+1), H, W)`` and the box maps ``(N, k*k*4, H, W)`` alike.
 
     Args:
-        roi_layer (dict): ``type`` 'PSRoIPool' or 'PSRoIAlign', ``output_size`` (k or
-            (kh, kw)) and, for 'PSRoIPool', ``original`` (R-FCN's original quantisation),
-            for 'PSRoIAlign', ``sampling_ratio``. ``spatial_scale`` is set
+        roi_layer (dict): ``type``, a layer registered in :data:`PS_ROI_LAYERS` ('PSRoIPool',
+            'PSRoIAlign', 'DeformPSRoIPool', and those projects register, e.g. Light-Head's
+            'PSRoIAlignMax') or such a class, and its arguments. A PS RoI head sets
+            ``output_size`` from its ``bbox_head.roi_feat_size``; ``spatial_scale`` is set
             from ``featmap_strides``.
         featmap_strides (list[int]): strides of the input levels, e.g. ``[16]``.
         finest_scale (int): scale threshold of level 0 when mapping RoIs to levels.
         init_cfg (dict, optional): initialisation config (the layers have no weights).
 
-    Shapes: ``forward(feats, rois)``: a tuple of ``(N, C_out*kh*kw, H_l, W_l)`` maps and
-    ``(K, 5)`` rois -> ``(K, C_out, kh, kw)``.
+    Shapes: ``forward(feats, rois, **per_roi)``: a tuple of ``(N, C_out*kh*kw, H_l, W_l)``
+    maps, ``(K, 5)`` rois and keyword tensors of the layer's ``forward`` with one row per
+    RoI (e.g. ``offset`` ``(K, 2*G, ph, pw)`` for 'DeformPSRoIPool') ->
+    ``(K, C_out, kh, kw)``.
     """
 
     def __init__(self,
@@ -50,20 +71,11 @@ class PSRoIExtractor(SingleRoIExtractor):
                          init_cfg=init_cfg)
 
     def build_roi_layers(self, layer_cfg: dict, featmap_strides: List[int]) -> nn.ModuleList:
-        layer_type = layer_cfg.get('type')
-        if layer_type not in PS_ROI_LAYERS:
-            raise ValueError(f'PSRoIExtractor: roi_layer.type must be one of '
-                             f'{sorted(PS_ROI_LAYERS)}, got {layer_type!r}')
-        return self.layers_per_level('PSRoIExtractor', PS_ROI_LAYERS[layer_type], layer_cfg,
-                                     featmap_strides)
-
-    @staticmethod
-    def layers_per_level(owner: str, layer_cls: type, layer_cfg: dict,
-                         featmap_strides: List[int]) -> nn.ModuleList:
-        """One ``layer_cls`` per level, built from ``layer_cfg`` less its ``type`` (which the
-        caller has checked) with ``spatial_scale = 1 / stride``. Refuses a ``spatial_scale``
-        and any other key that is not an argument of ``layer_cls``; every error is a
-        ``ValueError`` that starts with ``owner`` and names the ``roi_layer`` field."""
+        """One layer of ``roi_layer.type`` per level, with ``spatial_scale = 1 / stride``.
+        Refuses a ``spatial_scale`` and any other key that is not an argument of the layer;
+        every error is a ``ValueError`` naming the ``roi_layer`` field."""
+        owner = type(self).__name__
+        layer_cls = ps_roi_layer_class(layer_cfg.get('type'))
         cfg = {key: value for key, value in layer_cfg.items() if key != 'type'}
         if 'spatial_scale' in cfg:
             raise ValueError(f'{owner}: roi_layer.spatial_scale is set from '
@@ -84,9 +96,9 @@ class PSRoIExtractor(SingleRoIExtractor):
         """(kh, kw) of the pooled bins."""
         return self.roi_layers[0].output_size
 
-    def forward(self, feats: Tuple[Tensor], rois: Tensor,
-                roi_scale_factor: Optional[float] = None) -> Tensor:
-        return self.pool(feats, rois, roi_scale_factor)
+    def forward(self, feats: Tuple[Tensor], rois: Tensor, roi_scale_factor: Optional[float] = None,
+                **per_roi: Optional[Tensor]) -> Tensor:
+        return self.pool(feats, rois, roi_scale_factor, **per_roi)
 
     def pool(self, feats: Tuple[Tensor], rois: Tensor, roi_scale_factor: Optional[float] = None,
              **per_roi: Optional[Tensor]) -> Tensor:
@@ -117,7 +129,8 @@ class PSRoIExtractor(SingleRoIExtractor):
                 out = out + feat.sum() * 0.
         return out
 
-    def pool_level(self, level: int, feat: Tensor, rois: Tensor) -> Tensor:
-        """The hook a subclass overrides to pool differently (with more per-RoI inputs):
-        pools ``rois`` ``(K_l, 5)`` from ``feat``, the maps of ``level``."""
-        return self.roi_layers[level](feat, rois)
+    def pool_level(self, level: int, feat: Tensor, rois: Tensor,
+                   **per_roi: Optional[Tensor]) -> Tensor:
+        """Pools ``rois`` ``(K_l, 5)`` from ``feat``, the maps of ``level``, with the level's
+        layer, which gets the level's rows of the ``per_roi`` tensors as keyword arguments."""
+        return self.roi_layers[level](feat, rois, **per_roi)

@@ -21,4 +21,5 @@ model = dict(
                            in_channels={{_base_.feat_channels}}, mid_channels=64),
         bbox_roi_extractor=dict(_base_.lighthead_roi_head.bbox_roi_extractor,
                                 featmap_strides={{_base_.strides}}),
-        bbox_head=dict(_base_.lighthead_roi_head.bbox_head, num_classes=1)))
+        bbox_head=dict(_base_.lighthead_roi_head.bbox_head, num_classes=1,
+                       **_base_.box_settings)))

@@ -10,6 +10,5 @@ _base_ = './lighthead-rcnn_r101-c4_ohem_1x_coco.py'
 model = dict(
     roi_head=dict(
         bbox_roi_extractor=dict(
-            roi_layer=dict(_delete_=True, type='PSRoIAlignMax', output_size=7,
-                           sampling_ratio=2)),
+            roi_layer=dict(_delete_=True, type='PSRoIAlignMax', sampling_ratio=2)),
         bbox_head=dict(reg_class_agnostic=False)))

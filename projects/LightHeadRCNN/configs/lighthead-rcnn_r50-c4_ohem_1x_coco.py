@@ -27,7 +27,8 @@ model = dict(
                            mid_channels=256),
         bbox_roi_extractor=dict(_base_.lighthead_roi_head.bbox_roi_extractor,
                                 featmap_strides=[16]),
-        bbox_head=dict(_base_.lighthead_roi_head.bbox_head, num_classes=80)),
+        bbox_head=dict(_base_.lighthead_roi_head.bbox_head, num_classes=80,
+                       **_base_.box_settings)),
     train_cfg=dict(
         rpn_proposal=dict(max_per_img=2000),
         rcnn=dict(sampler=dict(_delete_=True, type='TotalLossOHEMSampler', num=256,

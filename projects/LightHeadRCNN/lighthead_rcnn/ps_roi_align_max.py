@@ -1,17 +1,16 @@
-from typing import List
-
 import torch
 import torch.nn.functional as F
-from mmdet.registry import MODELS
-from torch import Tensor, nn
+from torch import Tensor
 
-from mmdet_psroi.models.roi_extractors import PSRoIExtractor
+from mmdet_psroi.models.roi_extractors import PS_ROI_LAYERS
 from mmdet_psroi.ops import PSRoIAlign, ps_roi_align
 
 
+@PS_ROI_LAYERS.register_module()
 class PSRoIAlignMax(PSRoIAlign):
     """Position-sensitive RoI Align that takes the maximum over each bin's samples instead of
-    their mean (the public Light-Head R-CNN code's choice; the paper averages).
+    their mean (the public Light-Head R-CNN code's choice; the paper averages). Registered in
+    ``PS_ROI_LAYERS``: ``roi_layer=dict(type='PSRoIAlignMax', ...)`` in a ``PSRoIExtractor``.
 
     Built from the package's op without changing it: with ``s = sampling_ratio``, the
     ``(kh, kw)`` bins with ``s x s`` samples each are the ``(s*kh, s*kw)`` bins with one
@@ -54,16 +53,3 @@ def _sub_bin_channels(c_out: int, kh: int, kw: int, s: int, device) -> Tensor:
     i = torch.arange(s * kh, device=device).view(1, -1, 1) // s
     j = torch.arange(s * kw, device=device).view(1, 1, -1) // s
     return ((c * kh + i) * kw + j).flatten()
-
-
-@MODELS.register_module()
-class LightHeadRoIExtractor(PSRoIExtractor):
-    """``PSRoIExtractor`` that also accepts ``roi_layer=dict(type='PSRoIAlignMax', ...)``
-    (:class:`PSRoIAlignMax`: max over each bin's samples). Other layer types, arguments and
-    shapes: as ``PSRoIExtractor``."""
-
-    def build_roi_layers(self, layer_cfg: dict, featmap_strides: List[int]) -> nn.ModuleList:
-        if layer_cfg.get('type') != 'PSRoIAlignMax':
-            return super().build_roi_layers(layer_cfg, featmap_strides)
-        return self.layers_per_level('LightHeadRoIExtractor', PSRoIAlignMax, layer_cfg,
-                                     featmap_strides)

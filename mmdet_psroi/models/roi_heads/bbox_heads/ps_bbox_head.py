@@ -4,6 +4,7 @@ import torch
 from mmdet.models.roi_heads.bbox_heads import BBoxHead
 from mmdet.registry import MODELS
 from torch import Tensor, nn
+from torch.nn.modules.utils import _pair
 
 
 @MODELS.register_module()
@@ -24,8 +25,8 @@ class PSBBoxHead(BBoxHead):
             0 feeds the input straight to the score-map convs.
         hidden_kernel_size (int): odd kernel size of that conv (paper: 1). 3 gives the score
             maps some spatial context on a light feature map (e.g. a 64-channel FPN level).
-        roi_feat_size (int | tuple[int, int]): ``k``, the PS grid; must equal the
-            extractor's ``roi_layer.output_size``.
+        roi_feat_size (int | tuple[int, int]): ``k``, the PS grid (the RoI head sets its
+            extractor's ``roi_layer.output_size`` from it).
         num_classes (int): object classes (without background).
         reg_class_agnostic (bool): one box per RoI (R-FCN's choice, default) or one per class.
         **kwargs: the rest of mmdet's ``BBoxHead`` (bbox_coder, loss_cls, loss_bbox, ...).
@@ -43,6 +44,9 @@ class PSBBoxHead(BBoxHead):
         for name, value in (('in_channels', in_channels), ('num_classes', num_classes)):
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f'PSBBoxHead: {name} must be a positive int, got {value!r}')
+        if not all(isinstance(k, int) and k > 0 for k in _pair(roi_feat_size)):
+            raise ValueError('PSBBoxHead: roi_feat_size must be positive: k or (kh, kw), got '
+                             f'{roi_feat_size!r}')
         if not isinstance(hidden_channels, int) or hidden_channels < 0:
             raise ValueError('PSBBoxHead: hidden_channels must be an int >= 0, '
                              f'got {hidden_channels!r}')

@@ -6,9 +6,6 @@
 # schedule. Differs from the public code's Faster R-CNN with deformable conv, which reduces
 # conv5 to 256 channels by a 1x1 conv and pools it with deformable RoI pooling, and otherwise as
 # its partner's header says.
-_base_ = [
-    '../deformable-rfcn_r50-c4-dconv-c5_ohem_1x_coco.py',
-    '../../../../configs/_base_/models/roialign-2fc_head.py',
-]
+_base_ = '../deformable-rfcn_r50-c4-dconv-c5_ohem_1x_coco.py'
 
 model = dict(roi_head=_base_.roialign_2fc_roi_head)

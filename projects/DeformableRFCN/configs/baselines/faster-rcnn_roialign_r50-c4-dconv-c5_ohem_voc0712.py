@@ -4,10 +4,7 @@
 # deformable conv5 and two fc layers of 1024 per RoI. Same RPN, proposals, OHEM, test settings,
 # data and schedule. Differs from the public code as
 # faster-rcnn_roialign_r50-c4-dconv-c5_ohem_1x_coco.py.
-_base_ = [
-    '../deformable-rfcn_r50-c4-dconv-c5_ohem_voc0712.py',
-    '../../../../configs/_base_/models/roialign-2fc_head.py',
-]
+_base_ = '../deformable-rfcn_r50-c4-dconv-c5_ohem_voc0712.py'
 
 model = dict(
     roi_head=dict(
