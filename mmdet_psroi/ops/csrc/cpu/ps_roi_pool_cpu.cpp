@@ -20,8 +20,8 @@ struct PoolCollector {
     taps->clear();
     acc_t box[4];
     if (!read_roi(roi, &taps->batch, box)) return false;
-    const PoolBin bin = pool_bin(pool_roi(box, spatial_scale, pooled_h, pooled_w, original), ph,
-                                 pw, height, width);
+    const PoolBin bin = pool_bin<original>(
+        pool_roi<original>(box, spatial_scale, pooled_h, pooled_w), ph, pw, height, width);
     if (bin.empty()) return false;
     taps->set(bin.hstart, bin.hend, bin.wstart, bin.wend, width);
     taps->scale = acc_t(1) / static_cast<acc_t>(bin.area());
@@ -39,18 +39,12 @@ struct MakePoolCollector {
   }
 };
 
-// Calls run(MakePoolCollector<rule>{spatial_scale}) with the rule `original` names.
-template <typename Run>
-at::Tensor with_rule(bool original, double spatial_scale, const Run& run) {
-  return original ? run(MakePoolCollector<true>{spatial_scale})
-                  : run(MakePoolCollector<false>{spatial_scale});
-}
-
 at::Tensor ps_roi_pool_forward(const at::Tensor& input, const at::Tensor& rois,
                                double spatial_scale, int64_t pooled_h, int64_t pooled_w,
                                bool original) {
-  return with_rule(original, spatial_scale, [&](auto make_collector) {
-    return forward_op("ps_roi_pool", input, rois, pooled_h, pooled_w, make_collector);
+  return with_rule(original, [&](auto rule) {
+    return forward_op("ps_roi_pool", input, rois, pooled_h, pooled_w,
+                      MakePoolCollector<decltype(rule)::value>{spatial_scale});
   });
 }
 
@@ -58,9 +52,9 @@ at::Tensor ps_roi_pool_backward(const at::Tensor& grad, const at::Tensor& rois,
                                 double spatial_scale, int64_t pooled_h, int64_t pooled_w,
                                 int64_t batch, int64_t channels, int64_t height, int64_t width,
                                 bool original) {
-  return with_rule(original, spatial_scale, [&](auto make_collector) {
+  return with_rule(original, [&](auto rule) {
     return backward_op("ps_roi_pool_backward", grad, rois, pooled_h, pooled_w, batch, channels,
-                       height, width, make_collector);
+                       height, width, MakePoolCollector<decltype(rule)::value>{spatial_scale});
   });
 }
 

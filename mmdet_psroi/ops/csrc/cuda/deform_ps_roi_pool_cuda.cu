@@ -39,7 +39,7 @@ at::Tensor deform_ps_roi_pool_forward(const at::Tensor& input, const at::Tensor&
   check_devices("input", input, rois, offset);
   check_deform_forward_args(input, rois, offset, pooled_h, pooled_w, sample_per_part);
   const DeformShape s = deform_shape(input.size(0), input.size(1), input.size(2), input.size(3),
-                                     offset, pooled_h, pooled_w, sample_per_part, original);
+                                     offset, pooled_h, pooled_w, sample_per_part);
   const c10::cuda::CUDAGuard guard(input.device());
   at::Tensor output = at::empty({rois.size(0), s.channels_out(), pooled_h, pooled_w},
                                 input.options().memory_format(at::MemoryFormat::Contiguous));
@@ -52,11 +52,14 @@ at::Tensor deform_ps_roi_pool_forward(const at::Tensor& input, const at::Tensor&
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(),
                                   "deform_ps_roi_pool_forward_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    deform_ps_roi_pool_forward_kernel<<<blocks_for(output.numel()), kThreads, 0, stream>>>(
-        output.numel(), input_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<acc_t>(),
-        s.groups > 0 ? offset_.const_data_ptr<acc_t>() : nullptr,
-        static_cast<acc_t>(spatial_scale), static_cast<acc_t>(trans_std), s,
-        output.mutable_data_ptr<scalar_t>());
+    with_rule(original, [&](auto rule) {
+      deform_ps_roi_pool_forward_kernel<decltype(rule)::value>
+          <<<blocks_for(output.numel()), kThreads, 0, stream>>>(
+              output.numel(), input_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<acc_t>(),
+              s.groups > 0 ? offset_.const_data_ptr<acc_t>() : nullptr,
+              static_cast<acc_t>(spatial_scale), static_cast<acc_t>(trans_std), s,
+              output.mutable_data_ptr<scalar_t>());
+    });
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   return output;
@@ -72,7 +75,7 @@ std::tuple<at::Tensor, at::Tensor> deform_ps_roi_pool_backward(
   check_deform_backward_args(grad, input, rois, offset, pooled_h, pooled_w, sample_per_part,
                              batch, channels, height, width);
   const DeformShape s = deform_shape(batch, channels, height, width, offset, pooled_h, pooled_w,
-                                     sample_per_part, original);
+                                     sample_per_part);
   const bool with_offset_grad = s.groups > 0 && input.has_value() && input->defined();
   const c10::cuda::CUDAGuard guard(grad.device());
   at::globalContext().alertNotDeterministic("deform_ps_roi_pool_backward_cuda");
@@ -89,14 +92,17 @@ std::tuple<at::Tensor, at::Tensor> deform_ps_roi_pool_backward(
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(),
                                     "deform_ps_roi_pool_backward_cuda", [&] {
       using acc_t = at::opmath_type<scalar_t>;
-      deform_ps_roi_pool_backward_kernel<<<blocks_for(grad.numel()), kThreads, 0, stream>>>(
-          grad.numel(), grad_.const_data_ptr<scalar_t>(),
-          with_offset_grad ? input_.const_data_ptr<scalar_t>() : nullptr,
-          rois_.const_data_ptr<acc_t>(),
-          s.groups > 0 ? offset_.const_data_ptr<acc_t>() : nullptr,
-          static_cast<acc_t>(spatial_scale), static_cast<acc_t>(trans_std), s,
-          grad_input.mutable_data_ptr<acc_t>(),
-          with_offset_grad ? grad_offset.mutable_data_ptr<acc_t>() : nullptr);
+      with_rule(original, [&](auto rule) {
+        deform_ps_roi_pool_backward_kernel<decltype(rule)::value>
+            <<<blocks_for(grad.numel()), kThreads, 0, stream>>>(
+                grad.numel(), grad_.const_data_ptr<scalar_t>(),
+                with_offset_grad ? input_.const_data_ptr<scalar_t>() : nullptr,
+                rois_.const_data_ptr<acc_t>(),
+                s.groups > 0 ? offset_.const_data_ptr<acc_t>() : nullptr,
+                static_cast<acc_t>(spatial_scale), static_cast<acc_t>(trans_std), s,
+                grad_input.mutable_data_ptr<acc_t>(),
+                with_offset_grad ? grad_offset.mutable_data_ptr<acc_t>() : nullptr);
+      });
       C10_CUDA_KERNEL_LAUNCH_CHECK();
     });
   }

@@ -13,8 +13,6 @@
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 
-#include <type_traits>
-
 #include "common/ps_roi_checks.h"
 #include "cuda/atomic.cuh"
 #include "cuda/launch.cuh"
@@ -24,9 +22,10 @@ namespace mmdet_psroi {
 namespace cuda {
 namespace {
 
-template <typename Launch>
+// make_geometry(acc_t) returns the op's Geometry (ps_roi_kernels.cuh) for that type.
+template <typename MakeGeometry>
 at::Tensor forward(const char* name, const at::Tensor& input, const at::Tensor& rois,
-                   int64_t pooled_h, int64_t pooled_w, const Launch& launch) {
+                   int64_t pooled_h, int64_t pooled_w, const MakeGeometry& make_geometry) {
   check_forward_args(name, input, rois, pooled_h, pooled_w);
   const c10::cuda::CUDAGuard guard(input.device());
   const KernelShape s{input.size(0), input.size(1), input.size(2),
@@ -41,18 +40,19 @@ at::Tensor forward(const char* name, const at::Tensor& input, const at::Tensor& 
   cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "ps_roi_forward_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    launch(output.numel(), input_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<acc_t>(), s,
-           output.mutable_data_ptr<scalar_t>(), stream);
+    ps_roi_forward_kernel<<<blocks_for(output.numel()), kThreads, 0, stream>>>(
+        output.numel(), input_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<acc_t>(),
+        make_geometry(acc_t(0)), s, output.mutable_data_ptr<scalar_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   return output;
 }
 
 // The gradient is accumulated with atomics, in an order that varies from run to run.
-template <typename Launch>
+template <typename MakeGeometry>
 at::Tensor backward(const char* name, const at::Tensor& grad, const at::Tensor& rois,
                     int64_t pooled_h, int64_t pooled_w, int64_t batch, int64_t channels,
-                    int64_t height, int64_t width, const Launch& launch) {
+                    int64_t height, int64_t width, const MakeGeometry& make_geometry) {
   check_backward_args(name, grad, rois, pooled_h, pooled_w, batch, channels, height, width);
   at::globalContext().alertNotDeterministic(name);
   const c10::cuda::CUDAGuard guard(grad.device());
@@ -64,46 +64,60 @@ at::Tensor backward(const char* name, const at::Tensor& grad, const at::Tensor& 
   cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(), "ps_roi_backward_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    launch(grad.numel(), grad_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<acc_t>(), s,
-           grad_input.mutable_data_ptr<acc_t>(), stream);
+    ps_roi_backward_kernel<<<blocks_for(grad.numel()), kThreads, 0, stream>>>(
+        grad.numel(), grad_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<acc_t>(),
+        make_geometry(acc_t(0)), s, grad_input.mutable_data_ptr<acc_t>());
     C10_CUDA_KERNEL_LAUNCH_CHECK();
   });
   return grad_input.to(grad.scalar_type());
 }
 
+// Makes the PS RoI Pool geometry of one rule, for any accumulation type.
+template <bool original>
+struct MakePoolGeometry {
+  double spatial_scale;
+
+  template <typename acc_t>
+  PoolGeometry<acc_t, original> operator()(acc_t) const {
+    return {static_cast<acc_t>(spatial_scale)};
+  }
+};
+
+struct MakeAlignGeometry {
+  double spatial_scale;
+  int64_t sampling_ratio;
+
+  template <typename acc_t>
+  AlignGeometry<acc_t> operator()(acc_t) const {
+    return {static_cast<acc_t>(spatial_scale), sampling_ratio};
+  }
+};
+
 at::Tensor ps_roi_pool_forward(const at::Tensor& input, const at::Tensor& rois,
                                double spatial_scale, int64_t pooled_h, int64_t pooled_w,
                                bool original) {
-  return forward("ps_roi_pool", input, rois, pooled_h, pooled_w,
-                 [&](int64_t total, auto in, auto r, KernelShape s, auto out, cudaStream_t st) {
-                   using acc_t = std::remove_const_t<std::remove_pointer_t<decltype(r)>>;
-                   ps_roi_pool_forward_kernel<<<blocks_for(total), kThreads, 0, st>>>(
-                       total, in, r, static_cast<acc_t>(spatial_scale), original, s, out);
-                 });
+  return with_rule(original, [&](auto rule) {
+    return forward("ps_roi_pool", input, rois, pooled_h, pooled_w,
+                   MakePoolGeometry<decltype(rule)::value>{spatial_scale});
+  });
 }
 
 at::Tensor ps_roi_pool_backward(const at::Tensor& grad, const at::Tensor& rois,
                                 double spatial_scale, int64_t pooled_h, int64_t pooled_w,
                                 int64_t batch, int64_t channels, int64_t height, int64_t width,
                                 bool original) {
-  return backward("ps_roi_pool_backward_cuda", grad, rois, pooled_h, pooled_w, batch,
-                  channels, height, width,
-                  [&](int64_t total, auto g, auto r, KernelShape s, auto out, cudaStream_t st) {
-                    using acc_t = std::remove_const_t<std::remove_pointer_t<decltype(r)>>;
-                    ps_roi_pool_backward_kernel<<<blocks_for(total), kThreads, 0, st>>>(
-                        total, g, r, static_cast<acc_t>(spatial_scale), original, s, out);
-                  });
+  return with_rule(original, [&](auto rule) {
+    return backward("ps_roi_pool_backward_cuda", grad, rois, pooled_h, pooled_w, batch,
+                    channels, height, width,
+                    MakePoolGeometry<decltype(rule)::value>{spatial_scale});
+  });
 }
 
 at::Tensor ps_roi_align_forward(const at::Tensor& input, const at::Tensor& rois,
                                 double spatial_scale, int64_t pooled_h, int64_t pooled_w,
                                 int64_t sampling_ratio) {
   return forward("ps_roi_align", input, rois, pooled_h, pooled_w,
-                 [&](int64_t total, auto in, auto r, KernelShape s, auto out, cudaStream_t st) {
-                   using acc_t = std::remove_const_t<std::remove_pointer_t<decltype(r)>>;
-                   ps_roi_align_forward_kernel<<<blocks_for(total), kThreads, 0, st>>>(
-                       total, in, r, static_cast<acc_t>(spatial_scale), sampling_ratio, s, out);
-                 });
+                 MakeAlignGeometry{spatial_scale, sampling_ratio});
 }
 
 at::Tensor ps_roi_align_backward(const at::Tensor& grad, const at::Tensor& rois,
@@ -111,12 +125,7 @@ at::Tensor ps_roi_align_backward(const at::Tensor& grad, const at::Tensor& rois,
                                  int64_t sampling_ratio, int64_t batch, int64_t channels,
                                  int64_t height, int64_t width) {
   return backward("ps_roi_align_backward_cuda", grad, rois, pooled_h, pooled_w, batch,
-                  channels, height, width,
-                  [&](int64_t total, auto g, auto r, KernelShape s, auto out, cudaStream_t st) {
-                    using acc_t = std::remove_const_t<std::remove_pointer_t<decltype(r)>>;
-                    ps_roi_align_backward_kernel<<<blocks_for(total), kThreads, 0, st>>>(
-                        total, g, r, static_cast<acc_t>(spatial_scale), sampling_ratio, s, out);
-                  });
+                  channels, height, width, MakeAlignGeometry{spatial_scale, sampling_ratio});
 }
 
 }  // namespace
