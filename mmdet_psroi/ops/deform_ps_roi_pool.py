@@ -13,9 +13,10 @@ averaged (0 when none is left).
 
 Two rules place the samples:
 
-- ``rule='torchvision'`` (default), torchvision's ``ps_roi_align``'s: continuous RoI (``x * spatial_scale -
-  0.5``, no rounding, no +1, no minimum size), samples at the centres of the sub-bins, window
-  ``[-1, H] x [-1, W]``, bin ``(i, j)`` in part ``(i * part_h // kh, j * part_w // kw)``.
+- ``rule='torchvision'`` (default), torchvision's ``ps_roi_align``'s: continuous RoI
+  (``x * spatial_scale - 0.5``, no rounding, no +1, no minimum size), samples at the centres of
+  the sub-bins, window ``[-1, H] x [-1, W]``, bin ``(i, j)`` in part
+  ``(i * part_h // kh, j * part_w // kw)``.
   With no offsets it equals ``ps_roi_align(..., sampling_ratio=sample_per_part)`` wherever
   every sample lies inside the map (at the border ``ps_roi_align`` divides by all samples,
   this op by the valid ones).
@@ -42,6 +43,7 @@ from torch import nn
 from .ps_roi import (
     DEFORM_RULES,
     NOT_GIVEN,
+    RuleAlias,
     _check_inputs,
     check_spatial_scale,
     pair_output_size,
@@ -147,7 +149,7 @@ def deform_ps_roi_pool(input, rois, offset=None, output_size=7, spatial_scale=1.
                                    trans_std, rule == 'mxnet')
 
 
-class DeformPSRoIPool(nn.Module):
+class DeformPSRoIPool(RuleAlias, nn.Module):
     """Deformable PS RoI pooling, see :func:`deform_ps_roi_pool`.
 
     ``forward(input, rois, offset=None)``: ``(N, C_out*kh*kw, H, W)``, ``(K, 5)`` rois (or a
@@ -157,6 +159,8 @@ class DeformPSRoIPool(nn.Module):
     ``original`` is the deprecated alias of ``rule`` (True: ``'mxnet'``).
     """
 
+    RULES = DEFORM_RULES
+
     def __init__(self, output_size, spatial_scale=1.0, part_size=None, sample_per_part=4,
                  trans_std=0.1, rule='torchvision', *, original=NOT_GIVEN):
         super().__init__()
@@ -165,12 +169,7 @@ class DeformPSRoIPool(nn.Module):
         self.part_size = _pair_part_size(part_size, self.output_size)
         self.sample_per_part = _check_sample_per_part(sample_per_part)
         self.trans_std = _check_trans_std(trans_std)
-        self.rule = resolve_rule(rule, original, DEFORM_RULES)
-
-    @property
-    def original(self):
-        """Deprecated: whether ``rule == 'mxnet'``."""
-        return self.rule == 'mxnet'
+        self.rule = resolve_rule(rule, original, self.RULES)
 
     def forward(self, input, rois, offset=None):
         return deform_ps_roi_pool(input, rois, offset, self.output_size, self.spatial_scale,

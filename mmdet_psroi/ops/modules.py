@@ -10,6 +10,7 @@ from torch import nn
 from .ps_roi import (
     NOT_GIVEN,
     POOL_RULES,
+    RuleAlias,
     check_sampling_ratio,
     check_spatial_scale,
     pair_output_size,
@@ -23,7 +24,7 @@ torch.fx.wrap('ps_roi_pool')
 torch.fx.wrap('ps_roi_align')
 
 
-class PSRoIPool(nn.Module):
+class PSRoIPool(RuleAlias, nn.Module):
     """Position-sensitive RoI pooling, see :func:`ps_roi_pool`.
 
     ``forward(input, rois)``: ``(N, C_out*kh*kw, H, W)`` and ``(K, 5)`` -> ``(K, C_out, kh, kw)``.
@@ -31,16 +32,13 @@ class PSRoIPool(nn.Module):
     torchvision; ``original`` is its deprecated alias (True: ``'caffe'``).
     """
 
+    RULES = POOL_RULES
+
     def __init__(self, output_size, spatial_scale=1.0, rule='torchvision', *, original=NOT_GIVEN):
         super().__init__()
         self.output_size = pair_output_size(output_size)
         self.spatial_scale = check_spatial_scale(spatial_scale)
-        self.rule = resolve_rule(rule, original, POOL_RULES)
-
-    @property
-    def original(self):
-        """Deprecated: whether ``rule == 'caffe'``."""
-        return self.rule == 'caffe'
+        self.rule = resolve_rule(rule, original, self.RULES)
 
     def forward(self, input, rois):
         return ps_roi_pool(input, rois, self.output_size, self.spatial_scale, self.rule)

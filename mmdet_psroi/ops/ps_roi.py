@@ -72,6 +72,17 @@ class _NotGiven:
 NOT_GIVEN = _NotGiven()
 
 
+class RuleAlias:
+    """Gives a module with ``rule`` (one of its ``RULES``, the default first) the deprecated,
+    read-only ``original``: whether ``rule`` is the second of ``RULES``."""
+
+    RULES = ()
+
+    @property
+    def original(self):
+        return self.rule == self.RULES[1]
+
+
 def resolve_rule(rule, original, rules):
     """Returns the rule named by ``rule`` or by its deprecated alias ``original``.
 

@@ -120,7 +120,8 @@ def test_float64_map_computes_the_geometry_in_float64_whatever_the_rois_dtype(ru
 def test_module_takes_the_rule(device):
     pool = PSRoIPool(output_size=(2, 3), spatial_scale=0.5, rule='caffe')
     assert repr(pool) == "PSRoIPool(output_size=(2, 3), spatial_scale=0.5, rule='caffe')"
-    assert repr(PSRoIPool(7)) == "PSRoIPool(output_size=(7, 7), spatial_scale=1.0, rule='torchvision')"
+    assert repr(PSRoIPool(7)) == ("PSRoIPool(output_size=(7, 7), spatial_scale=1.0, "
+                                  "rule='torchvision')")
     x, rois, _, _, _ = _case(1)
     x = x[:, :6].to(device)
     rois = rois[rois[:, 0] < x.size(0)].to(device)
