@@ -250,4 +250,20 @@ PSROI_HOST_DEVICE inline bool bilinear_taps(acc_t y, acc_t x, int64_t height, in
   return true;
 }
 
+// Calls fn(offset, weight) for the 4 bilinear taps of every sample point of bin (ph, pw) that
+// lies in the window, in sample order: the taps of a PS RoI Align bin, on both devices.
+template <typename acc_t, typename Fn>
+PSROI_HOST_DEVICE inline void for_each_align_tap(const AlignRoi<acc_t>& r, int64_t ph, int64_t pw,
+                                                 int64_t height, int64_t width, const Fn& fn) {
+  BilinearTaps<acc_t> taps;
+  for (int64_t iy = 0; iy < r.grid_h; ++iy) {
+    for (int64_t ix = 0; ix < r.grid_w; ++ix) {
+      acc_t y, x;
+      align_sample(r, ph, pw, iy, ix, &y, &x);
+      if (!bilinear_taps(y, x, height, width, &taps)) continue;
+      for (int t = 0; t < 4; ++t) fn(taps.offset[t], taps.weight[t]);
+    }
+  }
+}
+
 }  // namespace mmdet_psroi

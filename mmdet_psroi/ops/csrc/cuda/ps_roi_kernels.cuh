@@ -111,15 +111,7 @@ struct AlignBinTaps {
   }
   template <typename Fn>
   __device__ __forceinline__ void visit(const Fn& fn) const {
-    BilinearTaps<acc_t> taps;
-    for (int64_t iy = 0; iy < roi.grid_h; ++iy) {
-      for (int64_t ix = 0; ix < roi.grid_w; ++ix) {
-        acc_t y, x;
-        align_sample(roi, ph, pw, iy, ix, &y, &x);
-        if (!bilinear_taps(y, x, height, width, &taps)) continue;
-        for (int t = 0; t < 4; ++t) fn(taps.offset[t], taps.weight[t]);
-      }
-    }
+    for_each_align_tap(roi, ph, pw, height, width, fn);
   }
 };
 
