@@ -11,21 +11,24 @@ are those of group ``c // (C_out // G)`` (channels ``2g``: x, ``2g + 1``: y) and
 that holds the bin. Samples outside a window around the map are skipped and the others
 averaged (0 when none is left).
 
-Two conventions place the samples:
+Two rules place the samples:
 
-- default (``original=False``), ``ps_roi_align``'s: continuous RoI (``x * spatial_scale -
-  0.5``, no rounding, no +1, no minimum size), samples at the centres of the sub-bins, window
-  ``[-1, H] x [-1, W]``, bin ``(i, j)`` in part ``(i * part_h // kh, j * part_w // kw)``.
+- ``rule='torchvision'`` (default), torchvision's ``ps_roi_align``'s: continuous RoI
+  (``x * spatial_scale - 0.5``, no rounding, no +1, no minimum size), samples at the centres of
+  the sub-bins, window ``[-1, H] x [-1, W]``, bin ``(i, j)`` in part
+  ``(i * part_h // kh, j * part_w // kw)``.
   With no offsets it equals ``ps_roi_align(..., sampling_ratio=sample_per_part)`` wherever
   every sample lies inside the map (at the border ``ps_roi_align`` divides by all samples,
   this op by the valid ones).
-- ``original=True``, the kernel of Deformable-ConvNets (MXNet ``DeformablePSROIPooling``), for
+- ``rule='mxnet'``, the kernel of Deformable-ConvNets (MXNet ``DeformablePSROIPooling``), for
   weights trained with it: RoI corners rounded (half away from zero) and ``x2, y2`` + 1
   before scaling, then shifted by -0.5; RoI sides at least 0.1; samples at the top-left
   corners of the sub-bins; window ``[-0.5, H - 0.5] x [-0.5, W - 0.5]``; part
   ``floor(i / kh * part_h)`` in floating point; a sample on an integer coordinate gives no
   offset gradient along it (the kernel interpolates between floor and ceil). The original
   reads garbage for NaN offsets; here such a sample is skipped.
+
+``original`` is the deprecated alias of ``rule`` (True: ``'mxnet'``, False: ``'torchvision'``).
 
 The compiled op (``torch.ops.mmdet_psroi.deform_ps_roi_pool``) carries its own autograd
 (gradients to ``input`` and ``offset``; the map is kept for the backward only when the offsets
@@ -37,7 +40,15 @@ import numbers
 import torch
 from torch import nn
 
-from .ps_roi import _check_inputs, check_spatial_scale, pair_output_size
+from .ps_roi import (
+    DEFORM_RULES,
+    NOT_GIVEN,
+    RuleAlias,
+    _check_inputs,
+    check_spatial_scale,
+    pair_output_size,
+    resolve_rule,
+)
 
 _ops = torch.ops.mmdet_psroi
 _NAME = 'deform_ps_roi_pool'
@@ -69,13 +80,6 @@ def _check_trans_std(trans_std):
     return float(trans_std)
 
 
-def _check_original(original):
-    if not isinstance(original, bool):
-        raise TypeError(f'original must be a bool (True: Deformable-ConvNets\' rounding), '
-                        f'got {original!r}')
-    return original
-
-
 def _check_offset(offset, rois, channels_out, part_size):
     shape_text = '(K, 2*G, part_h, part_w)'
     if not isinstance(offset, torch.Tensor):
@@ -104,7 +108,8 @@ def _check_offset(offset, rois, channels_out, part_size):
 
 @torch.fx.wrap
 def deform_ps_roi_pool(input, rois, offset=None, output_size=7, spatial_scale=1.0,
-                       part_size=None, sample_per_part=4, trans_std=0.1, original=False):
+                       part_size=None, sample_per_part=4, trans_std=0.1, rule='torchvision', *,
+                       original=NOT_GIVEN):
     """Deformable PS RoI pooling; see the module docstring for the arithmetic.
 
     Args:
@@ -122,8 +127,9 @@ def deform_ps_roi_pool(input, rois, offset=None, output_size=7, spatial_scale=1.
             ``part_size=0``).
         sample_per_part (int): sample points per bin side.
         trans_std (float): scale of the offsets (bin shift = offset * trans_std * RoI size).
-        original (bool): Deformable-ConvNets' sample placement (see the module docstring)
-            instead of ``ps_roi_align``'s.
+        rule (str): ``'torchvision'`` (``ps_roi_align``'s sample placement) or ``'mxnet'``
+            (Deformable-ConvNets'), see the module docstring.
+        original (bool): deprecated alias of ``rule`` (True: ``'mxnet'``).
 
     Returns:
         Tensor: ``(K, C_out, kh, kw)`` in ``input``'s dtype, differentiable with respect to
@@ -134,40 +140,43 @@ def deform_ps_roi_pool(input, rois, offset=None, output_size=7, spatial_scale=1.
     part = _pair_part_size(part_size, (kh, kw))
     sample_per_part = _check_sample_per_part(sample_per_part)
     trans_std = _check_trans_std(trans_std)
-    original = _check_original(original)
+    rule = resolve_rule(rule, original, DEFORM_RULES)
     if offset is None:
         offset = rois.new_zeros((rois.size(0), 0) + part)
     else:
         _check_offset(offset, rois, input.size(1) // (kh * kw), part)
     return _ops.deform_ps_roi_pool(input, rois, offset, spatial_scale, kh, kw, sample_per_part,
-                                   trans_std, original)
+                                   trans_std, rule == 'mxnet')
 
 
-class DeformPSRoIPool(nn.Module):
+class DeformPSRoIPool(RuleAlias, nn.Module):
     """Deformable PS RoI pooling, see :func:`deform_ps_roi_pool`.
 
     ``forward(input, rois, offset=None)``: ``(N, C_out*kh*kw, H, W)``, ``(K, 5)`` rois (or a
     list of ``(L_i, 4)`` boxes) and ``(K, 2*G, part_h, part_w)`` or ``None`` ->
     ``(K, C_out, kh, kw)``. ``part_size`` (``None``: ``output_size``) is resolved at
     construction, so that the layer that predicts the offsets can be sized from it.
+    ``original`` is the deprecated alias of ``rule`` (True: ``'mxnet'``).
     """
 
+    RULES = DEFORM_RULES
+
     def __init__(self, output_size, spatial_scale=1.0, part_size=None, sample_per_part=4,
-                 trans_std=0.1, original=False):
+                 trans_std=0.1, rule='torchvision', *, original=NOT_GIVEN):
         super().__init__()
         self.output_size = pair_output_size(output_size)
         self.spatial_scale = check_spatial_scale(spatial_scale)
         self.part_size = _pair_part_size(part_size, self.output_size)
         self.sample_per_part = _check_sample_per_part(sample_per_part)
         self.trans_std = _check_trans_std(trans_std)
-        self.original = _check_original(original)
+        self.rule = resolve_rule(rule, original, self.RULES)
 
     def forward(self, input, rois, offset=None):
         return deform_ps_roi_pool(input, rois, offset, self.output_size, self.spatial_scale,
                                   self.part_size, self.sample_per_part, self.trans_std,
-                                  self.original)
+                                  self.rule)
 
     def extra_repr(self):
         return (f'output_size={self.output_size}, spatial_scale={self.spatial_scale}, '
                 f'part_size={self.part_size}, sample_per_part={self.sample_per_part}, '
-                f'trans_std={self.trans_std}, original={self.original}')
+                f'trans_std={self.trans_std}, rule={self.rule!r}')

@@ -8,12 +8,15 @@ import torch
 from torch import nn
 
 from .ps_roi import (
-    check_original,
+    NOT_GIVEN,
+    POOL_RULES,
+    RuleAlias,
     check_sampling_ratio,
     check_spatial_scale,
     pair_output_size,
     ps_roi_align,
     ps_roi_pool,
+    resolve_rule,
 )
 
 # Leaves for torch.fx: the functions' argument checks cannot run on the tracer's proxies.
@@ -21,25 +24,28 @@ torch.fx.wrap('ps_roi_pool')
 torch.fx.wrap('ps_roi_align')
 
 
-class PSRoIPool(nn.Module):
+class PSRoIPool(RuleAlias, nn.Module):
     """Position-sensitive RoI pooling, see :func:`ps_roi_pool`.
 
     ``forward(input, rois)``: ``(N, C_out*kh*kw, H, W)`` and ``(K, 5)`` -> ``(K, C_out, kh, kw)``.
-    ``original=True`` quantises as R-FCN's original Caffe layer, False as torchvision.
+    ``rule='caffe'`` quantises as R-FCN's original Caffe layer, ``'torchvision'`` (default) as
+    torchvision; ``original`` is its deprecated alias (True: ``'caffe'``).
     """
 
-    def __init__(self, output_size, spatial_scale=1.0, original=False):
+    RULES = POOL_RULES
+
+    def __init__(self, output_size, spatial_scale=1.0, rule='torchvision', *, original=NOT_GIVEN):
         super().__init__()
         self.output_size = pair_output_size(output_size)
         self.spatial_scale = check_spatial_scale(spatial_scale)
-        self.original = check_original(original)
+        self.rule = resolve_rule(rule, original, self.RULES)
 
     def forward(self, input, rois):
-        return ps_roi_pool(input, rois, self.output_size, self.spatial_scale, self.original)
+        return ps_roi_pool(input, rois, self.output_size, self.spatial_scale, self.rule)
 
     def extra_repr(self):
         return (f'output_size={self.output_size}, spatial_scale={self.spatial_scale}, '
-                f'original={self.original}')
+                f'rule={self.rule!r}')
 
 
 class PSRoIAlign(nn.Module):

@@ -23,6 +23,7 @@ every call. There the kernels stay safe instead: a RoI whose batch index is not 
 import functools
 import math
 import numbers
+import warnings
 
 import torch
 
@@ -55,13 +56,58 @@ def check_spatial_scale(spatial_scale):
     return float(spatial_scale)
 
 
-def check_original(original):
-    """Returns ``original``; raises ValueError unless it is a bool."""
+# The rules of the ops that have several, the default first; `original=True` (the deprecated
+# spelling) names the second.
+POOL_RULES = ('torchvision', 'caffe')
+DEFORM_RULES = ('torchvision', 'mxnet')
+
+
+class _NotGiven:
+    """The default of the deprecated ``original`` arguments: not passed (None is no rule)."""
+
+    def __repr__(self):
+        return 'NOT_GIVEN'
+
+
+NOT_GIVEN = _NotGiven()
+
+
+class RuleAlias:
+    """Gives a module with ``rule`` (one of its ``RULES``, the default first) the deprecated,
+    read-only ``original``: whether ``rule`` is the second of ``RULES``."""
+
+    RULES = ()
+
+    @property
+    def original(self):
+        return self.rule == self.RULES[1]
+
+
+def resolve_rule(rule, original, rules):
+    """Returns the rule named by ``rule`` or by its deprecated alias ``original``.
+
+    ``rules`` are the op's rules, the default first: ``original=False`` names ``rules[0]``,
+    ``original=True`` ``rules[1]``, with a DeprecationWarning naming the replacement (outside
+    torch.compile's tracing). Raises ValueError unless ``rule`` is one of ``rules``,
+    ``original`` is NOT_GIVEN or a bool, and the two agree when both are given.
+    """
+    choices = ' or '.join(repr(r) for r in rules)
+    if not isinstance(rule, str) or rule not in rules:
+        raise ValueError(f'rule must be {choices}, got {rule!r}')
+    if original is NOT_GIVEN:
+        return rule
     if not isinstance(original, bool):
-        raise ValueError('original must be True (the quantisation of R-FCN\'s original Caffe '
-                         'layer) or False (torchvision\'s, the default), got '
-                         f'{original!r}')
-    return original
+        raise ValueError(f'original must be True (rule={rules[1]!r}) or False '
+                         f'(rule={rules[0]!r}, the default), got {original!r}; pass rule '
+                         'instead')
+    named = rules[1] if original else rules[0]
+    if rule not in (rules[0], named):
+        raise ValueError(f'rule={rule!r} and original={original} name different rules; '
+                         'pass rule only')
+    if not _is_compiling():  # dynamo cannot trace warnings.warn (fullgraph would fail)
+        warnings.warn(f'original={original} is deprecated; pass rule={named!r} instead',
+                      DeprecationWarning, stacklevel=3)
+    return named
 
 
 def check_sampling_ratio(sampling_ratio):
@@ -163,16 +209,17 @@ def _check_inputs(name, input, rois, output_size):
 
 
 @torch.fx.wrap
-def ps_roi_pool(input, rois, output_size, spatial_scale=1.0, original=False):
+def ps_roi_pool(input, rois, output_size, spatial_scale=1.0, rule='torchvision', *,
+                original=NOT_GIVEN):
     """Position-sensitive RoI average pooling with quantised bins (R-FCN's PSRoIPool).
 
     Two rules quantise a RoI ``(x1, y1, x2, y2)`` and its bins, in map cells (``s`` the
     spatial scale, ``round`` halves away from zero, bins clipped to the map in both):
 
-    * ``original=False`` (default), torchvision's ``ps_roi_pool``: the RoI spans
+    * ``rule='torchvision'`` (default), torchvision's ``ps_roi_pool``: the RoI spans
       ``round(x1 * s)`` to ``round(x2 * s)``, at least one cell; bin ``j`` spans
       ``floor(j * bin_w) + start`` to ``ceil((j + 1) * bin_w) + start``.
-    * ``original=True``, R-FCN's original Caffe ``PSROIPooling`` layer: the RoI spans
+    * ``rule='caffe'``, R-FCN's original Caffe ``PSROIPooling`` layer: the RoI spans
       ``round(x1) * s`` to ``(round(x2) + 1) * s``, not rounded again, at least 0.1 cell; bin
       ``j`` spans ``floor(j * bin_w + start)`` to ``ceil((j + 1) * bin_w + start)``. Use it
       with weights converted from the original R-FCN models.
@@ -186,16 +233,19 @@ def ps_roi_pool(input, rois, output_size, spatial_scale=1.0, original=False):
             floating dtype (float32 with a half/bfloat16 map), on ``input``'s device.
         output_size (int | tuple[int, int]): ``k`` or ``(kh, kw)``.
         spatial_scale (float): image coordinates -> map coordinates (e.g. 1/16).
-        original (bool): R-FCN's original quantisation instead of torchvision's (above).
+        rule (str): the quantisation rule, ``'torchvision'`` or ``'caffe'`` (above).
+        original (bool): deprecated alias of ``rule``: True is ``rule='caffe'``, False
+            ``rule='torchvision'`` (DeprecationWarning).
 
     Returns:
         Tensor: ``(K, C_out, kh, kw)`` in ``input``'s dtype; bins are averages over the
         quantised, clipped rectangle, 0 when it is empty. A RoI with a non-finite coordinate
         pools 0; so does every RoI of a map with no pixels (H or W = 0).
     """
+    rule = resolve_rule(rule, original, POOL_RULES)
     rois, (kh, kw) = _check_inputs('ps_roi_pool', input, rois, output_size)
     return _ops.ps_roi_pool(input, rois, check_spatial_scale(spatial_scale), kh, kw,
-                            check_original(original))
+                            rule == 'caffe')
 
 
 @torch.fx.wrap
@@ -203,11 +253,7 @@ def ps_roi_align(input, rois, output_size, spatial_scale=1.0, sampling_ratio=-1)
     """Position-sensitive RoI Align (bilinear sampling, torchvision's half-pixel offset).
 
     Args:
-        input (Tensor): ``(N, C_out*kh*kw, H, W)`` score maps.
-        rois (Tensor | list[Tensor]): ``(K, 5)`` rois or a list of ``(L_i, 4)`` boxes, any
-            floating dtype (float32 with a half/bfloat16 map), on ``input``'s device.
-        output_size (int | tuple[int, int]): ``k`` or ``(kh, kw)``.
-        spatial_scale (float): image coordinates -> map coordinates (e.g. 1/16).
+        input, rois, output_size, spatial_scale: as :func:`ps_roi_pool`.
         sampling_ratio (int): sample points per bin side; -1 (or 0): adaptive,
             ``ceil(roi_size / output_size)``.
 

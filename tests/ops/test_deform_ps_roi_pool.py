@@ -1,11 +1,11 @@
 """Behaviour of deform_ps_roi_pool against the pure-PyTorch reference, ps_roi_align,
-Deformable-ConvNets' kernel (original=True, against a transliteration of it), and its edges."""
+Deformable-ConvNets' kernel (rule='mxnet', against a transliteration of it), and its edges."""
 import pytest
 import torch
 
 import mmdet_psroi.ops.ps_roi
 from mmdet_psroi.ops import DeformPSRoIPool, deform_ps_roi_pool, ps_roi_align
-from mmdet_psroi.ops.ps_roi import check_device_supported
+from mmdet_psroi.ops.ps_roi import DEFORM_RULES, check_device_supported
 from tests.ops.reference_deform import (
     deform_ps_roi_pool_reference,
     deformable_psroi_pooling_original,
@@ -246,7 +246,8 @@ BAD_INPUTS = [
     (dict(sample_per_part=0), ValueError, 'sample_per_part must be an int >= 1'),
     (dict(sample_per_part=2.0), ValueError, 'sample_per_part must be an int >= 1'),
     (dict(trans_std=float('nan')), ValueError, 'trans_std must be a finite number'),
-    (dict(original='yes'), TypeError, 'original must be a bool'),
+    (dict(original='yes'), ValueError, 'original must be True'),
+    (dict(rule='caffe'), ValueError, "rule must be 'torchvision' or 'mxnet', got 'caffe'"),
     (dict(rois=torch.tensor([[1, 1, 1, 3, 3.0]])), ValueError,
      r'deform_ps_roi_pool: rois\[0, 0\] = 1.0 is not a batch index'),
     (dict(input=torch.randn(0, 8, 5, 5)), ValueError, r'input has no images \(N = 0\)'),
@@ -279,7 +280,8 @@ def test_raw_op_errors_name_the_argument():
 def test_module_repr_forward_and_fx_trace():
     pool = DeformPSRoIPool(output_size=3, spatial_scale=1 / 16, sample_per_part=2)
     assert repr(pool) == ('DeformPSRoIPool(output_size=(3, 3), spatial_scale=0.0625, '
-                          'part_size=(3, 3), sample_per_part=2, trans_std=0.1, original=False)')
+                          'part_size=(3, 3), sample_per_part=2, trans_std=0.1, '
+                          "rule='torchvision')")
     x = torch.randn(1, 2 * 9, 8, 8)
     rois = torch.tensor([[0, 0, 0, 100.0, 90.0]])
     offset = torch.randn(1, 2, 3, 3)
@@ -290,7 +292,7 @@ def test_module_repr_forward_and_fx_trace():
     torch.testing.assert_close(traced(x, rois, offset), expected)
     with pytest.raises(ValueError, match='part_size'):
         DeformPSRoIPool(3, part_size=(2, 0))
-    with pytest.raises(TypeError, match='original must be a bool'):
+    with pytest.raises(ValueError, match='original must be True'):
         DeformPSRoIPool(3, original=1)
 
 
@@ -377,7 +379,7 @@ def test_original_matches_deformable_convnets_kernel(groups, seed):
     xa = x.clone().requires_grad_()
     oa = None if offset is None else offset.clone().requires_grad_()
     out = deform_ps_roi_pool(xa, rois, oa, k, scale, parts, sample_per_part=spp,
-                             trans_std=trans_std, original=True)
+                             trans_std=trans_std, rule='mxnet')
     # MXNet's arguments: output_dim, group_size = pooled_size = k, part_size.
     expected, count = deformable_psroi_pooling_original(x, rois, offset, scale, c_out, k, k,
                                                         parts, spp, trans_std)
@@ -404,7 +406,7 @@ def test_original_offset_gradient_on_integer_coordinates_is_the_kernels():
     # 0.5, 1, 1.5, ... (every other one on a whole pixel).
     rois = torch.tensor([[0, 2.0, 2.0, 13.0, 13.0]], dtype=torch.float64)
     offset = torch.zeros(1, 2, 3, 3, dtype=torch.float64, requires_grad=True)
-    out = deform_ps_roi_pool(x, rois, offset, 3, 0.5, sample_per_part=4, original=True)
+    out = deform_ps_roi_pool(x, rois, offset, 3, 0.5, sample_per_part=4, rule='mxnet')
     grad = torch.randn(out.shape, dtype=torch.float64, generator=g)
     out.backward(grad)
     _, expected = deformable_psroi_pooling_original_backward(grad, x, rois, offset.detach(), 0.5,
@@ -413,7 +415,7 @@ def test_original_offset_gradient_on_integer_coordinates_is_the_kernels():
     for axis in (0, 1):
         step = torch.zeros_like(offset.detach())
         step[:, axis] = 1e-7
-        moved = deform_ps_roi_pool(x, rois, step, 3, 0.5, sample_per_part=4, original=True)
+        moved = deform_ps_roi_pool(x, rois, step, 3, 0.5, sample_per_part=4, rule='mxnet')
         slope = ((moved - out.detach()) * grad).sum() / 1e-7
         assert abs(slope - offset.grad[:, axis].sum()) > 0.1
 
@@ -424,7 +426,7 @@ def test_original_in_reduced_precision(dtype):
     expected, _ = deformable_psroi_pooling_original(x, rois, offset, scale, c_out, k, k, parts,
                                                     spp, 0.1)
     out = deform_ps_roi_pool(x.to(dtype), rois, offset, k, scale, parts, sample_per_part=spp,
-                             original=True)
+                             rule='mxnet')
     tol = {torch.float32: 1e-5, torch.float16: 2e-2}[dtype]
     assert out.dtype == dtype
     torch.testing.assert_close(out.double(), expected, rtol=tol, atol=tol)
@@ -433,23 +435,23 @@ def test_original_in_reduced_precision(dtype):
 def test_original_moves_samples_by_the_kernels_rule():
     """An RoI on whole pixels at scale 1: the original's samples are the default's moved by
     -0.5 px (corner sub-bin samples) and its RoI is 1 px wider (+1), so they differ; a module
-    with original=True pools as the function does."""
+    with rule='mxnet' pools as the function does."""
     g = torch.Generator().manual_seed(2)
     x = torch.randn(1, 9, 16, 16, dtype=torch.float64, generator=g)
     rois = torch.tensor([[0, 3.0, 4.0, 11.0, 10.0]], dtype=torch.float64)
     default = deform_ps_roi_pool(x, rois, None, 3, sample_per_part=2)
-    original = deform_ps_roi_pool(x, rois, None, 3, sample_per_part=2, original=True)
+    original = deform_ps_roi_pool(x, rois, None, 3, sample_per_part=2, rule='mxnet')
     assert not torch.allclose(default, original)
     expected, _ = deformable_psroi_pooling_original(x, rois, None, 1.0, 1, 3, 3, 3, 2, 0.1)
     torch.testing.assert_close(original, expected, rtol=1e-12, atol=1e-12)
-    pool = DeformPSRoIPool(3, sample_per_part=2, original=True)
-    assert 'original=True' in repr(pool)
+    pool = DeformPSRoIPool(3, sample_per_part=2, rule='mxnet')
+    assert "rule='mxnet'" in repr(pool)
     torch.testing.assert_close(pool(x, rois), original, rtol=0, atol=0)
 
 
 # --- Python side: RoIs, parts, devices, what autograd keeps ---------------------------------------
-@pytest.mark.parametrize('original', [False, True])
-def test_list_of_boxes_equals_roi_tensor(original):
+@pytest.mark.parametrize('rule', DEFORM_RULES)
+def test_list_of_boxes_equals_roi_tensor(rule):
     g = torch.Generator().manual_seed(3)
     x = torch.randn(2, 8, 8, 8, generator=g)
     boxes = [torch.tensor([[1.0, 1.0, 5.0, 6.0]]), torch.tensor([[0.0, 2.0, 7.0, 7.0],
@@ -457,8 +459,8 @@ def test_list_of_boxes_equals_roi_tensor(original):
     rois = torch.tensor([[0, 1.0, 1.0, 5.0, 6.0], [1, 0.0, 2.0, 7.0, 7.0], [1, 3.0, 3.0, 4.0, 4.0]])
     offset = 0.3 * torch.randn(3, 2, 2, 2, generator=g)
     torch.testing.assert_close(
-        deform_ps_roi_pool(x, boxes, offset, 2, sample_per_part=2, original=original),
-        deform_ps_roi_pool(x, rois, offset, 2, sample_per_part=2, original=original),
+        deform_ps_roi_pool(x, boxes, offset, 2, sample_per_part=2, rule=rule),
+        deform_ps_roi_pool(x, rois, offset, 2, sample_per_part=2, rule=rule),
         rtol=0, atol=0)
     assert deform_ps_roi_pool(x, [], None, 2).shape == (0, 2, 2, 2)
 

@@ -384,7 +384,7 @@ def test_is_compiling_falls_back_to_dynamo_before_torch_2_3(monkeypatch):
 def test_modules_repr_and_forward(device):
     pool = PSRoIPool(output_size=7, spatial_scale=1 / 16)
     align = PSRoIAlign(output_size=(3, 5), spatial_scale=0.0625, sampling_ratio=2)
-    assert repr(pool) == 'PSRoIPool(output_size=(7, 7), spatial_scale=0.0625, original=False)'
+    assert repr(pool) == "PSRoIPool(output_size=(7, 7), spatial_scale=0.0625, rule='torchvision')"
     assert repr(align) == 'PSRoIAlign(output_size=(3, 5), spatial_scale=0.0625, sampling_ratio=2)'
     x = torch.randn(1, 2 * 15, 8, 8, device=device)
     rois = torch.tensor([[0, 0, 0, 100.0, 90.0]], device=device)

@@ -117,11 +117,16 @@ def test_forward_and_backward_make_no_host_device_sync(op, as_boxes):
     assert x.grad.abs().sum() > 0
 
 
+def _cpu_case(seed, height, width, scale, num_rois):
+    """A (2, 8, height, width) map and num_rois float32 RoIs on the CPU."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(2, 8, height, width, generator=g)
+    return x, random_rois(g, num_rois, 2, height, width, scale).float()
+
+
 @pytest.mark.parametrize('op', sorted(OPS))
 def test_runs_on_the_current_stream(op):
-    g = torch.Generator().manual_seed(5)
-    x = torch.randn(2, 8, 40, 50, generator=g)
-    rois = random_rois(g, 300, 2, 40, 50, 0.25).float()
+    x, rois = _cpu_case(5, 40, 50, 0.25, 300)
     expected = OPS[op](x, rois, 2, 0.25)
     stream = torch.cuda.Stream()
     with torch.cuda.stream(stream):
@@ -137,9 +142,7 @@ def test_runs_on_the_current_stream(op):
 @pytest.mark.parametrize('op', sorted(OPS))
 def test_runs_on_the_inputs_device(op):
     """Tensors on cuda:1 while cuda:0 is current: the kernels run under a device guard."""
-    g = torch.Generator().manual_seed(6)
-    x = torch.randn(2, 8, 12, 14, generator=g)
-    rois = random_rois(g, 20, 2, 12, 14, 0.5).float()
+    x, rois = _cpu_case(6, 12, 14, 0.5, 20)
     expected = OPS[op](x, rois, 2, 0.5)
     with torch.cuda.device(0):
         x1 = x.to('cuda:1').requires_grad_()

@@ -1,4 +1,4 @@
-"""ps_roi_pool's two quantisation rules: ``original=True`` against an independent
+"""ps_roi_pool's two quantisation rules: ``rule='caffe'`` against an independent
 transliteration of R-FCN's Caffe layer (tests/ops/reference.py), forward and backward;
 the default against torchvision's rule; and the float32 geometry of both with
 half-precision RoIs.
@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from mmdet_psroi.ops import PSRoIPool, ps_roi_pool
+from mmdet_psroi.ops.ps_roi import POOL_RULES
 from tests.ops.devices import requires_torch
 from tests.ops.reference import CaffePSROIPooling, ps_roi_pool_reference
 from tests.ops.test_ps_roi import random_case, random_rois
@@ -27,9 +28,9 @@ def _case(seed):
     return x, rois, size, scale, grad
 
 
-def _ours(x, rois, size, scale, grad, device, original=True):
+def _ours(x, rois, size, scale, grad, device, rule='caffe'):
     leaf = x.to(device, copy=True).requires_grad_()
-    out = ps_roi_pool(leaf, rois.to(device), size, scale, original=original)
+    out = ps_roi_pool(leaf, rois.to(device), size, scale, rule)
     out.backward(grad.to(device, x.dtype))
     return out.detach().cpu(), leaf.grad.cpu()
 
@@ -62,7 +63,7 @@ def test_original_matches_the_caffe_layer_in_float32(seed, device):
 @pytest.mark.parametrize('seed', range(4))
 def test_default_rule_is_torchvisions(seed, device):
     x, rois, size, scale, grad = _case(seed)
-    out, x_grad = _ours(x, rois, size, scale, grad, device, original=False)
+    out, x_grad = _ours(x, rois, size, scale, grad, device, rule='torchvision')
     leaf = x.clone().requires_grad_()
     expected = ps_roi_pool_reference(leaf, rois, size, scale)
     expected.backward(grad)
@@ -78,15 +79,15 @@ def test_the_rules_pool_different_cells(device):
     x = torch.stack([columns, columns.t()])[None].to(device)  # channel 0: column, 1: row
     rois = torch.tensor([[0, 40.0, 40.0, 40.0, 40.0]], device=device)
     assert ps_roi_pool(x, rois, (1, 1), 1 / 16)[0, :, 0, 0].tolist() == [3.0, 3.0]
-    assert ps_roi_pool(x, rois, (1, 1), 1 / 16, original=True)[0, :, 0, 0].tolist() == [2.0, 2.0]
+    assert ps_roi_pool(x, rois, (1, 1), 1 / 16, 'caffe')[0, :, 0, 0].tolist() == [2.0, 2.0]
 
 
 REDUCED = [torch.float16, torch.bfloat16]
 
 
-@pytest.mark.parametrize('original', [False, True])
+@pytest.mark.parametrize('rule', POOL_RULES)
 @pytest.mark.parametrize('dtype', REDUCED)
-def test_geometry_is_float32_for_half_precision_rois(dtype, original, device):
+def test_geometry_is_float32_for_half_precision_rois(dtype, rule, device):
     """Half/bfloat16 RoIs on a half/bfloat16 map pool the bins that float64 RoIs with the same
     (rounded) values pool from a float64 map: the bin edges are computed in float32, not in
     the RoIs' dtype. R-FCN's setting: unit-normal maps at stride 16, k = 5."""
@@ -94,36 +95,37 @@ def test_geometry_is_float32_for_half_precision_rois(dtype, original, device):
     k, scale = 5, 1 / 16
     x = torch.randn(2, 3 * k * k, 38, 63, generator=g)
     rois = random_rois(g, 200, 2, 38, 63, scale).to(dtype)  # the rounded RoIs
-    out = ps_roi_pool(x.to(device, dtype), rois.to(device), k, scale, original=original)
+    out = ps_roi_pool(x.to(device, dtype), rois.to(device), k, scale, rule)
     # the float32 op on the map's rounded values: the same bins, one rounding of the output
     same_map = ps_roi_pool(x.to(dtype).float().to(device), rois.float().to(device), k, scale,
-                           original=original)
+                           rule)
     torch.testing.assert_close(out, same_map.to(dtype), rtol=0, atol=0)
-    expected = ps_roi_pool(x.double(), rois.double(), k, scale, original=original)
+    expected = ps_roi_pool(x.double(), rois.double(), k, scale, rule)
     error = (out.cpu().double() - expected).abs().max().item()
     assert error < {torch.float16: 2e-2, torch.bfloat16: 6e-2}[dtype], error  # bin shift: > 1
 
 
-@pytest.mark.parametrize('original', [False, True])
-def test_float64_map_computes_the_geometry_in_float64_whatever_the_rois_dtype(original, device):
+@pytest.mark.parametrize('rule', POOL_RULES)
+def test_float64_map_computes_the_geometry_in_float64_whatever_the_rois_dtype(rule, device):
     g = torch.Generator().manual_seed(4)
     x = torch.randn(1, 2 * 9, 20, 30, dtype=torch.float64, generator=g).to(device)
     rois = random_rois(g, 50, 1, 20, 30, 0.25).to(device)
     for dtype in (torch.float32, *REDUCED):
         rounded = rois.to(dtype)
-        torch.testing.assert_close(ps_roi_pool(x, rounded, 3, 0.25, original=original),
-                                   ps_roi_pool(x, rounded.double(), 3, 0.25, original=original),
+        torch.testing.assert_close(ps_roi_pool(x, rounded, 3, 0.25, rule),
+                                   ps_roi_pool(x, rounded.double(), 3, 0.25, rule),
                                    rtol=0, atol=0)
 
 
-def test_module_takes_original(device):
-    pool = PSRoIPool(output_size=(2, 3), spatial_scale=0.5, original=True)
-    assert repr(pool) == 'PSRoIPool(output_size=(2, 3), spatial_scale=0.5, original=True)'
-    assert repr(PSRoIPool(7)) == 'PSRoIPool(output_size=(7, 7), spatial_scale=1.0, original=False)'
+def test_module_takes_the_rule(device):
+    pool = PSRoIPool(output_size=(2, 3), spatial_scale=0.5, rule='caffe')
+    assert repr(pool) == "PSRoIPool(output_size=(2, 3), spatial_scale=0.5, rule='caffe')"
+    assert repr(PSRoIPool(7)) == ("PSRoIPool(output_size=(7, 7), spatial_scale=1.0, "
+                                  "rule='torchvision')")
     x, rois, _, _, _ = _case(1)
     x = x[:, :6].to(device)
     rois = rois[rois[:, 0] < x.size(0)].to(device)
-    torch.testing.assert_close(pool(x, rois), ps_roi_pool(x, rois, (2, 3), 0.5, original=True))
+    torch.testing.assert_close(pool(x, rois), ps_roi_pool(x, rois, (2, 3), 0.5, rule='caffe'))
 
 
 @pytest.mark.parametrize('bad', [1, None, 'yes'])

@@ -92,10 +92,10 @@ void check_deform_backward_args(const at::Tensor& grad, const c10::optional<at::
 
 DeformShape deform_shape(int64_t batch, int64_t channels, int64_t height, int64_t width,
                          const at::Tensor& offset, int64_t pooled_height, int64_t pooled_width,
-                         int64_t sample_per_part, bool original) {
+                         int64_t sample_per_part) {
   return DeformShape{batch,          channels,       height,         width,
                      pooled_height,  pooled_width,   offset.size(1) / 2,
-                     offset.size(2), offset.size(3), sample_per_part, original};
+                     offset.size(2), offset.size(3), sample_per_part};
 }
 
 }  // namespace mmdet_psroi

@@ -40,6 +40,6 @@ void check_deform_backward_args(const at::Tensor& grad, const c10::optional<at::
 // The kernels' shape, from checked arguments.
 DeformShape deform_shape(int64_t batch, int64_t channels, int64_t height, int64_t width,
                          const at::Tensor& offset, int64_t pooled_height, int64_t pooled_width,
-                         int64_t sample_per_part, bool original);
+                         int64_t sample_per_part);
 
 }  // namespace mmdet_psroi

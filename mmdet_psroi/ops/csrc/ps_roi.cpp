@@ -3,7 +3,8 @@
 // Layout of csrc/ (setup.py compiles every file of these folders):
 //   ps_roi.cpp      the single TORCH_LIBRARY(mmdet_psroi, m): schemas of the op family and
 //                   the module init; a later op adds its own TORCH_LIBRARY_FRAGMENT file here
-//   common/         headers shared by every backend: per-element math, argument checks
+//   common/         headers shared by every backend: per-element math, argument checks,
+//                   the PS RoI ops' entry points over a backend (ps_roi_ops.h)
 //   cpu/, cuda/     TORCH_LIBRARY_IMPL CPU / CUDA kernels (cuda/ only in CUDA builds)
 //   meta/           TORCH_LIBRARY_IMPL Meta: output shapes from sym sizes (FakeTensor,
 //                   torch.compile, torch.export)

@@ -19,8 +19,21 @@ KernelShape shape_of(int64_t batch, int64_t channels, int64_t height, int64_t wi
   return KernelShape{batch, channels, height, width, pooled_h, pooled_w};
 }
 
-// sampling_ratio < -1 selects PS RoI Pool (with its quantisation rule `original`), otherwise
-// PS RoI Align (original unused).
+// Calls run(geometry) with the kernels' geometry that the arguments select: sampling_ratio
+// < -1 selects PS RoI Pool (with its quantisation rule `original`), otherwise PS RoI Align
+// (original unused).
+template <typename acc_t, typename Run>
+void with_geometry(double scale, int64_t sampling_ratio, bool original, const Run& run) {
+  using namespace mmdet_psroi::cuda;
+  if (sampling_ratio >= -1) {
+    run(AlignGeometry<acc_t>{static_cast<acc_t>(scale), sampling_ratio});
+    return;
+  }
+  mmdet_psroi::with_rule(original, [&](auto rule) {
+    run(PoolGeometry<acc_t, decltype(rule)::value>{static_cast<acc_t>(scale)});
+  });
+}
+
 torch::Tensor forward(torch::Tensor input, torch::Tensor rois, double scale, int64_t pooled_h,
                       int64_t pooled_w, int64_t sampling_ratio, bool original) {
   input = input.contiguous();
@@ -31,16 +44,12 @@ torch::Tensor forward(torch::Tensor input, torch::Tensor rois, double scale, int
                              input.options());
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(), "emulated_forward", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    const auto* in = input.data_ptr<scalar_t>();
-    const auto* r = rois.data_ptr<acc_t>();
-    auto* out = output.data_ptr<scalar_t>();
-    if (sampling_ratio < -1) {
-      emulate_launch(kBlocks, kThreads, mmdet_psroi::cuda::ps_roi_pool_forward_kernel<scalar_t, acc_t>,
-                     output.numel(), in, r, static_cast<acc_t>(scale), original, s, out);
-    } else {
-      emulate_launch(kBlocks, kThreads, mmdet_psroi::cuda::ps_roi_align_forward_kernel<scalar_t, acc_t>,
-                     output.numel(), in, r, static_cast<acc_t>(scale), sampling_ratio, s, out);
-    }
+    with_geometry<acc_t>(scale, sampling_ratio, original, [&](auto geometry) {
+      emulate_launch(kBlocks, kThreads,
+                     mmdet_psroi::cuda::ps_roi_forward_kernel<scalar_t, acc_t, decltype(geometry)>,
+                     output.numel(), input.data_ptr<scalar_t>(), rois.data_ptr<acc_t>(),
+                     geometry, s, output.data_ptr<scalar_t>());
+    });
   });
   return output;
 }
@@ -55,16 +64,12 @@ torch::Tensor backward(torch::Tensor grad, torch::Tensor rois, double scale, int
   auto grad_input = torch::zeros({batch, channels, height, width}, grad.options().dtype(acc_type));
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(), "emulated_backward", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    const auto* g = grad.data_ptr<scalar_t>();
-    const auto* r = rois.data_ptr<acc_t>();
-    auto* out = grad_input.data_ptr<acc_t>();
-    if (sampling_ratio < -1) {
-      emulate_launch(kBlocks, kThreads, mmdet_psroi::cuda::ps_roi_pool_backward_kernel<scalar_t, acc_t>,
-                     grad.numel(), g, r, static_cast<acc_t>(scale), original, s, out);
-    } else {
-      emulate_launch(kBlocks, kThreads, mmdet_psroi::cuda::ps_roi_align_backward_kernel<scalar_t, acc_t>,
-                     grad.numel(), g, r, static_cast<acc_t>(scale), sampling_ratio, s, out);
-    }
+    with_geometry<acc_t>(scale, sampling_ratio, original, [&](auto geometry) {
+      emulate_launch(kBlocks, kThreads,
+                     mmdet_psroi::cuda::ps_roi_backward_kernel<scalar_t, acc_t, decltype(geometry)>,
+                     grad.numel(), grad.data_ptr<scalar_t>(), rois.data_ptr<acc_t>(), geometry, s,
+                     grad_input.data_ptr<acc_t>());
+    });
   });
   return grad_input.to(grad.scalar_type());
 }

@@ -14,6 +14,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #if defined(__CUDACC__) || defined(PSROI_EMULATE_CUDA)
 #define PSROI_HOST_DEVICE __host__ __device__
@@ -29,6 +30,14 @@ constexpr double kCoordinateLimit = 16777216.0;
 // Largest adaptive sampling grid per bin side (sampling_ratio = -1). The CPU kernels refuse a
 // RoI that needs more; the CUDA kernels (which must not sync to report it) clamp to it.
 constexpr int64_t kMaxAdaptiveGrid = 1 << 16;
+
+// Calls fn(std::integral_constant<bool, original>) and returns its result: the kernels take
+// the rule of an op (`original` in the op schemas: PS RoI Pool's Caffe quantisation,
+// deformable PS RoI pooling's Deformable-ConvNets placement) as a template argument.
+template <typename Fn>
+inline auto with_rule(bool original, const Fn& fn) {
+  return original ? fn(std::true_type{}) : fn(std::false_type{});
+}
 
 template <typename acc_t>
 PSROI_HOST_DEVICE inline bool is_finite(acc_t v) {
@@ -72,6 +81,7 @@ PSROI_HOST_DEVICE inline bool read_roi(const acc_t* roi, int64_t* batch, acc_t* 
 //     (round(x2) + 1) * scale, not rounded again; the RoI is at least 0.1 cell; bin i spans
 //     [floor(i * bin + start), ceil((i + 1) * bin + start)).
 // Both compute in acc_t whatever the RoIs' dtype (float32 for half/bfloat16/float32 maps).
+// The rule is a template argument (see with_rule), so that per-bin code has no branch on it.
 // ---------------------------------------------------------------------------------------
 struct PoolBin {
   int64_t hstart, hend, wstart, wend;
@@ -83,18 +93,15 @@ template <typename acc_t>
 struct PoolRoi {
   acc_t start_h, start_w;  // whole cells in torchvision's rule
   acc_t bin_h, bin_w;
-  bool original;
 };
 
 // box = (x1, y1, x2, y2) finite, in image coordinates.
-template <typename acc_t>
+template <bool original, typename acc_t>
 PSROI_HOST_DEVICE inline PoolRoi<acc_t> pool_roi(const acc_t* box, acc_t spatial_scale,
-                                                 int64_t pooled_h, int64_t pooled_w,
-                                                 bool original) {
+                                                 int64_t pooled_h, int64_t pooled_w) {
   PoolRoi<acc_t> r;
-  r.original = original;
   acc_t roi_w, roi_h;
-  if (original) {
+  if constexpr (original) {
     r.start_w = clamp_coordinate(static_cast<acc_t>(::round(box[0])) * spatial_scale);
     r.start_h = clamp_coordinate(static_cast<acc_t>(::round(box[1])) * spatial_scale);
     const acc_t end_w = clamp_coordinate(static_cast<acc_t>(::round(box[2]) + 1) * spatial_scale);
@@ -123,25 +130,29 @@ PSROI_HOST_DEVICE inline int64_t clip(int64_t v, int64_t lo, int64_t hi) {
 
 // One edge of a bin, `offset` (i * bin or (i + 1) * bin) from the RoI's start, rounded down
 // (a start) or up (an end), in map cells.
-template <typename acc_t>
-PSROI_HOST_DEVICE inline int64_t pool_edge(acc_t offset, acc_t start, bool original, bool up) {
-  if (original) {  // float start, added before rounding
+template <bool original, typename acc_t>
+PSROI_HOST_DEVICE inline int64_t pool_edge(acc_t offset, acc_t start, bool up) {
+  if constexpr (original) {  // float start, added before rounding
     const acc_t edge = offset + start;
     return static_cast<int64_t>(up ? ::ceil(edge) : ::floor(edge));
+  } else {
+    return static_cast<int64_t>(up ? ::ceil(offset) : ::floor(offset)) +
+           static_cast<int64_t>(start);
   }
-  return static_cast<int64_t>(up ? ::ceil(offset) : ::floor(offset)) +
-         static_cast<int64_t>(start);
 }
 
-template <typename acc_t>
+template <bool original, typename acc_t>
 PSROI_HOST_DEVICE inline PoolBin pool_bin(const PoolRoi<acc_t>& r, int64_t ph, int64_t pw,
                                           int64_t height, int64_t width) {
   PoolBin b;
-  const bool o = r.original;
-  b.hstart = clip(pool_edge(static_cast<acc_t>(ph) * r.bin_h, r.start_h, o, false), 0, height);
-  b.hend = clip(pool_edge(static_cast<acc_t>(ph + 1) * r.bin_h, r.start_h, o, true), 0, height);
-  b.wstart = clip(pool_edge(static_cast<acc_t>(pw) * r.bin_w, r.start_w, o, false), 0, width);
-  b.wend = clip(pool_edge(static_cast<acc_t>(pw + 1) * r.bin_w, r.start_w, o, true), 0, width);
+  b.hstart = clip(pool_edge<original>(static_cast<acc_t>(ph) * r.bin_h, r.start_h, false), 0,
+                  height);
+  b.hend = clip(pool_edge<original>(static_cast<acc_t>(ph + 1) * r.bin_h, r.start_h, true), 0,
+                height);
+  b.wstart = clip(pool_edge<original>(static_cast<acc_t>(pw) * r.bin_w, r.start_w, false), 0,
+                  width);
+  b.wend = clip(pool_edge<original>(static_cast<acc_t>(pw + 1) * r.bin_w, r.start_w, true), 0,
+                width);
   return b;
 }
 
@@ -237,6 +248,22 @@ PSROI_HOST_DEVICE inline bool bilinear_taps(acc_t y, acc_t x, int64_t height, in
   taps->weight[2] = ly * hx;
   taps->weight[3] = ly * lx;
   return true;
+}
+
+// Calls fn(offset, weight) for the 4 bilinear taps of every sample point of bin (ph, pw) that
+// lies in the window, in sample order: the taps of a PS RoI Align bin, on both devices.
+template <typename acc_t, typename Fn>
+PSROI_HOST_DEVICE inline void for_each_align_tap(const AlignRoi<acc_t>& r, int64_t ph, int64_t pw,
+                                                 int64_t height, int64_t width, const Fn& fn) {
+  BilinearTaps<acc_t> taps;
+  for (int64_t iy = 0; iy < r.grid_h; ++iy) {
+    for (int64_t ix = 0; ix < r.grid_w; ++ix) {
+      acc_t y, x;
+      align_sample(r, ph, pw, iy, ix, &y, &x);
+      if (!bilinear_taps(y, x, height, width, &taps)) continue;
+      for (int t = 0; t < 4; ++t) fn(taps.offset[t], taps.weight[t]);
+    }
+  }
 }
 
 }  // namespace mmdet_psroi

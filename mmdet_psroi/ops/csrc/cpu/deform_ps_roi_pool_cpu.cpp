@@ -41,7 +41,8 @@ struct DeformSamples {
   int64_t batch = -1;
 };
 
-template <typename acc_t>
+// The rule `original` (common/deform_ps_roi_math.h) is a template argument.
+template <typename acc_t, bool original>
 struct DeformCollector {
   const acc_t* rois;
   const acc_t* offset;  // null: no offsets
@@ -56,22 +57,16 @@ struct DeformCollector {
     out->slope_x.clear();
     acc_t box[4];
     if (s.height == 0 || s.width == 0 || !read_roi(rois + k * 5, &out->batch, box)) return false;
-    out->bin = deform_bin(box, spatial_scale, trans_std, offset, s, k, g, ph, pw);
-    BilinearTaps<acc_t> taps;
-    acc_t dy[4], dx[4];
-    for (int64_t iy = 0; iy < s.sample_per_part; ++iy) {
-      for (int64_t ix = 0; ix < s.sample_per_part; ++ix) {
-        acc_t y, x;
-        deform_sample(s, out->bin, ph, pw, iy, ix, &y, &x);
-        if (!deform_taps(s, y, x, &taps)) continue;
-        out->taps.push_back(taps);
-        if (with_slopes) {
-          bilinear_slopes(s, taps, y, x, dy, dx);
-          out->slope_y.insert(out->slope_y.end(), dy, dy + 4);
-          out->slope_x.insert(out->slope_x.end(), dx, dx + 4);
-        }
-      }
-    }
+    out->bin = deform_bin<original>(box, spatial_scale, trans_std, offset, s, k, g, ph, pw);
+    for_each_deform_sample<original>(s, out->bin, ph, pw,
+                                     [&](acc_t y, acc_t x, const BilinearTaps<acc_t>& taps) {
+      out->taps.push_back(taps);
+      if (!with_slopes) return;
+      acc_t dy[4], dx[4];
+      bilinear_slopes<original>(s, taps, y, x, dy, dx);
+      out->slope_y.insert(out->slope_y.end(), dy, dy + 4);
+      out->slope_x.insert(out->slope_x.end(), dx, dx + 4);
+    });
     if (out->taps.empty()) return false;
     out->scale = acc_t(1) / static_cast<acc_t>(out->taps.size());
     return true;
@@ -89,8 +84,8 @@ inline int64_t plane_of(const DeformShape& s, int64_t batch, int64_t c, int64_t 
 
 // Calls fn(k, c, samples) for every RoI k and output channel c of a work item's block, with
 // the valid samples of (k, bin (ph, pw), group of c); samples are collected once per group.
-template <typename acc_t, typename Fn>
-void for_each_roi_and_channel(const DeformCollector<acc_t>& collect, int64_t num_rois,
+template <typename acc_t, bool original, typename Fn>
+void for_each_roi_and_channel(const DeformCollector<acc_t, original>& collect, int64_t num_rois,
                               int64_t ph, int64_t pw, int64_t c_begin, int64_t c_end,
                               const Fn& fn) {
   DeformSamples<acc_t> samples;
@@ -112,9 +107,9 @@ inline Shape work_shape(const DeformShape& s, int64_t num_rois) {
   return Shape{num_rois, s.batch, s.channels, s.height, s.width, s.pooled_h, s.pooled_w};
 }
 
-template <typename scalar_t, typename acc_t>
-void forward(const scalar_t* input, const DeformCollector<acc_t>& collect, int64_t num_rois,
-             scalar_t* output) {
+template <typename scalar_t, typename acc_t, bool original>
+void forward(const scalar_t* input, const DeformCollector<acc_t, original>& collect,
+             int64_t num_rois, scalar_t* output) {
   const DeformShape& s = collect.s;
   for_each_work_item(work_shape(s, num_rois), [&](int64_t ph, int64_t pw, int64_t c_begin,
                                                   int64_t c_end) {
@@ -140,9 +135,9 @@ void forward(const scalar_t* input, const DeformCollector<acc_t>& collect, int64
 // the offset gradient (the derivative of its valid samples with respect to their position,
 // through the bilinear weights, times d(position)/d(offset)) into offset_share_{x,y}, laid out
 // as the output; reduce_offset_shares() then sums the shares into grad_offset per RoI.
-template <typename scalar_t, typename acc_t>
+template <typename scalar_t, typename acc_t, bool original>
 void backward_planes(const scalar_t* grad, const scalar_t* input,
-                     const DeformCollector<acc_t>& collect, int64_t num_rois,
+                     const DeformCollector<acc_t, original>& collect, int64_t num_rois,
                      acc_t* grad_input, acc_t* offset_share_x, acc_t* offset_share_y) {
   const DeformShape& s = collect.s;
   const int64_t plane = s.height * s.width;
@@ -188,7 +183,7 @@ void backward_planes(const scalar_t* grad, const scalar_t* input,
 
 // grad_offset (acc_t, zeroed) += the shares of the outputs of each RoI, RoIs in parallel, each
 // RoI's outputs in order.
-template <typename acc_t>
+template <bool original, typename acc_t>
 void reduce_offset_shares(const DeformShape& s, int64_t num_rois, const acc_t* share_x,
                           const acc_t* share_y, acc_t* grad_offset) {
   at::parallel_for(0, num_rois, 1, [&](int64_t begin, int64_t end) {
@@ -198,8 +193,8 @@ void reduce_offset_shares(const DeformShape& s, int64_t num_rois, const acc_t* s
         for (int64_t ph = 0; ph < s.pooled_h; ++ph) {
           for (int64_t pw = 0; pw < s.pooled_w; ++pw) {
             const int64_t out = output_index(s, k, c, ph, pw);
-            grad_offset[deform_offset_index<acc_t>(s, k, g, 0, ph, pw)] += share_x[out];
-            grad_offset[deform_offset_index<acc_t>(s, k, g, 1, ph, pw)] += share_y[out];
+            grad_offset[deform_offset_index<original, acc_t>(s, k, g, 0, ph, pw)] += share_x[out];
+            grad_offset[deform_offset_index<original, acc_t>(s, k, g, 1, ph, pw)] += share_y[out];
           }
         }
       }
@@ -207,8 +202,8 @@ void reduce_offset_shares(const DeformShape& s, int64_t num_rois, const acc_t* s
   });
 }
 
-template <typename acc_t>
-DeformCollector<acc_t> make_collector(const at::Tensor& rois, const at::Tensor& offset,
+template <typename acc_t, bool original>
+DeformCollector<acc_t, original> make_collector(const at::Tensor& rois, const at::Tensor& offset,
                                       double spatial_scale, double trans_std,
                                       const DeformShape& s, bool with_slopes) {
   return {rois.const_data_ptr<acc_t>(),
@@ -225,7 +220,7 @@ at::Tensor deform_ps_roi_pool_forward(const at::Tensor& input, const at::Tensor&
                                       int64_t sample_per_part, double trans_std, bool original) {
   check_deform_forward_args(input, rois, offset, pooled_h, pooled_w, sample_per_part);
   const DeformShape s = deform_shape(input.size(0), input.size(1), input.size(2), input.size(3),
-                                     offset, pooled_h, pooled_w, sample_per_part, original);
+                                     offset, pooled_h, pooled_w, sample_per_part);
   at::Tensor output = at::empty({rois.size(0), s.channels_out(), pooled_h, pooled_w},
                                 input.options().memory_format(at::MemoryFormat::Contiguous));
   if (output.numel() == 0) return output;
@@ -237,10 +232,12 @@ at::Tensor deform_ps_roi_pool_forward(const at::Tensor& input, const at::Tensor&
                                   "deform_ps_roi_pool_forward", [&] {
     using acc_t = at::opmath_type<scalar_t>;
     check_batch_indices(rois_.const_data_ptr<acc_t>(), work_shape(s, rois.size(0)));
-    forward<scalar_t, acc_t>(
-        input_.const_data_ptr<scalar_t>(),
-        make_collector<acc_t>(rois_, offset_, spatial_scale, trans_std, s, false), rois.size(0),
-        output.mutable_data_ptr<scalar_t>());
+    with_rule(original, [&](auto rule) {
+      forward(input_.const_data_ptr<scalar_t>(),
+              make_collector<acc_t, decltype(rule)::value>(rois_, offset_, spatial_scale,
+                                                           trans_std, s, false),
+              rois.size(0), output.mutable_data_ptr<scalar_t>());
+    });
   });
   return output;
 }
@@ -254,7 +251,7 @@ std::tuple<at::Tensor, at::Tensor> deform_ps_roi_pool_backward(
   check_deform_backward_args(grad, input, rois, offset, pooled_h, pooled_w, sample_per_part,
                              batch, channels, height, width);
   const DeformShape s = deform_shape(batch, channels, height, width, offset, pooled_h, pooled_w,
-                                     sample_per_part, original);
+                                     sample_per_part);
   const bool with_offset_grad = s.groups > 0 && input.has_value() && input->defined();
   const auto acc_type = at::toOpMathType(grad.scalar_type());
   at::Tensor grad_offset = at::zeros(offset.sizes(), offset.options().dtype(acc_type));
@@ -276,15 +273,18 @@ std::tuple<at::Tensor, at::Tensor> deform_ps_roi_pool_backward(
         at::empty({with_offset_grad ? 2 : 0, grad.numel()}, grad_offset.options());
     acc_t* share_x = with_offset_grad ? shares[0].mutable_data_ptr<acc_t>() : nullptr;
     acc_t* share_y = with_offset_grad ? shares[1].mutable_data_ptr<acc_t>() : nullptr;
-    backward_planes<scalar_t, acc_t>(
-        grad_.const_data_ptr<scalar_t>(),
-        with_offset_grad ? input_.const_data_ptr<scalar_t>() : nullptr,
-        make_collector<acc_t>(rois_, offset_, spatial_scale, trans_std, s, with_offset_grad),
-        rois.size(0), grad_input.mutable_data_ptr<acc_t>(), share_x, share_y);
-    if (with_offset_grad) {
-      reduce_offset_shares(s, rois.size(0), share_x, share_y,
-                           grad_offset.mutable_data_ptr<acc_t>());
-    }
+    with_rule(original, [&](auto rule) {
+      constexpr bool rule_original = decltype(rule)::value;
+      backward_planes(grad_.const_data_ptr<scalar_t>(),
+                      with_offset_grad ? input_.const_data_ptr<scalar_t>() : nullptr,
+                      make_collector<acc_t, rule_original>(rois_, offset_, spatial_scale,
+                                                           trans_std, s, with_offset_grad),
+                      rois.size(0), grad_input.mutable_data_ptr<acc_t>(), share_x, share_y);
+      if (with_offset_grad) {
+        reduce_offset_shares<rule_original>(s, rois.size(0), share_x, share_y,
+                                            grad_offset.mutable_data_ptr<acc_t>());
+      }
+    });
   });
   return {grad_input.to(grad.scalar_type()), grad_offset.to(offset.scalar_type())};
 }

@@ -87,6 +87,10 @@ struct Shape {
   int64_t num_rois, batch, channels, height, width, pooled_h, pooled_w;
   int64_t channels_out() const { return channels / (pooled_h * pooled_w); }
   int64_t plane() const { return height * width; }
+  // Offset of the H x W plane that output channel c of bin (ph, pw) reads in image n.
+  int64_t plane_offset(int64_t n, int64_t c, int64_t ph, int64_t pw) const {
+    return (n * channels + ps_input_channel(c, ph, pw, pooled_h, pooled_w)) * plane();
+  }
 };
 
 // Refuses batch indices outside [0, N) with a message that names the RoI.
@@ -129,7 +133,6 @@ template <typename scalar_t, typename acc_t, typename Collector>
 void forward(const scalar_t* input, const acc_t* rois, const Shape& s,
              const Collector& collect, scalar_t* output) {
   check_batch_indices(rois, s);
-  const int64_t plane = s.plane();
   for_each_work_item(s, [&](int64_t ph, int64_t pw, int64_t c_begin, int64_t c_end) {
     typename Collector::Taps taps;
     for (int64_t k = 0; k < s.num_rois; ++k) {
@@ -139,8 +142,7 @@ void forward(const scalar_t* input, const acc_t* rois, const Shape& s,
         continue;
       }
       for (int64_t c = c_begin; c < c_end; ++c) {
-        const int64_t channel = ps_input_channel(c, ph, pw, s.pooled_h, s.pooled_w);
-        const scalar_t* src = input + (taps.batch * s.channels + channel) * plane;
+        const scalar_t* src = input + s.plane_offset(taps.batch, c, ph, pw);
         acc_t sum = 0;
         taps.visit([&](int64_t at, acc_t w) { sum += w * static_cast<acc_t>(src[at]); });
         out[c] = static_cast<scalar_t>(sum * taps.scale);
@@ -156,12 +158,10 @@ template <typename scalar_t, typename acc_t, typename Collector>
 void backward(const scalar_t* grad_output, const acc_t* rois, const Shape& s,
               const Collector& collect, acc_t* grad_input) {
   check_batch_indices(rois, s);
-  const int64_t plane = s.plane();
   for_each_work_item(s, [&](int64_t ph, int64_t pw, int64_t c_begin, int64_t c_end) {
     for (int64_t n = 0; n < s.batch; ++n) {
       for (int64_t c = c_begin; c < c_end; ++c) {
-        const int64_t channel = ps_input_channel(c, ph, pw, s.pooled_h, s.pooled_w);
-        std::fill_n(grad_input + (n * s.channels + channel) * plane, plane, acc_t(0));
+        std::fill_n(grad_input + s.plane_offset(n, c, ph, pw), s.plane(), acc_t(0));
       }
     }
     typename Collector::Taps taps;
@@ -170,8 +170,7 @@ void backward(const scalar_t* grad_output, const acc_t* rois, const Shape& s,
       const scalar_t* grad = grad_output + bin_row(k, ph, pw, s);
       for (int64_t c = c_begin; c < c_end; ++c) {
         const acc_t g = static_cast<acc_t>(grad[c]) * taps.scale;
-        const int64_t channel = ps_input_channel(c, ph, pw, s.pooled_h, s.pooled_w);
-        acc_t* dst = grad_input + (taps.batch * s.channels + channel) * plane;
+        acc_t* dst = grad_input + s.plane_offset(taps.batch, c, ph, pw);
         taps.visit([&](int64_t at, acc_t w) { dst[at] += g * w; });
       }
     }

@@ -5,10 +5,8 @@
 #include <ATen/Dispatch.h>
 #include <ATen/OpMathType.h>
 #include <ATen/core/Tensor.h>
-#include <ATen/cuda/CUDAContext.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/zeros.h>
-#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 
@@ -39,7 +37,7 @@ at::Tensor deform_ps_roi_pool_forward(const at::Tensor& input, const at::Tensor&
   check_devices("input", input, rois, offset);
   check_deform_forward_args(input, rois, offset, pooled_h, pooled_w, sample_per_part);
   const DeformShape s = deform_shape(input.size(0), input.size(1), input.size(2), input.size(3),
-                                     offset, pooled_h, pooled_w, sample_per_part, original);
+                                     offset, pooled_h, pooled_w, sample_per_part);
   const c10::cuda::CUDAGuard guard(input.device());
   at::Tensor output = at::empty({rois.size(0), s.channels_out(), pooled_h, pooled_w},
                                 input.options().memory_format(at::MemoryFormat::Contiguous));
@@ -48,16 +46,16 @@ at::Tensor deform_ps_roi_pool_forward(const at::Tensor& input, const at::Tensor&
   const at::Tensor input_ = input.contiguous();
   const at::Tensor rois_ = rois.to(acc_type).contiguous();
   const at::Tensor offset_ = offset.to(acc_type).contiguous();
-  cudaStream_t stream = at::cuda::getCurrentCUDAStream();
   AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, input.scalar_type(),
                                   "deform_ps_roi_pool_forward_cuda", [&] {
     using acc_t = at::opmath_type<scalar_t>;
-    deform_ps_roi_pool_forward_kernel<<<blocks_for(output.numel()), kThreads, 0, stream>>>(
-        output.numel(), input_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<acc_t>(),
-        s.groups > 0 ? offset_.const_data_ptr<acc_t>() : nullptr,
-        static_cast<acc_t>(spatial_scale), static_cast<acc_t>(trans_std), s,
-        output.mutable_data_ptr<scalar_t>());
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
+    with_rule(original, [&](auto rule) {
+      launch(deform_ps_roi_pool_forward_kernel<decltype(rule)::value, scalar_t, acc_t>,
+             output.numel(), input_.const_data_ptr<scalar_t>(), rois_.const_data_ptr<acc_t>(),
+             s.groups > 0 ? offset_.const_data_ptr<acc_t>() : nullptr,
+             static_cast<acc_t>(spatial_scale), static_cast<acc_t>(trans_std), s,
+             output.mutable_data_ptr<scalar_t>());
+    });
   });
   return output;
 }
@@ -72,7 +70,7 @@ std::tuple<at::Tensor, at::Tensor> deform_ps_roi_pool_backward(
   check_deform_backward_args(grad, input, rois, offset, pooled_h, pooled_w, sample_per_part,
                              batch, channels, height, width);
   const DeformShape s = deform_shape(batch, channels, height, width, offset, pooled_h, pooled_w,
-                                     sample_per_part, original);
+                                     sample_per_part);
   const bool with_offset_grad = s.groups > 0 && input.has_value() && input->defined();
   const c10::cuda::CUDAGuard guard(grad.device());
   at::globalContext().alertNotDeterministic("deform_ps_roi_pool_backward_cuda");
@@ -85,19 +83,19 @@ std::tuple<at::Tensor, at::Tensor> deform_ps_roi_pool_backward(
     const at::Tensor input_ = with_offset_grad ? input->contiguous() : at::Tensor();
     const at::Tensor rois_ = rois.to(acc_type).contiguous();
     const at::Tensor offset_ = offset.to(acc_type).contiguous();
-    cudaStream_t stream = at::cuda::getCurrentCUDAStream();
     AT_DISPATCH_FLOATING_TYPES_AND2(at::kHalf, at::kBFloat16, grad.scalar_type(),
                                     "deform_ps_roi_pool_backward_cuda", [&] {
       using acc_t = at::opmath_type<scalar_t>;
-      deform_ps_roi_pool_backward_kernel<<<blocks_for(grad.numel()), kThreads, 0, stream>>>(
-          grad.numel(), grad_.const_data_ptr<scalar_t>(),
-          with_offset_grad ? input_.const_data_ptr<scalar_t>() : nullptr,
-          rois_.const_data_ptr<acc_t>(),
-          s.groups > 0 ? offset_.const_data_ptr<acc_t>() : nullptr,
-          static_cast<acc_t>(spatial_scale), static_cast<acc_t>(trans_std), s,
-          grad_input.mutable_data_ptr<acc_t>(),
-          with_offset_grad ? grad_offset.mutable_data_ptr<acc_t>() : nullptr);
-      C10_CUDA_KERNEL_LAUNCH_CHECK();
+      with_rule(original, [&](auto rule) {
+        launch(deform_ps_roi_pool_backward_kernel<decltype(rule)::value, scalar_t, acc_t>,
+               grad.numel(), grad_.const_data_ptr<scalar_t>(),
+               with_offset_grad ? input_.const_data_ptr<scalar_t>() : nullptr,
+               rois_.const_data_ptr<acc_t>(),
+               s.groups > 0 ? offset_.const_data_ptr<acc_t>() : nullptr,
+               static_cast<acc_t>(spatial_scale), static_cast<acc_t>(trans_std), s,
+               grad_input.mutable_data_ptr<acc_t>(),
+               with_offset_grad ? grad_offset.mutable_data_ptr<acc_t>() : nullptr);
+      });
     });
   }
   return {grad_input.to(grad.scalar_type()), grad_offset.to(offset.scalar_type())};
