@@ -1,4 +1,5 @@
-"""Training-time modules (samplers), registered in ``mmdet.registry.TASK_UTILS`` on import."""
+"""Task modules (samplers, anchor generators), registered in ``mmdet.registry.TASK_UTILS`` on import."""
+from .prior_generators import PyFasterRCNNAnchorGenerator
 from .samplers import TotalLossOHEMSampler
 
-__all__ = ['TotalLossOHEMSampler']
+__all__ = ['PyFasterRCNNAnchorGenerator', 'TotalLossOHEMSampler']

@@ -1,0 +1,16 @@
+# Deformable R-FCN, ResNet-v1-101, PASCAL VOC 07+12: a model trained with Deformable-ConvNets'
+# VOC setting (MXNet; 82.3 mAP on VOC 2007 test in their README) converted with
+# tools/model_converters/deformable_convnets_to_mmdet.py, run with their test settings
+# (configs/_base_/deformable-convnets_test-settings.py); the deformable pooling follows their
+# kernel (original=True). For testing and inference; see docs/pretrained_models.md.
+# Base: ../deformable-rfcn_r101-c4-dconv-c5_ohem_voc0712.py (VOC 2007 test, 11-point mAP as
+# their evaluation).
+_base_ = [
+    '../deformable-rfcn_r101-c4-dconv-c5_ohem_voc0712.py',
+    '../../../../configs/_base_/deformable-convnets_test-settings.py',
+]
+
+model = _base_.deformable_convnets_model
+test_pipeline = _base_.deformable_convnets_test_pipeline
+val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+test_dataloader = val_dataloader
