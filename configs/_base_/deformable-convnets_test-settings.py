@@ -32,10 +32,9 @@ deformable_convnets_model = dict(
                  nms=dict(type='nms', iou_threshold=0.7, offset=1)),
         rcnn=dict(score_thr=0.001, max_per_img=100,
                   nms=dict(type='nms', iou_threshold=0.3, offset=1))))
-deformable_convnets_test_pipeline = [
+deformable_convnets_test_dataloader = dict(dataset=dict(pipeline=[
     dict(type='LoadImageFromFile', backend_args=None),
     dict(type='Resize', scale=(1000, 600), keep_ratio=True),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(type='PackDetInputs',
-         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor')),
-]
+         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape', 'scale_factor'))]))

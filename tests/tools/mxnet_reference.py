@@ -101,7 +101,7 @@ def bottleneck(data, stage, block, width, first, deformable):
     branch = conv_bn(branch, name + '_branch2c', bn + '_branch2c', 4 * width, 1, relu=False)
     shortcut = (conv_bn(data, name + '_branch1', bn + '_branch1', 4 * width, 1, stride,
                         relu=False) if first else data)
-    out = mx.symbol.broadcast_add(name=name, *[shortcut, branch])
+    out = mx.symbol.broadcast_add(shortcut, branch, name=name)
     return mx.symbol.Activation(name=name + '_relu', data=out, act_type='relu')
 
 

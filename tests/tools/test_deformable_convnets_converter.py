@@ -39,11 +39,10 @@ def mxnet_reference(model, dataset, out_dir):
 
 
 def converted_model(config, checkpoint):
+    from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
-
-    from mmdet.registry import MODELS
 
     register_all_modules()
     cfg = Config.fromfile(os.path.join(ROOT, config))

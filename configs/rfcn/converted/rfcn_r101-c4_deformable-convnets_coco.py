@@ -5,12 +5,7 @@
 # Base: ../rfcn_r101-c4_ohem_1x_coco.py (their training setting: OHEM). The model was trained on
 # COCO trainval2014 (which holds val2017) and evaluated on test-dev2015 (32.1 AP, their README):
 # results on this config's val2017 are optimistic; submit test-dev results to compare.
-_base_ = [
-    '../rfcn_r101-c4_ohem_1x_coco.py',
-    '../../_base_/deformable-convnets_test-settings.py',
-]
+_base_ = ['../rfcn_r101-c4_ohem_1x_coco.py', '../../_base_/deformable-convnets_test-settings.py']
 
 model = _base_.deformable_convnets_model
-test_pipeline = _base_.deformable_convnets_test_pipeline
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
+val_dataloader = test_dataloader = _base_.deformable_convnets_test_dataloader

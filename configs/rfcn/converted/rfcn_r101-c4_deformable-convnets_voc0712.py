@@ -5,12 +5,7 @@
 # docs/pretrained_models.md.
 # Base: ../rfcn_r101-c4_ohem_voc0712.py (their training setting: OHEM; VOC 2007 test, 11-point
 # mAP as their evaluation).
-_base_ = [
-    '../rfcn_r101-c4_ohem_voc0712.py',
-    '../../_base_/deformable-convnets_test-settings.py',
-]
+_base_ = ['../rfcn_r101-c4_ohem_voc0712.py', '../../_base_/deformable-convnets_test-settings.py']
 
 model = _base_.deformable_convnets_model
-test_pipeline = _base_.deformable_convnets_test_pipeline
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
+val_dataloader = test_dataloader = _base_.deformable_convnets_test_dataloader

@@ -1,4 +1,5 @@
-"""Task modules (samplers, anchor generators), registered in ``mmdet.registry.TASK_UTILS`` on import."""
+"""Task modules (samplers, anchor generators), registered in ``mmdet.registry.TASK_UTILS``
+on import."""
 from .prior_generators import PyFasterRCNNAnchorGenerator
 from .samplers import TotalLossOHEMSampler
 

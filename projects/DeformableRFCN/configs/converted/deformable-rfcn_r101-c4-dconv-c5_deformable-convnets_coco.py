@@ -12,6 +12,4 @@ _base_ = [
 ]
 
 model = _base_.deformable_convnets_model
-test_pipeline = _base_.deformable_convnets_test_pipeline
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
-test_dataloader = val_dataloader
+val_dataloader = test_dataloader = _base_.deformable_convnets_test_dataloader
