@@ -12,7 +12,9 @@ allow_mmengine_checkpoints()
 from . import task_modules  # noqa: E402,F401  (registers the samplers in TASK_UTILS)
 from .backbones import CaffeStemResNet  # noqa: E402
 from .detectors import RFCN  # noqa: E402
+from .layers import OriginalDeformConv2dPack  # noqa: E402
 from .roi_extractors import PSRoIExtractor  # noqa: E402
 from .roi_heads import PSBBoxHead, RFCNRoIHead  # noqa: E402
 
-__all__ = ['CaffeStemResNet', 'PSRoIExtractor', 'PSBBoxHead', 'RFCNRoIHead', 'RFCN']
+__all__ = ['CaffeStemResNet', 'OriginalDeformConv2dPack', 'PSRoIExtractor', 'PSBBoxHead',
+           'RFCNRoIHead', 'RFCN']

@@ -7,7 +7,8 @@ Runs in an environment with ``mxnet==1.9.1`` (``numpy<1.24``), not in the projec
 
 writes ``OUT_DIR/model-0000.params`` (the weights, in the layout of the authors' released
 checkpoints, ``rfcn_bbox_weight_test``/``rfcn_bbox_bias_test`` included) and
-``OUT_DIR/reference.npz``: the input image (BGR, uint8), the RPN's proposals and scores, the
+``OUT_DIR/reference.npz``: the input image (BGR, uint8), the RPN's object probabilities and
+deltas per anchor, its proposals and their scores, the
 RoIs given to the head, every RoI's class probabilities and box deltas, and the final
 detections, post-processed as the authors' tester does.
 
@@ -119,7 +120,7 @@ def resnet_v1_101(data, deformable):
     return conv4, x
 
 
-def rpn(conv4, im_info, output_score):
+def rpn(conv4, im_info, output_score=True):
     rpn_conv = mx.sym.Convolution(data=conv4, kernel=(3, 3), pad=(1, 1), num_filter=512,
                                   name='rpn_conv_3x3')
     rpn_relu = mx.sym.Activation(data=rpn_conv, act_type='relu', name='rpn_relu')
@@ -192,16 +193,14 @@ def rfcn_head(conv5, rois, num_classes, deformable):
 
 
 def symbols(num_classes, deformable):
-    """The authors' three test symbols: ``get_symbol_rpn`` (proposals and their scores),
-    ``get_symbol`` (image -> rois, cls_prob, bbox_pred) and ``get_symbol_rfcn`` (image and
-    given rois -> cls_prob, bbox_pred)."""
+    """The authors' test symbols ``get_symbol_rpn`` (image -> proposals and their scores) and
+    ``get_symbol_rfcn`` (image and given rois -> cls_prob, bbox_pred); ``get_symbol`` is the
+    two in one."""
     data, im_info = mx.sym.Variable(name='data'), mx.sym.Variable(name='im_info')
     conv4, conv5 = resnet_v1_101(data, deformable)
     rpn_rois, rpn_scores = rpn(conv4, im_info, output_score=True)
-    rois = rpn(conv4, im_info, output_score=False)
-    full = mx.sym.Group([rois, *rfcn_head(conv5, rois, num_classes, deformable)])
     given = mx.sym.Reshape(data=mx.sym.Variable(name='rois'), shape=(-1, 5), name='rois_reshape')
-    return (mx.sym.Group([rpn_rois, rpn_scores]), full,
+    return (mx.sym.Group([rpn_rois, rpn_scores]),
             mx.sym.Group(list(rfcn_head(conv5, given, num_classes, deformable))))
 
 
@@ -298,10 +297,12 @@ def clip_boxes(boxes, im_shape):
 
 
 def nms(dets, thresh):
-    """``lib/nms/nms.py`` ``nms``: greedy, areas with +1."""
+    """``lib/nms/nms.py`` ``nms``: greedy, areas with +1; equal scores are visited in row order
+    (there, in the arbitrary order of numpy's quicksort: PS RoI pooling's rounding gives RoIs
+    that pool the same bins exactly equal scores)."""
     x1, y1, x2, y2, scores = dets.T
     areas = (x2 - x1 + 1) * (y2 - y1 + 1)
-    order = scores.argsort()[::-1]
+    order = np.argsort(-scores, kind='stable')
     keep = []
     while order.size > 0:
         i = order[0]
@@ -345,9 +346,11 @@ def main():
     image = rng.randint(0, 256, size=(args.height, args.width, 3)).astype(np.uint8)
     data = transform(image.astype(np.float64))
     im_info = np.array([[args.height, args.width, 1.0]])
-    rpn_symbol, full_symbol, rfcn_symbol = symbols(NUM_CLASSES[args.dataset],
+    rpn_symbol, rfcn_symbol = symbols(NUM_CLASSES[args.dataset],
                                                    args.model == 'rfcn_dcn')
-    arg, aux = random_params(full_symbol, dict(data=data.shape, im_info=im_info.shape), rng)
+    shapes = dict(data=data.shape, rois=(1, 5))
+    arg, aux = random_params(mx.sym.Group([*rpn_symbol, *rfcn_symbol]),
+                             dict(shapes, im_info=im_info.shape), rng)
     fold_bbox_stds(arg)
     os.makedirs(args.out_dir, exist_ok=True)
     saved = {f'arg:{k}': v for k, v in arg.items()}
@@ -359,8 +362,10 @@ def main():
     for name in [name for name in arg if name.endswith('_test')]:
         test_arg[name[:-len('_test')]] = test_arg.pop(name)
     inputs = dict(data=data, im_info=im_info)
-    rpn_rois, rpn_scores = run(rpn_symbol, test_arg, aux, inputs)
-    rois, cls_prob, deltas = run(full_symbol, test_arg, aux, inputs)
+    internals = rpn_symbol.get_internals()
+    rpn_rois, rpn_scores, rpn_prob, rpn_deltas = run(
+        mx.sym.Group([*rpn_symbol, internals['rpn_cls_prob_reshape_output'],
+                      internals['rpn_bbox_pred_output']]), test_arg, aux, inputs)
     # the RoIs given to the head: the proposals (up to the first repeat) and boxes that reach
     # over the image's border or are smaller than a feature cell
     unique = len({tuple(r) for r in rpn_rois.tolist()})
@@ -368,10 +373,17 @@ def main():
                       [0, 33.3, 21.7, 38.2, 26.9], [0, 0, 0, args.width - 1, args.height - 1]])
     given = np.vstack([rpn_rois[:unique], extra]).astype(np.float32)
     given_prob, given_deltas = run(rfcn_symbol, test_arg, aux, dict(data=data, rois=given))
+    # the detections of the given RoIs less those whose scores equal another's exactly (RoIs
+    # that pool the same bins): NMS visits equal scores in an arbitrary order
+    _, first = np.unique(given_prob[0], axis=0, return_index=True)
+    distinct = np.sort(first)
     np.savez(os.path.join(args.out_dir, 'reference.npz'), image_bgr=image,
+             rpn_object_prob=rpn_prob[:, NUM_ANCHORS:], rpn_deltas=rpn_deltas,
              rpn_rois=rpn_rois[:unique], rpn_scores=rpn_scores[:unique, 0],
              rois=given, cls_prob=given_prob[0], bbox_deltas=given_deltas[0],
-             detections=detections(rois, cls_prob[0], deltas[0], (args.height, args.width)))
+             detection_rois=given[distinct],
+             detections=detections(given[distinct], given_prob[0][distinct],
+                                   given_deltas[0][distinct], (args.height, args.width)))
     print(f'{args.model} {args.dataset}: {unique} proposals (max score {rpn_scores.max():.4f}), '
           f'{len(given)} RoIs, class probability max {given_prob.max():.4f}')
 

@@ -1,6 +1,7 @@
-"""Task modules (samplers, anchor generators), registered in ``mmdet.registry.TASK_UTILS``
-on import."""
+"""Task modules (samplers, anchor generators, box coders), registered in
+``mmdet.registry.TASK_UTILS`` on import."""
+from .coders import PyFasterRCNNBBoxCoder
 from .prior_generators import PyFasterRCNNAnchorGenerator
 from .samplers import TotalLossOHEMSampler
 
-__all__ = ['PyFasterRCNNAnchorGenerator', 'TotalLossOHEMSampler']
+__all__ = ['PyFasterRCNNAnchorGenerator', 'PyFasterRCNNBBoxCoder', 'TotalLossOHEMSampler']

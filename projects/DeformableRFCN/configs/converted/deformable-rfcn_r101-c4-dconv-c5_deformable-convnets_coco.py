@@ -11,5 +11,5 @@ _base_ = [
     '../../../../configs/_base_/deformable-convnets_test-settings.py',
 ]
 
-model = _base_.deformable_convnets_model
+model = _base_.deformable_convnets_dcn_model
 val_dataloader = test_dataloader = _base_.deformable_convnets_test_dataloader
