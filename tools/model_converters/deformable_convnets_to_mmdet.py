@@ -9,15 +9,17 @@ Usage:
 and ``rfcn_dcn_coco-0000.params``; read with numpy (``mmdet_psroi_tools.mxnet_params``), MXNet
 is not needed. ``--model`` and ``--dataset`` default to what the file holds (offset arrays:
 ``rfcn_dcn``; 81 or 21 classes in ``rfcn_cls``: ``coco`` or ``voc``); given, they must fit it.
-The output runs with ``configs/rfcn/rfcn_r101-c4_mxnet_{coco,voc}.py`` and
-``projects/DeformableRFCN/configs/deformable-rfcn_r101-c4-dconv-c5_mxnet_{coco,voc}.py``.
+The output runs with ``configs/rfcn/converted/rfcn_r101-c4_deformable-convnets_*.py`` and
+``projects/DeformableRFCN/configs/converted/*_deformable-convnets_*.py`` (see
+docs/pretrained_models.md).
 
 What changes on the way (every array of the file is used, every weight of the model is set):
 
 - ResNet-v1-101 (``conv1``, ``res2a``..``res5c``, Caffe's block names ``res4b1``..``res4b22``)
   -> mmdet's caffe-style ResNet (``layer1.0``..``layer4.2``); each ``bn*`` (``gamma``, ``beta``,
   ``moving_mean``, ``moving_var``) -> the frozen BN that follows the conv; Deformable R-FCN's
-  ``res5*_branch2b_offset`` -> the ``conv_offset`` of mmcv's DCN (same offset layout).
+  ``res5*_branch2b_offset`` -> the ``conv_offset`` of the deformable conv (mmcv's offset layout,
+  the configs' ``OriginalDCN``).
 - RPN: ``rpn_cls_score`` scores background and object of each anchor (channels ``a`` and
   ``A + a``) through a softmax; mmdet's RPN takes one sigmoid logit per anchor, and
   ``softmax(bg, fg)[fg] = sigmoid(fg - bg)``: its weights are the differences.
