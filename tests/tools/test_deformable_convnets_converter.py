@@ -34,6 +34,9 @@ def mxnet_reference(model, dataset, out_dir):
     if not MXNET_PYTHON:
         pytest.skip('MXNet parity not run: MMDET_PSROI_MXNET_PYTHON is not set (make env-mxnet '
                     'creates .venv-mxnet; make test-main sets it to .venv-mxnet/bin/python)')
+    if not os.access(MXNET_PYTHON, os.X_OK):
+        pytest.fail(f'MMDET_PSROI_MXNET_PYTHON={MXNET_PYTHON} is not an executable python '
+                    '(make env-mxnet creates .venv-mxnet/bin/python)')
     result = subprocess.run([MXNET_PYTHON, REFERENCE, '--model', model, '--dataset', dataset,
                              str(out_dir)], capture_output=True, text=True,
                             env=dict(os.environ, OMP_NUM_THREADS='1'))
