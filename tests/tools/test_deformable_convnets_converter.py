@@ -130,25 +130,28 @@ def max_abs_diff(name, reference, ours):
     return diff
 
 
+def assert_agree(reference, ours, quantities):
+    """Each ``(name, key, tolerance)``: MXNet's and mmdet's arrays under ``key`` agree."""
+    for name, key, tolerance in quantities:
+        assert max_abs_diff(name, reference[key], ours[key]) < tolerance, name
+
+
 @pytest.mark.slow
 def test_rpn_outputs_proposals_and_scores_match_mxnet(compared):
     reference, ours = compared
-    assert max_abs_diff('RPN object probabilities', reference['rpn_object_prob'],
-                        ours['rpn_object_prob']) < TOLERANCE
-    assert max_abs_diff('RPN deltas', reference['rpn_deltas'], ours['rpn_deltas']) < TOLERANCE
     assert len(reference['rpn_rois']) > 50  # enough proposals to exercise NMS and ranking
-    assert max_abs_diff('RPN proposals', reference['rpn_rois'],
-                        ours['rpn_rois']) < BOX_TOLERANCE
-    assert max_abs_diff('RPN scores', reference['rpn_scores'], ours['rpn_scores']) < TOLERANCE
+    assert_agree(reference, ours, [('RPN object probabilities', 'rpn_object_prob', TOLERANCE),
+                                   ('RPN deltas', 'rpn_deltas', TOLERANCE),
+                                   ('RPN proposals', 'rpn_rois', BOX_TOLERANCE),
+                                   ('RPN scores', 'rpn_scores', TOLERANCE)])
 
 
 @pytest.mark.slow
 def test_head_probabilities_and_deltas_of_given_rois_match_mxnet(compared):
     reference, ours = compared
     assert reference['cls_prob'].max() > 2.0 / reference['cls_prob'].shape[1]  # not uniform
-    assert max_abs_diff('class probabilities', reference['cls_prob'],
-                        ours['cls_prob']) < TOLERANCE
-    assert max_abs_diff('box deltas', reference['bbox_deltas'], ours['bbox_deltas']) < TOLERANCE
+    assert_agree(reference, ours, [('class probabilities', 'cls_prob', TOLERANCE),
+                                   ('box deltas', 'bbox_deltas', TOLERANCE)])
 
 
 @pytest.mark.slow
