@@ -8,6 +8,7 @@ VENV          ?= .venv
 VENV_COMPAT   ?= .venv-compat
 VENV_LATEST   ?= .venv-latest
 VENV_CUDA     ?= .venv-cuda
+VENV_MXNET    ?= .venv-mxnet
 TORCH_MAIN    := torch==2.13.0
 TORCH_COMPAT  := torch==2.1.2
 TORCH_LATEST  := torch==2.15.0
@@ -34,7 +35,7 @@ PYTEST = $(if $(filter-out 1,$(TEST_WORKERS)),OMP_NUM_THREADS=1 $(1) -m pytest -
 NVCC_BUILD_TESTS := tests/ops/test_cuda_build*.py
 NO_NVCC_BUILD := --ignore-glob='$(NVCC_BUILD_TESTS)'
 
-.PHONY: help env env-compat env-latest env-cuda op op-compat op-latest op-cuda \
+.PHONY: help env env-compat env-latest env-cuda env-mxnet op op-compat op-latest op-cuda \
 	test test-main test-compat test-latest test-cuda demo demo-seeds lint benchmark benchmark-torchvision clean
 
 help:
@@ -56,6 +57,9 @@ env-latest:
 	$(MAKE_VENV) $(VENV_LATEST) "$(TORCH_LATEST)" requirements/constraints-latest.txt ops
 env-cuda:
 	$(MAKE_VENV) $(VENV_CUDA) "$(TORCH_CUDA)" requirements/constraints-cuda.txt ops
+# MXNet 1.9.1 alone: the reference the model converter's parity test runs in a subprocess.
+env-mxnet:
+	bash tools/env/make_mxnet_venv.sh $(VENV_MXNET) requirements/constraints-mxnet.txt
 
 # .venv's op is compiled in place when its sources change (ninja: incremental).
 op: $(OP_STAMP)
@@ -78,10 +82,11 @@ WITH_CUDA_OP = $(call IN_ENV,cuda,$(VENV_CUDA))
 
 test: test-main test-compat test-latest test-cuda
 
-test-main: op
+test-main: op env-mxnet
 	@echo "[test-main] $(VENV): $(TORCH_MAIN), mmcv 2.1.0, mmengine 0.10.7, mmdet 3.3.0: ruff, then the whole suite"
+	@echo "[test-main] the converter's MXNet parity test runs its reference in $(VENV_MXNET)"
 	$(VENV)/bin/ruff check .
-	$(call PYTEST,$(PY)) $(PYTEST_ARGS)
+	MMDET_PSROI_MXNET_PYTHON=$(CURDIR)/$(VENV_MXNET)/bin/python $(call PYTEST,$(PY)) $(PYTEST_ARGS)
 
 test-compat: op-compat
 	@echo "[test-compat] $(VENV_COMPAT): $(TORCH_COMPAT), numpy 1.26, mmcv 2.1.0, mmengine 0.10.7, mmdet 3.3.0: the whole suite"

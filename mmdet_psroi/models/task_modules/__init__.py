@@ -1,4 +1,7 @@
-"""Training-time modules (samplers), registered in ``mmdet.registry.TASK_UTILS`` on import."""
+"""Task modules (samplers, anchor generators, box coders), registered in
+``mmdet.registry.TASK_UTILS`` on import."""
+from .coders import PyFasterRCNNBBoxCoder
+from .prior_generators import PyFasterRCNNAnchorGenerator
 from .samplers import TotalLossOHEMSampler
 
-__all__ = ['TotalLossOHEMSampler']
+__all__ = ['PyFasterRCNNAnchorGenerator', 'PyFasterRCNNBBoxCoder', 'TotalLossOHEMSampler']
