@@ -54,7 +54,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-import mmdet_psroi  # noqa: F401  (registers R-FCN)
+import mmdet_psroi.plugin  # noqa: F401  (registers R-FCN)
 from mmdet_psroi_tools.ablation_report import METRICS, markdown, plot, summarize
 from mmdet_psroi_tools.timing import interleaved_rounds
 

@@ -1,17 +1,11 @@
 """R-FCN components, registered in mmdet's registries on import.
 
-Before anything is registered, the OpenMMLab stack is checked (an ImportError names the
-versions found and the supported ones) and ``torch.load`` is let read mmengine's checkpoints
-(:mod:`mmdet_psroi.utils.checkpoint`).
+Configs import :mod:`mmdet_psroi.plugin`, which checks the OpenMMLab stack and lets
+``torch.load`` read mmengine's checkpoints before it imports this package.
 """
-from ..utils import allow_mmengine_checkpoints, check_openmmlab_stack
-
-check_openmmlab_stack()
-allow_mmengine_checkpoints()
-
-from . import task_modules  # noqa: E402,F401  (registers the samplers in TASK_UTILS)
-from .detectors import RFCN  # noqa: E402
-from .roi_extractors import PSRoIExtractor  # noqa: E402
-from .roi_heads import PSBBoxHead, RFCNRoIHead  # noqa: E402
+from . import task_modules  # noqa: F401  (registers the samplers in TASK_UTILS)
+from .detectors import RFCN
+from .roi_extractors import PSRoIExtractor
+from .roi_heads import PSBBoxHead, RFCNRoIHead
 
 __all__ = ['PSRoIExtractor', 'PSBBoxHead', 'RFCNRoIHead', 'RFCN']

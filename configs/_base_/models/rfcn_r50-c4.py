@@ -7,7 +7,7 @@
 # test, 128 of them sampled per image for the loss; detections suppressed at 0.3 IoU.
 # The paper's weight decay (0.0005) is set in the configs that add the schedule.
 _base_ = 'mmdet::_base_/models/faster-rcnn_r50-caffe-c4.py'
-custom_imports = dict(imports=['mmdet_psroi'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmdet_psroi.plugin'], allow_failed_imports=False)
 
 model = dict(
     type='RFCN',

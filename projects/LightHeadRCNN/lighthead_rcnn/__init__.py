@@ -1,7 +1,7 @@
 """Light-Head R-CNN (Li et al., 2017) on mmdet-psroi's position-sensitive op: registers
 ``LargeSeparableConv``, ``LightHeadRoIExtractor`` and ``LightHeadRoIHead`` in
 ``mmdet.registry.MODELS`` on import (``custom_imports`` in the configs)."""
-import mmdet_psroi  # noqa: F401  (registers PSRoIExtractor and the op)
+import mmdet_psroi.plugin  # noqa: F401  (checks the stack, registers what these build on)
 
 from .large_separable_conv import LargeSeparableConv
 from .lighthead_roi_head import LightHeadRoIHead
