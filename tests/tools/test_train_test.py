@@ -83,6 +83,7 @@ def test_amp_is_float16_with_loss_scaling_on_gpus_and_bfloat16_on_the_cpu(
     cfg = train.build_config(train.parse_args([config, '--amp']))
     assert cfg.optim_wrapper.type == wrapper
     assert cfg.optim_wrapper.get('loss_scale') == ('dynamic' if cuda else None)
+    assert 'device_type' not in cfg.optim_wrapper  # autocast follows the model's parameters
     if not cuda:  # mmengine's AmpOptimWrapper refuses to be built without a GPU; this one not
         built = build_optim_wrapper(MODELS.build(tiny_rfcn_cfg()), cfg.optim_wrapper)
         assert type(built).__name__ == wrapper
