@@ -5,7 +5,7 @@ import os
 import pytest
 from mmengine.config import Config
 
-import mmdet_psroi  # noqa: F401
+import mmdet_psroi.plugin  # noqa: F401
 from mmdet_psroi_tools.config_checks import check_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

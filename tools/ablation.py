@@ -30,7 +30,7 @@ import statistics
 
 import torch
 
-import mmdet_psroi  # noqa: F401  (registers R-FCN)
+import mmdet_psroi.plugin  # noqa: F401  (registers R-FCN)
 from mmdet_psroi_tools.ablation.report import draw_predictions, write_results
 from mmdet_psroi_tools.ablation.run_cache import load_run
 from mmdet_psroi_tools.ablation.timing import time_interleaved

@@ -10,7 +10,7 @@ INPUTS is an image file or a folder of images. Writes OUT_DIR/vis/<image name> (
 its detections drawn) and OUT_DIR/preds/<image stem>.json (labels, scores, boxes in pixels).
 The same from Python:
 
-    import mmdet_psroi  # noqa: F401 (registers R-FCN in mmdet's registries)
+    import mmdet_psroi.plugin  # noqa: F401 (registers R-FCN in mmdet's registries)
     from mmdet.apis import DetInferencer
     DetInferencer(model=CONFIG, weights=CHECKPOINT, device='cpu')(INPUTS, out_dir='outputs')
 
@@ -66,7 +66,7 @@ def main(argv=None):
     import torch
     from mmdet.apis import DetInferencer
 
-    import mmdet_psroi  # noqa: F401  (registers R-FCN; checkpoint loading on torch >= 2.6)
+    import mmdet_psroi.plugin  # noqa: F401  (registers R-FCN; checkpoint loading on torch >= 2.6)
 
     device = args.device or ('cuda:0' if torch.cuda.is_available() else 'cpu')
     inferencer = DetInferencer(model=args.model, weights=args.weights, device=device,

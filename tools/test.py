@@ -6,7 +6,7 @@
 import argparse
 import os.path as osp
 
-import mmdet_psroi  # noqa: F401  (registers R-FCN, checkpoint loading fix)
+import mmdet_psroi.plugin  # noqa: F401  (registers R-FCN, checkpoint loading fix)
 from mmdet_psroi_tools.cpu_distributed import process_group_closed_at_exit
 from mmdet_psroi_tools.runner_setup import add_common_arguments, build_runner, load_config
 

@@ -9,8 +9,7 @@ import os.path as osp
 import torch
 from mmengine.logging import print_log
 
-import mmdet_psroi  # noqa: F401  (registers R-FCN, checkpoint loading fix)
-import mmdet_psroi.engine  # noqa: F401  (registers BF16OptimWrapper for --amp on the CPU)
+import mmdet_psroi.plugin  # noqa: F401  (registers R-FCN and BF16OptimWrapper for --amp)
 from mmdet_psroi_tools.cpu_distributed import process_group_closed_at_exit
 from mmdet_psroi_tools.runner_setup import add_common_arguments, build_runner, load_config
 
@@ -47,7 +46,6 @@ def enable_amp(cfg):
         cfg.optim_wrapper.loss_scale = 'dynamic'
     else:
         cfg.optim_wrapper.type = 'BF16OptimWrapper'
-        cfg.optim_wrapper.device_type = 'cpu'
         print_log('--amp: no CUDA device, training with bfloat16 autocast on the CPU',
                   logger='current')
 

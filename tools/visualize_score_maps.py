@@ -20,7 +20,7 @@ import os.path as osp
 import numpy as np
 import torch
 
-import mmdet_psroi  # noqa: F401
+import mmdet_psroi.plugin  # noqa: F401
 from mmdet_psroi.models import RFCN
 
 

@@ -8,7 +8,7 @@
 # sampled per image with up to 25 % positives (paper: 128), test NMS 0.5 (paper: 0.3), weight
 # decay 0.0001 (paper: 0.0005), pytorch-style ResNet-50 with torchvision weights.
 _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
-custom_imports = dict(imports=['mmdet_psroi'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmdet_psroi.plugin'], allow_failed_imports=False)
 
 model = dict(
     type='RFCN',

@@ -6,7 +6,7 @@ from mmdet.structures import DetDataSample
 from mmdet.utils import register_all_modules
 from mmengine.config import ConfigDict
 
-import mmdet_psroi  # noqa: F401
+import mmdet_psroi.plugin  # noqa: F401
 from tests.models.tiny import tiny_rfcn_cfg, tiny_rfcn_fpn_cfg
 
 register_all_modules()

@@ -8,7 +8,7 @@ from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs
 from mmdet.utils import register_all_modules
 
-import mmdet_psroi  # noqa: F401
+import mmdet_psroi.plugin  # noqa: F401
 from mmdet_psroi.models import PSRoIExtractor, RFCNRoIHead
 from mmdet_psroi.ops import ps_roi_align, ps_roi_pool
 from tests.models.tiny import (

@@ -164,7 +164,7 @@ def tiny_experiment_cfg(data_root, ann_file, max_iters=2, classes=('box', 'disc'
     evaluator = dict(type='CocoMetric', ann_file=ann_file, metric='bbox')
     return ConfigDict(
         default_scope='mmdet',
-        custom_imports=dict(imports=['mmdet_psroi'], allow_failed_imports=False),
+        custom_imports=dict(imports=['mmdet_psroi.plugin'], allow_failed_imports=False),
         model=tiny_rfcn_cfg(num_classes=len(classes)),
         train_dataloader=dict(
             batch_size=2, num_workers=0,

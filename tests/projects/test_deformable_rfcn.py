@@ -6,7 +6,7 @@ import torch
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 
-import mmdet_psroi  # noqa: F401
+import mmdet_psroi.plugin  # noqa: F401
 from mmdet_psroi.ops import deform_ps_roi_pool, ps_roi_align
 from projects.DeformableRFCN.deformable_rfcn import DeformableRFCNRoIHead
 from tests.config_helpers import load_and_build, project_configs

@@ -8,7 +8,7 @@ import torch
 from mmdet.registry import MODELS
 from mmdet.utils import register_all_modules
 
-import mmdet_psroi  # noqa: F401
+import mmdet_psroi.plugin  # noqa: F401
 import projects.DeformableRFCN.deformable_rfcn  # noqa: F401  (registers the modules)
 import projects.LightHeadRCNN.lighthead_rcnn  # noqa: F401
 from mmdet_psroi.models.roi_heads.ps_maps_roi_head import PSMapsRoIHead

@@ -20,7 +20,7 @@ def tiny_files(tmp_path_factory):
     root = tmp_path_factory.mktemp('export')
     config = root / 'tiny_rfcn.py'
     Config(dict(model=tiny_rfcn_cfg(roi_layer='PSRoIAlign'), default_scope='mmdet',
-                custom_imports=dict(imports=['mmdet_psroi'], allow_failed_imports=False))
+                custom_imports=dict(imports=['mmdet_psroi.plugin'], allow_failed_imports=False))
            ).dump(str(config))
     checkpoint = root / 'tiny_rfcn.pth'
     torch.save(dict(state_dict=build_tiny('rfcn_c4_psroialign').state_dict()), checkpoint)

@@ -38,7 +38,7 @@ def exported(tmp_path_factory):
     from mmdet.registry import MODELS
     from mmdet.utils import register_all_modules
 
-    import mmdet_psroi  # noqa: F401  (registers R-FCN)
+    import mmdet_psroi.plugin  # noqa: F401  (registers R-FCN)
 
     register_all_modules()
     checkpoint = str(root / 'tiny.pth')

@@ -13,7 +13,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
-import mmdet_psroi  # noqa: F401  (lets this process read the checkpoints too)
+import mmdet_psroi.plugin  # noqa: F401  (lets this process read the checkpoints too)
 from tests.models.tiny import (
     tiny_experiment_cfg,
     tiny_rfcn_cfg,
@@ -83,6 +83,7 @@ def test_amp_is_float16_with_loss_scaling_on_gpus_and_bfloat16_on_the_cpu(
     cfg = train.build_config(train.parse_args([config, '--amp']))
     assert cfg.optim_wrapper.type == wrapper
     assert cfg.optim_wrapper.get('loss_scale') == ('dynamic' if cuda else None)
+    assert 'device_type' not in cfg.optim_wrapper  # autocast follows the model's parameters
     if not cuda:  # mmengine's AmpOptimWrapper refuses to be built without a GPU; this one not
         built = build_optim_wrapper(MODELS.build(tiny_rfcn_cfg()), cfg.optim_wrapper)
         assert type(built).__name__ == wrapper
@@ -97,6 +98,31 @@ def test_amp_training_on_the_cpu_gives_finite_losses(experiment):
     with open(scalars) as f:
         losses = [entry['loss'] for entry in map(json.loads, f) if 'loss' in entry]
     assert len(losses) == 2 and all(math.isfinite(loss) for loss in losses), losses
+
+
+def _mmdet_tool(name):
+    import mmdet
+
+    return os.path.join(os.path.dirname(mmdet.__file__), '.mim', 'tools', name)
+
+
+@pytest.mark.slow
+def test_cpu_amp_work_dir_config_resumes_with_mmdets_own_train_py(experiment):
+    """The config an ``--amp`` run on the CPU saves names BF16OptimWrapper; mmdet's own
+    tools/train.py resumes from it (its custom_imports register the wrapper)."""
+    config, tmp_path = experiment
+    work_dir = str(tmp_path / 'amp')
+    run(['tools/train.py', config, '--work-dir', work_dir, '--amp',
+         '--cfg-options', 'train_cfg.max_iters=1'])
+    saved = os.path.join(work_dir, os.path.basename(config))
+    assert Config.fromfile(saved).optim_wrapper.type == 'BF16OptimWrapper'
+
+    resumed = run([_mmdet_tool('train.py'), saved, '--work-dir', work_dir, '--resume',
+                   '--cfg-options', 'train_cfg.max_iters=2'])
+    assert 'resumed' in (resumed.stdout + resumed.stderr).lower()
+    checkpoint = torch.load(os.path.join(work_dir, 'iter_2.pth'))
+    assert checkpoint['meta']['iter'] == 2
+    assert checkpoint['optimizer']['state'], 'the resumed run saved no optimizer state'
 
 
 def test_tools_refuse_missing_files(experiment):

@@ -12,7 +12,7 @@ from mmdet.utils import register_all_modules
 from mmengine.config import Config
 from mmengine.runner import save_checkpoint
 
-import mmdet_psroi  # noqa: F401
+import mmdet_psroi.plugin  # noqa: F401
 from tests.models.tiny import tiny_experiment_cfg, tiny_rfcn_fpn_cfg, write_coco_dataset
 from tests.tools.tool_module import load_tool
 

@@ -65,7 +65,7 @@ def test_runner_checkpoint_loads_and_the_op_runs_after_import(checkpoint):
     default; forward and backward of the op."""
     result = _python(
         'import sys, torch\n'
-        'import mmdet_psroi  # applies the allowlist where it is needed\n'
+        'import mmdet_psroi.plugin  # applies the allowlist where it is needed\n'
         'from mmdet_psroi.ops import PSRoIAlign\n'
         'feats = torch.rand(1, 3 * 2 * 2, 6, 6, requires_grad=True)\n'
         'out = PSRoIAlign(2, 1.0, sampling_ratio=2)(feats, torch.tensor([[0., 0., 0., 5., 5.]]))\n'
@@ -93,7 +93,7 @@ class NotAllowed:
 
 
 def test_weights_only_stays_on_for_unknown_types(tmp_path):
-    import mmdet_psroi  # noqa: F401
+    import mmdet_psroi.plugin  # noqa: F401
 
     path = tmp_path / 'evil.pth'
     torch.save({'x': NotAllowed()}, path)
@@ -152,7 +152,7 @@ def test_import_touches_no_global_state_on_this_torch():
         'import torch\n'
         'get = getattr(torch.serialization, "get_safe_globals", lambda: [])\n'
         'before = list(get())\n'
-        'import mmdet_psroi  # noqa: F401\n'
+        'import mmdet_psroi.plugin  # noqa: F401\n'
         'print(before == list(get()))\n')
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == 'True'

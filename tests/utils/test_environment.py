@@ -185,25 +185,48 @@ def test_ops_import_needs_torch_only_beside_an_unsupported_mmcv(unsupported_mmcv
     assert result.stdout.split() == ['(1,', '1,', '2,', '2)', '[]']
 
 
-def test_package_import_beside_an_unsupported_mmcv_names_it(unsupported_mmcv):
+def test_plugin_import_beside_an_unsupported_mmcv_names_it(unsupported_mmcv):
     pytest.importorskip('mmdet')
     result = _python_with_first_on_path(unsupported_mmcv, (
         'try:\n'
-        '    import mmdet_psroi\n'
+        '    import mmdet_psroi.plugin\n'
         'except ImportError as error:\n'
         '    print(error)\n'))
     assert result.returncode == 0, result.stderr
     assert 'needs mmcv>=2.0,<2.2, but mmcv 2.2.0 is installed' in result.stdout
 
 
-def test_package_import_after_an_ops_import_finds_the_models_registered():
-    """Python runs the package's __init__ once: on a supported stack the ops import registers
-    the models, so a config's later ``custom_imports=['mmdet_psroi']`` finds them."""
+def test_package_import_registers_nothing_and_imports_no_stack(unsupported_mmcv):
+    """``import mmdet_psroi`` checks torch only, even beside an mmcv that mmdet refuses."""
+    result = _python_with_first_on_path(unsupported_mmcv, (
+        'import sys\n'
+        'import mmdet_psroi\n'
+        'loaded = sorted(n for n in sys.modules\n'
+        '                if n.split(".")[0] in ("mmdet", "mmcv", "mmengine")\n'
+        '                or n.startswith(("mmdet_psroi.plugin", "mmdet_psroi.models",\n'
+        '                                 "mmdet_psroi.engine", "mmdet_psroi.ops")))\n'
+        'print(mmdet_psroi.__version__, loaded)\n'))
+    assert result.returncode == 0, result.stderr
+    version, loaded = result.stdout.split()
+    assert version[0].isdigit() and loaded == '[]'
+
+
+def test_plugin_registers_what_a_config_names():
+    """The models (MODELS), the sampler (TASK_UTILS) and the optim wrapper (OPTIM_WRAPPERS),
+    none of which is in mmdet's registries before."""
     pytest.importorskip('mmdet')
     result = _python(
-        'import mmdet_psroi.ops\n'
-        'import mmdet_psroi\n'
-        'from mmdet.registry import MODELS\n'
-        'print(MODELS.get("RFCN").__name__)\n')
+        'from mmdet.registry import MODELS, OPTIM_WRAPPERS, TASK_UTILS\n'
+        'from mmdet.utils import register_all_modules\n'
+        'register_all_modules()\n'
+        'names = [(MODELS, "RFCN"), (MODELS, "RFCNRoIHead"), (MODELS, "PSBBoxHead"),\n'
+        '         (MODELS, "PSRoIExtractor"), (TASK_UTILS, "TotalLossOHEMSampler"),\n'
+        '         (OPTIM_WRAPPERS, "BF16OptimWrapper")]\n'
+        'before = [registry.get(name) for registry, name in names]\n'
+        'import mmdet_psroi.plugin\n'
+        'print(before == [None] * len(names),\n'
+        '      [registry.get(name).__name__ for registry, name in names])\n')
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ['RFCN']
+    assert result.stdout.split(maxsplit=1) == [
+        'True', "['RFCN', 'RFCNRoIHead', 'PSBBoxHead', 'PSRoIExtractor', "
+                "'TotalLossOHEMSampler', 'BF16OptimWrapper']\n"]

@@ -142,7 +142,7 @@ def main(argv=None):
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    import mmdet_psroi  # noqa: F401
+    import mmdet_psroi.plugin  # noqa: F401
 
     register_all_modules()
     torch.set_num_threads(args.threads)

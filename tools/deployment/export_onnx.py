@@ -64,7 +64,7 @@ def load_model(config, checkpoint, cfg_options=None):
     from mmengine.config import Config
     from mmengine.runner import load_checkpoint
 
-    import mmdet_psroi  # noqa: F401  (registers the models and the ops' ONNX symbolics)
+    import mmdet_psroi.plugin  # noqa: F401  (registers the models and the ops' ONNX symbolics)
 
     cfg = Config.fromfile(config)
     if cfg_options:

@@ -107,7 +107,7 @@ def main(argv=None):
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    import mmdet_psroi  # noqa: F401  (registers the models)
+    import mmdet_psroi.plugin  # noqa: F401  (registers the models)
 
     register_all_modules()
     cfg = Config.fromfile(args.config)

@@ -12,7 +12,7 @@ _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50-caffe-c4.py',
     './roialign-2fc_head.py',
 ]
-custom_imports = dict(imports=['mmdet_psroi'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmdet_psroi.plugin'], allow_failed_imports=False)
 
 model = dict(
     type='RFCN',

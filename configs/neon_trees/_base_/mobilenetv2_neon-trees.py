@@ -13,7 +13,7 @@ _base_ = [
     'mmdet::_base_/default_runtime.py',
     '../../_base_/models/box_settings.py',
 ]
-custom_imports = dict(imports=['mmdet_psroi'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmdet_psroi.plugin'], allow_failed_imports=False)
 
 data_root = 'data/neon_trees/'
 classes = ('tree', )

@@ -6,7 +6,7 @@ _base_ = [
     '../../../configs/neon_trees/rfcn_psroialign_mobilenetv2_neon-trees.py',
     './_base_/deformable-rfcn_parts.py',
 ]
-custom_imports = dict(imports=['mmdet_psroi', 'projects.DeformableRFCN.deformable_rfcn'],
+custom_imports = dict(imports=['mmdet_psroi.plugin', 'projects.DeformableRFCN.deformable_rfcn'],
                       allow_failed_imports=False)
 
 model = dict(roi_head=_base_.deformable_roi_head)

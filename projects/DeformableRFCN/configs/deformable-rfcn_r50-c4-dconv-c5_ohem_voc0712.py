@@ -11,7 +11,7 @@ _base_ = [
     '../../../configs/rfcn/rfcn_r50-c4_ohem_voc0712.py',
     './_base_/deformable-rfcn_parts.py',
 ]
-custom_imports = dict(imports=['mmdet_psroi', 'projects.DeformableRFCN.deformable_rfcn'],
+custom_imports = dict(imports=['mmdet_psroi.plugin', 'projects.DeformableRFCN.deformable_rfcn'],
                       allow_failed_imports=False)
 
 model = dict(backbone=_base_.dconv_c5, roi_head=_base_.deformable_roi_head)

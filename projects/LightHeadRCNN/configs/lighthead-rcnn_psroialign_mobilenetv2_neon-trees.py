@@ -11,7 +11,7 @@ _base_ = [
     '../../../configs/neon_trees/_base_/mobilenetv2_neon-trees.py',
     './_base_/lighthead-rcnn_head.py',
 ]
-custom_imports = dict(imports=['mmdet_psroi', 'projects.LightHeadRCNN.lighthead_rcnn'],
+custom_imports = dict(imports=['mmdet_psroi.plugin', 'projects.LightHeadRCNN.lighthead_rcnn'],
                       allow_failed_imports=False)
 
 model = dict(

@@ -16,7 +16,7 @@ _base_ = [
     '../../../configs/rfcn/rfcn_r50-c4_1x_coco.py',
     './_base_/lighthead-rcnn_head.py',
 ]
-custom_imports = dict(imports=['mmdet_psroi', 'projects.LightHeadRCNN.lighthead_rcnn'],
+custom_imports = dict(imports=['mmdet_psroi.plugin', 'projects.LightHeadRCNN.lighthead_rcnn'],
                       allow_failed_imports=False)
 
 model = dict(

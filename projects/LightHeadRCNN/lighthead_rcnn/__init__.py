@@ -2,7 +2,7 @@
 ``LargeSeparableConv`` and ``LightHeadRoIHead`` in ``mmdet.registry.MODELS`` and
 ``PSRoIAlignMax`` in ``mmdet_psroi.models.PS_ROI_LAYERS`` on import (``custom_imports`` in
 the configs)."""
-import mmdet_psroi  # noqa: F401  (registers PSRoIExtractor and the op)
+import mmdet_psroi.plugin  # noqa: F401  (checks the stack, registers what these build on)
 
 from .large_separable_conv import LargeSeparableConv
 from .lighthead_roi_head import LightHeadRoIHead

@@ -8,7 +8,7 @@ def layers(dilation=2):
     from mmcv.ops import DeformConv2dPack
     from mmdet.registry import MODELS
 
-    import mmdet_psroi  # noqa: F401  (registers OriginalDCN)
+    import mmdet_psroi.plugin  # noqa: F401  (registers OriginalDCN)
 
     torch.manual_seed(0)
     ours = MODELS.build(dict(type='OriginalDCN', in_channels=8, out_channels=4, kernel_size=3,

@@ -13,7 +13,7 @@ PY_FASTER_RCNN_ANCHORS = [[-84, -40, 99, 55], [-176, -88, 191, 103], [-360, -184
 def build(**kwargs):
     from mmdet.registry import TASK_UTILS
 
-    import mmdet_psroi  # noqa: F401  (registers the generator)
+    import mmdet_psroi.plugin  # noqa: F401  (registers the generator)
 
     return TASK_UTILS.build(dict(type='PyFasterRCNNAnchorGenerator', strides=[16],
                                  ratios=[0.5, 1.0, 2.0], **kwargs))

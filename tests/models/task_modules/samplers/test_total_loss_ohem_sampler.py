@@ -9,7 +9,7 @@ from mmdet.utils import register_all_modules
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
-import mmdet_psroi  # noqa: F401
+import mmdet_psroi.plugin  # noqa: F401
 from tests.models.tiny import tiny_rfcn_cfg
 
 register_all_modules()
