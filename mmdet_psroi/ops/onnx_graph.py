@@ -102,14 +102,18 @@ class _Builder:
         holding integers in ``[1, 2**25]`` and an integer ``divisor`` in ``[1, 127]``, from
         operations every runtime computes exactly (OpenVINO's CPU plugin divides floats
         approximately, which moves ``floor``/``ceil`` of multiples of the quotient). ``x`` is
-        scaled by ``2**s`` so that the quotient has 24 significant bits, the integer quotient
-        is rounded half to even, and scaled back; every integer stays below ``2**31``."""
-        powers = self.e.constant([2.0 ** p for p in range(32)], FLOAT)
-        below = self.op('Less', self.op('Mul', self.unsqueeze(x, -1), powers),
-                        self.f32(divisor * 2 ** 23))
-        shift = self.op('Cast', self.sum(self.op('Cast', below, to=FLOAT), -1), to=INT64)
-        scaled = self.op('Cast', self.op('Mul', x, self.op('Gather', powers, shift, axis=0)),
-                         to=INT64)  # < divisor * 2**24
+        scaled by a power of two ``2**s`` (found by bisection, ``s < 32``) so that the quotient
+        has 24 significant bits, the integer quotient is rounded half to even, and scaled
+        back; every integer stays below ``2**31``."""
+        target = self.f32(divisor * 2 ** 23)
+        scaled, scale_back = x, self.f32(1)
+        for bit in (16, 8, 4, 2, 1):
+            # scale more while x * 2**(s + bit - 1) stays below the target
+            more = self.op('Less', self.op('Mul', scaled, self.f32(2.0 ** (bit - 1))), target)
+            scaled = self.where(more, self.op('Mul', scaled, self.f32(2.0 ** bit)), scaled)
+            scale_back = self.where(more, self.op('Mul', scale_back, self.f32(2.0 ** -bit)),
+                                    scale_back)
+        scaled = self.op('Cast', scaled, to=INT64)  # < divisor * 2**24
         quotient = self.op('Div', scaled, self.ints(divisor))
         twice_rest = self.op('Mul', self.op('Sub', scaled, self.op('Mul', quotient,
                                                                    self.ints(divisor))),
@@ -120,9 +124,7 @@ class _Builder:
                      self.op('And', self.op('Equal', twice_rest, self.ints(divisor)),
                              self.op('Equal', odd, self.ints(1))))
         quotient = self.op('Add', quotient, self.op('Cast', up, to=INT64))
-        inverses = self.e.constant([2.0 ** -p for p in range(32)], FLOAT)
-        return self.op('Mul', self.op('Cast', quotient, to=FLOAT),
-                       self.op('Gather', inverses, shift, axis=0))
+        return self.op('Mul', self.op('Cast', quotient, to=FLOAT), scale_back)
 
     def round_half_away(self, x):
         """C's ``round``: halves away from zero (ONNX ``Round`` rounds them to even)."""
@@ -214,7 +216,8 @@ def ps_roi_pool(emitter, input, rois, spatial_scale, kh, kw, channels):
     above = b.op('CumSum', blocks, b.ints(3), exclusive=1)  # rows above y, same segment
     totals = b.sum(blocks, 3)  # (N, C, segments, W + 1): whole segments
 
-    y_edges = b.op('Cast', b.stack_last(y_lo, y_hi), to=INT64)  # (K, kh, 2)
+    y_start, y_end = b.op('Cast', y_lo, to=INT64), b.op('Cast', y_hi, to=INT64)  # (K, kh)
+    y_edges = b.stack_last(y_start, y_end)  # (K, kh, 2)
     x_edges = b.op('Cast', b.stack_last(x_lo, x_hi), to=INT64)  # (K, kw, 2)
     x_part = b.reshape(x_edges, 0, 1, kw, 1, 2)
     x_sign = b.e.constant([-1.0, 1.0], FLOAT)  # end column minus start column
@@ -229,10 +232,8 @@ def ps_roi_pool(emitter, input, rois, spatial_scale, kh, kw, channels):
     sums = b.sum(b.op('Mul', corners, b.unsqueeze(sign, -1)), 3, 4)  # (K, kh, kw, C_out)
 
     # whole segments from the start row's to the end row's (exclusive), masked
-    first = b.op('Div', b.op('Slice', y_edges, b.ints(0), b.ints(1), b.ints(2)),
-                 b.ints(SEGMENT_ROWS))  # (K, kh, 1)
-    last = b.op('Div', b.op('Slice', y_edges, b.ints(1), b.ints(2), b.ints(2)),
-                b.ints(SEGMENT_ROWS))
+    first = b.unsqueeze(b.op('Div', y_start, b.ints(SEGMENT_ROWS)), 2)  # (K, kh, 1)
+    last = b.unsqueeze(b.op('Div', y_end, b.ints(SEGMENT_ROWS)), 2)
     count = b.op('Squeeze', segments, b.ints(0))
     segment = b.op('Add', first, b.op('Range', b.e.constant(0, INT64), count,
                                       b.e.constant(1, INT64)))  # (K, kh, segments)
@@ -256,10 +257,11 @@ def ps_roi_pool(emitter, input, rois, spatial_scale, kh, kw, channels):
     return b.op('Transpose', pooled, perm=[0, 3, 1, 2])
 
 
-def _axis_taps(b, position, size):
+def _axis_taps(b, position, size, samples):
     """Bilinear taps along one axis (``bilinear_taps`` in ``ps_roi_math.h``) of the sample
-    positions ``(K, A, B, C, S)``: their indices (int64) and weights (0 outside ``[-1, size]``)
-    ``(K, A, B, C, 2S)``, two per sample, and the inside mask ``(K, A, B, C, S)`` (float)."""
+    positions ``(K, A, B, C, S)`` (``S = samples``): their indices (int64) and weights (0
+    outside ``[-1, size]``) ``(K, A, B, C, 2S)``, two per sample, and the inside mask
+    ``(K, A, B, C, S)`` (float)."""
     inside = b.op('And', b.op('GreaterOrEqual', position, b.f32(-1)),
                   b.op('LessOrEqual', position, size))
     p = b.where(inside, b.op('Max', position, b.f32(0)), b.f32(0))
@@ -273,12 +275,9 @@ def _axis_taps(b, position, size):
     index = b.op('Cast', b.op('Max', b.stack_last(low, high), b.f32(0)), to=INT64)
     weight = b.op('Mul', b.stack_last(b.op('Sub', b.f32(1), frac), frac),
                   b.unsqueeze(inside, -1))
-    return _merge_last(b, index), _merge_last(b, weight), inside
-
-
-def _merge_last(b, x):
-    """``(K, A, B, C, S, 2)`` -> ``(K, A, B, C, 2S)``."""
-    return b.reshape(x, 0, 0, 0, 0, -1)
+    # a static last size: Reshape's -1 next to a copied 0 (no RoIs) is refused
+    return (b.reshape(index, 0, 0, 0, 0, 2 * samples),
+            b.reshape(weight, 0, 0, 0, 0, 2 * samples), inside)
 
 
 def bilinear_ps_pool(emitter, input, rois, spatial_scale, kh, kw, channels, samples,
@@ -327,8 +326,8 @@ def bilinear_ps_pool(emitter, input, rois, spatial_scale, kh, kw, channels, samp
             y = b.op('Add', y, shift(1, bin_h, kh))  # (K, G, kh, kw, S)
             x = b.op('Add', x, shift(0, bin_w, kw))
         groups = max(g, 1)
-    y_index, y_weight, y_inside = _axis_taps(b, y, height)  # (K, G|1, kh, kw|1, 2S)
-    x_index, x_weight, x_inside = _axis_taps(b, x, width)
+    y_index, y_weight, y_inside = _axis_taps(b, y, height, samples)  # (K, G|1, kh, kw|1, 2S)
+    x_index, x_weight, x_inside = _axis_taps(b, x, width, samples)
 
     # The gather's indices and weights have rank <= 6 and the taps of a bin are
     # flattened before they are weighted: the (K, G, kh, kw, S, 2, S, 2, c) broadcast of a

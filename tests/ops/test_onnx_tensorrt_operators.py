@@ -17,7 +17,7 @@ TENSORRT_OPERATORS = {
     'Abs', 'Add', 'And', 'Cast', 'Ceil', 'Clip', 'Concat', 'Constant', 'ConstantOfShape',
     'CumSum', 'Div', 'Equal', 'Expand', 'Floor', 'Gather', 'Greater', 'GreaterOrEqual',
     'Identity', 'Less', 'LessOrEqual', 'Max', 'Min', 'Mul', 'Not', 'Or', 'Pad', 'Range',
-    'ReduceSum', 'Reshape', 'Shape', 'Sign', 'Slice', 'Squeeze', 'Sub', 'Transpose',
+    'ReduceSum', 'Reshape', 'Shape', 'Sign', 'Slice', 'Split', 'Squeeze', 'Sub', 'Transpose',
     'Unsqueeze', 'Where',
 }
 # operator -> the input index that must be constant ("must be an initializer")
