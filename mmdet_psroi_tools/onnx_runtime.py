@@ -44,28 +44,36 @@ class OpenVINOSession:
     def __init__(self, model, threads=0):
         import io
 
+        import onnx
         import openvino
 
+        data = bytes(model) if isinstance(model, (bytes, bytearray)) else None
+        graph = (onnx.load_model_from_string(data) if data is not None
+                 else onnx.load(model, load_external_data=False)).graph
+        initializers = {init.name for init in graph.initializer}
+        # the graph's own names (OpenVINO gives a port several names, not always these)
+        self.input_names = [i.name for i in graph.input if i.name not in initializers]
+        self.output_names = [o.name for o in graph.output]
         core = openvino.Core()
-        source = io.BytesIO(model) if isinstance(model, (bytes, bytearray)) else model
         config = {'INFERENCE_PRECISION_HINT': 'f32', 'PERFORMANCE_HINT': 'LATENCY'}
         if threads:
             config['INFERENCE_NUM_THREADS'] = threads
+        source = io.BytesIO(data) if data is not None else model
         self.compiled = core.compile_model(core.read_model(source), 'CPU', config)
         self.request = self.compiled.create_infer_request()
 
     def get_inputs(self):
-        return [_Port(port.get_any_name()) for port in self.compiled.inputs]
+        return [_Port(name) for name in self.input_names]
 
     def get_outputs(self):
-        return [_Port(port.get_any_name()) for port in self.compiled.outputs]
+        return [_Port(name) for name in self.output_names]
 
     def run(self, output_names, feeds):
         import numpy as np
 
         if output_names is not None:
             raise ValueError('OpenVINOSession.run returns every output: pass None')
-        results = self.request.infer(feeds)
+        results = self.request.infer([feeds[name] for name in self.input_names])
         # copies: the request reuses its output buffers on the next call
         return [np.array(results[port], copy=True) for port in self.compiled.outputs]
 
