@@ -34,7 +34,7 @@ not supported by the graphs (their ``Gather`` has nothing to read).
 # ONNX TensorProto data types.
 FLOAT, INT64 = 1, 7
 COORDINATE_LIMIT = float(1 << 24)  # kCoordinateLimit in csrc/common/ps_roi_math.h
-SEGMENT_ROWS = 16  # ps_roi_pool: rows of the segments whose prefix sums it gathers
+SEGMENT_ROWS = 32  # ps_roi_pool: rows of the segments whose prefix sums it gathers
 
 
 class Emitter:

@@ -38,11 +38,13 @@ class DeformOp(PoolOp):
                                       sample_per_part=2, trans_std=0.1)
 
 
-def maps_and_rois(seed, channels, height, width, rois, scale, mean, images=1):
-    """Maps ``N(mean, 1)`` and proposals-like RoIs (inside the image, 4 px to half its side,
-    the first one partly outside) with deformable offsets."""
+def maps_and_rois(seed, channels, height, width, rois, scale, mean, images=1, ramp=0.0):
+    """Maps ``N(mean, 1)`` (plus a ramp from 0 to ``ramp`` along W) and proposals-like RoIs
+    (inside the image, 4 px to half its side, the first one partly outside) with deformable
+    offsets."""
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(images, channels, height, width, generator=g) + mean
+    x += torch.linspace(0, ramp, width)
     size = torch.tensor([width, height], dtype=torch.float32) / scale
     extent = 4 + torch.rand(rois, 2, generator=g) * (size / 2 - 4)
     start = torch.rand(rois, 2, generator=g) * (size - extent)
@@ -91,16 +93,17 @@ def assert_close_to_compiled_op(name, module, path, backend, case):
 
 
 @pytest.mark.parametrize('backend', RUNTIMES)
-@pytest.mark.parametrize('rois,height,width,mean,images', [
-    (300, 200, 336, 20.0, 1),  # FPN P2 of an 800 x 1333 image
-    (1, 200, 336, 20.0, 1),
-    (1, 10, 12, 5.0, 1),
-    (37, 33, 17, 10.0, 2),
-    (0, 9, 9, 5.0, 1),
+@pytest.mark.parametrize('rois,height,width,mean,images,ramp', [
+    (300, 200, 336, 20.0, 1, 0.0),  # FPN P2 of an 800 x 1333 image
+    (300, 200, 336, 10.0, 1, 20.0),  # values that vary across the map
+    (1, 200, 336, 20.0, 1, 0.0),
+    (1, 10, 12, 5.0, 1, 0.0),
+    (37, 33, 17, 10.0, 2, 0.0),
+    (0, 9, 9, 5.0, 1, 0.0),
 ])
-def test_graph_equals_compiled_op(exported, backend, rois, height, width, mean, images):
+def test_graph_equals_compiled_op(exported, backend, rois, height, width, mean, images, ramp):
     name, module, path = exported
-    case = maps_and_rois(1, 2 * BINS * BINS, height, width, rois, 0.25, mean, images)
+    case = maps_and_rois(1, 2 * BINS * BINS, height, width, rois, 0.25, mean, images, ramp)
     assert_close_to_compiled_op(name, module, path, backend, case)
 
 
