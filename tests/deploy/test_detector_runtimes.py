@@ -17,7 +17,8 @@ from tests.onnx_runtimes import RUNTIMES
 pytest.importorskip('onnx', reason='onnx is not installed (requirements/constraints-*)')
 
 
-@pytest.fixture(scope='module', params=['rfcn_c4_psroialign', 'rfcn_fpn_psroipool'])
+@pytest.fixture(scope='module', params=['rfcn_c4_psroialign', 'rfcn_fpn_psroipool',
+                                        'lighthead_fpn', 'deformable_rfcn_fpn'])
 def exported(request):
     graph = ExportableDetector(build_tiny(request.param))
     buffer = io.BytesIO()
