@@ -1,6 +1,10 @@
-"""What the ONNX deployment tools (tools/deployment/) share: the exporter selection, the
-onnxruntime session, and running an exported detector on an mmdet test batch."""
+"""What the ONNX deployment tools (tools/deployment/) share: the exporter selection, a CPU
+session of the graph on the chosen runtime (onnxruntime or OpenVINO), and running an exported
+detector on an mmdet test batch."""
 import contextlib
+
+BACKENDS = ('onnxruntime', 'openvino')  # the runtimes a graph can run on (--backend)
+OPENVINO_PIN = 'openvino==2026.4.1'  # the tested release (requirements/constraints-*.txt)
 
 
 def torchscript_exporter():
@@ -23,6 +27,86 @@ def ort_session(model, threads=0):
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     return ort.InferenceSession(model, options, providers=['CPUExecutionProvider'])
+
+
+class _Port:
+    def __init__(self, name):
+        self.name = name
+
+
+class OpenVINOSession:
+    """OpenVINO's CPU plugin running ``model`` (a path or the bytes of an ONNX model) in
+    float32 (``INFERENCE_PRECISION_HINT=f32``: the plugin would otherwise compute in bf16 on
+    CPUs that have it) with ``threads`` inference threads (0: OpenVINO's default), behind
+    onnxruntime's session interface: ``get_inputs()``, ``get_outputs()`` (objects with a
+    ``name``) and ``run(None, feeds)`` (the outputs as numpy arrays, in the graph's order)."""
+
+    def __init__(self, model, threads=0):
+        import io
+
+        import onnx
+        import openvino
+
+        data = bytes(model) if isinstance(model, (bytes, bytearray)) else None
+        graph = (onnx.load_model_from_string(data) if data is not None
+                 else onnx.load(model, load_external_data=False)).graph
+        initializers = {init.name for init in graph.initializer}
+        # the graph's own names (OpenVINO gives a port several names, not always these)
+        self.input_names = [i.name for i in graph.input if i.name not in initializers]
+        self.output_names = [o.name for o in graph.output]
+        core = openvino.Core()
+        config = {'INFERENCE_PRECISION_HINT': 'f32', 'PERFORMANCE_HINT': 'LATENCY'}
+        if threads:
+            config['INFERENCE_NUM_THREADS'] = threads
+        source = io.BytesIO(data) if data is not None else model
+        self.compiled = core.compile_model(core.read_model(source), 'CPU', config)
+        self.request = self.compiled.create_infer_request()
+
+    def get_inputs(self):
+        return [_Port(name) for name in self.input_names]
+
+    def get_outputs(self):
+        return [_Port(name) for name in self.output_names]
+
+    def run(self, output_names, feeds):
+        import numpy as np
+
+        if output_names is not None:
+            raise ValueError('OpenVINOSession.run returns every output: pass None')
+        results = self.request.infer([feeds[name] for name in self.input_names])
+        # copies: the request reuses its output buffers on the next call
+        return [np.array(results[port], copy=True) for port in self.compiled.outputs]
+
+
+def missing_backend(backend):
+    """Why ``backend`` cannot run here ('' when it can)."""
+    if backend not in BACKENDS:
+        return f'unknown backend {backend!r}; expected one of {", ".join(BACKENDS)}'
+    try:
+        __import__(backend)
+    except ImportError:
+        pin = OPENVINO_PIN if backend == 'openvino' else backend
+        return f'the {backend} package is not installed (pip install {pin})'
+    return ''
+
+
+def check_backends(backends, option='--backend'):
+    """Exits with a message naming ``option`` when a backend cannot run here."""
+    for backend in backends:
+        why = missing_backend(backend)
+        if why:
+            raise SystemExit(f'{option} {backend}: {why}')
+
+
+def inference_session(model, backend='onnxruntime', threads=0):
+    """A CPU session of ``model`` (a path or the bytes of an ONNX model) on ``backend``
+    (:data:`BACKENDS`), with onnxruntime's session interface (``run(None, feeds)``,
+    ``get_inputs()``, ``get_outputs()``)."""
+    if backend == 'onnxruntime':
+        return ort_session(model, threads)
+    if backend == 'openvino':
+        return OpenVINOSession(model, threads)
+    raise ValueError(missing_backend(backend))
 
 
 def check_graph(session):

@@ -20,8 +20,7 @@ import torch
 from . import onnx_graph
 
 OPSET = 17  # the opset the TorchScript symbolics are registered from
-_TORCH_DTYPES = {onnx_graph.FLOAT: torch.float32, onnx_graph.INT64: torch.int64,
-                 onnx_graph.DOUBLE: torch.float64}
+_TORCH_DTYPES = {onnx_graph.FLOAT: torch.float32, onnx_graph.INT64: torch.int64}
 
 
 class OnnxExportError(ValueError):
@@ -163,8 +162,7 @@ class _OnnxscriptEmitter(onnx_graph.Emitter):
         from onnxscript import opset18
 
         self.op, self.ir, self.numpy = opset18, onnx_ir, numpy
-        self.dtypes = {onnx_graph.FLOAT: numpy.float32, onnx_graph.INT64: numpy.int64,
-                       onnx_graph.DOUBLE: numpy.float64}
+        self.dtypes = {onnx_graph.FLOAT: numpy.float32, onnx_graph.INT64: numpy.int64}
 
     def emit(self, op_type, *inputs, **attributes):
         return getattr(self.op, op_type)(*inputs, **attributes)

@@ -10,20 +10,31 @@ Layout shared by the decompositions: the map ``(N, C_out*kh*kw, H, W)`` is rearr
 rows ``(n, i, j, [g,] y, x)`` of ``C_out`` (or ``C_out / G``) columns, so one ``Gather`` reads,
 for every RoI, bin and sample point, exactly the channels that bin pools.
 
-- ``ps_roi_pool`` (torchvision's quantisation): an integral image (``CumSum`` over H and W,
-  accumulated in float64 so that corner differences stay exact for float32 maps) and the 4
-  corner ``Gather``s of each bin; the bin average is its sum over its area (0 when empty).
+- ``ps_roi_pool`` (torchvision's quantisation): bin sums from prefix sums that never run
+  over the whole map, in float32. Each channel is centred on its mean; prefix sums along W
+  (``CumSum``) give any row segment's sum as a difference of two values; rows are grouped in
+  segments of ``SEGMENT_ROWS`` with exclusive prefix sums inside each segment and each
+  segment's total, so a bin's sum is two in-segment differences plus the totals of the whole
+  segments it spans (a ``Range`` over the segments, masked). The bin average is that sum over
+  its area plus the channel's mean (0 when empty). The bin edges' ``floor``/``ceil`` of
+  multiples of ``roi_size / bins`` use that quotient rounded as IEEE float32 division rounds
+  it, computed from exact integer and float operations (:meth:`_Builder.integer_quotient`).
 - ``ps_roi_align`` and ``deform_ps_roi_pool``: the ``S x S`` sample points of each bin, their
   bilinear taps (clamped as the kernels do) gathered and weighted; ``ps_roi_align`` divides by
   ``S*S``, ``deform_ps_roi_pool`` by the number of samples inside ``[-1, H] x [-1, W]``.
+
+Every tensor is float32, int64 or bool (no float64), every tensor has rank <= 7, and only
+operators of TensorRT's ONNX parser support matrix are used, with their ``axes`` / ``axis``
+inputs constant (``tests/ops/test_onnx_graphs.py`` checks the exported graphs).
 
 A RoI with a non-finite coordinate or a batch index outside ``[0, N)`` pools 0 (the CPU op
 refuses the latter with an error; a graph cannot raise). Maps with no pixels (H or W = 0) are
 not supported by the graphs (their ``Gather`` has nothing to read).
 """
 # ONNX TensorProto data types.
-FLOAT, INT64, DOUBLE = 1, 7, 11
+FLOAT, INT64 = 1, 7
 COORDINATE_LIMIT = float(1 << 24)  # kCoordinateLimit in csrc/common/ps_roi_math.h
+SEGMENT_ROWS = 32  # ps_roi_pool: rows of the segments whose prefix sums it gathers
 
 
 class Emitter:
@@ -31,7 +42,7 @@ class Emitter:
 
     ``emit(op_type, *inputs, **attributes)`` returns the node's output; ``constant(values,
     dtype)`` a constant tensor of the shape of ``values`` (a Python scalar: 0-d; nested lists:
-    their shape) and ONNX data type ``dtype`` (``FLOAT``, ``INT64`` or ``DOUBLE``).
+    their shape) and ONNX data type ``dtype`` (``FLOAT`` or ``INT64``).
     """
 
     def emit(self, op_type, *inputs, **attributes):
@@ -86,6 +97,35 @@ class _Builder:
     def sum(self, x, *axes, keepdims=0):
         return self.op('ReduceSum', x, self.ints(*axes), keepdims=keepdims)
 
+    def integer_quotient(self, x, divisor):
+        """``x / divisor`` rounded to float32 as IEEE division rounds it, for float32 ``x``
+        holding integers in ``[1, 2**25]`` and an integer ``divisor`` in ``[1, 127]``, from
+        operations every runtime computes exactly (OpenVINO's CPU plugin divides floats
+        approximately, which moves ``floor``/``ceil`` of multiples of the quotient). ``x`` is
+        scaled by a power of two ``2**s`` (found by bisection, ``s < 32``) so that the quotient
+        has 24 significant bits, the integer quotient is rounded half to even, and scaled
+        back; every integer stays below ``2**31``."""
+        target = self.f32(divisor * 2 ** 23)
+        scaled, scale_back = x, self.f32(1)
+        for bit in (16, 8, 4, 2, 1):
+            # scale more while x * 2**(s + bit - 1) stays below the target
+            more = self.op('Less', self.op('Mul', scaled, self.f32(2.0 ** (bit - 1))), target)
+            scaled = self.where(more, self.op('Mul', scaled, self.f32(2.0 ** bit)), scaled)
+            scale_back = self.where(more, self.op('Mul', scale_back, self.f32(2.0 ** -bit)),
+                                    scale_back)
+        scaled = self.op('Cast', scaled, to=INT64)  # < divisor * 2**24
+        quotient = self.op('Div', scaled, self.ints(divisor))
+        twice_rest = self.op('Mul', self.op('Sub', scaled, self.op('Mul', quotient,
+                                                                   self.ints(divisor))),
+                             self.ints(2))
+        odd = self.op('Sub', quotient, self.op('Mul', self.op('Div', quotient, self.ints(2)),
+                                               self.ints(2)))
+        up = self.op('Or', self.op('Greater', twice_rest, self.ints(divisor)),
+                     self.op('And', self.op('Equal', twice_rest, self.ints(divisor)),
+                             self.op('Equal', odd, self.ints(1))))
+        quotient = self.op('Add', quotient, self.op('Cast', up, to=INT64))
+        return self.op('Mul', self.op('Cast', quotient, to=FLOAT), scale_back)
+
     def round_half_away(self, x):
         """C's ``round``: halves away from zero (ONNX ``Round`` rounds them to even)."""
         magnitude = self.op('Abs', x)
@@ -134,7 +174,8 @@ def _bin_base(b, batch, kh, kw, groups, plane):
 
 def ps_roi_pool(emitter, input, rois, spatial_scale, kh, kw, channels):
     """torchvision's ps_roi_pool rule (``csrc/common/ps_roi_math.h``: ``pool_roi``,
-    ``pool_bin``) as an integral image and corner gathers."""
+    ``pool_bin``): each bin's sum from row-wise prefix sums in float32 (see the module's
+    docstring), divided by its integer area."""
     b = _Builder(emitter)
     valid, batch, x1, y1, x2, y2 = _read_rois(b, input, rois)
     height, width = b.dim(input, 2, FLOAT), b.dim(input, 3, FLOAT)
@@ -145,47 +186,82 @@ def ps_roi_pool(emitter, input, rois, spatial_scale, kh, kw, channels):
         return b.round_half_away(v)
 
     def edges(start, end, bins, size):
-        """Bin edges ``(K, bins, 2)`` (start, end), clipped to ``[0, size]``, as float32."""
+        """Bin edges ``(K, bins)`` start and end, clipped to ``[0, size]``, as float32."""
         length = b.op('Max', b.op('Sub', end, start), b.f32(1))
-        bin_size = b.op('Div', length, b.f32(bins))
+        bin_size = b.integer_quotient(length, bins)
         index = b.e.constant([float(v) for v in range(bins)], FLOAT)
         lo = b.op('Floor', b.op('Mul', index, bin_size))
         hi = b.op('Ceil', b.op('Mul', b.op('Add', index, b.f32(1)), bin_size))
         lo = b.op('Min', b.op('Max', b.op('Add', lo, start), b.f32(0)), size)
         hi = b.op('Min', b.op('Max', b.op('Add', hi, start), b.f32(0)), size)
-        return b.stack_last(lo, hi)
+        return lo, hi
 
-    ys = edges(corner(y1), corner(y2), kh, height)  # (K, kh, 2)
-    xs = edges(corner(x1), corner(x2), kw, width)  # (K, kw, 2)
-    extent = b.op('Sub', b.op('Slice', ys, b.ints(1), b.ints(2), b.ints(2)),
-                  b.op('Slice', ys, b.ints(0), b.ints(1), b.ints(2)))  # (K, kh, 1)
-    extent_x = b.op('Sub', b.op('Slice', xs, b.ints(1), b.ints(2), b.ints(2)),
-                    b.op('Slice', xs, b.ints(0), b.ints(1), b.ints(2)))  # (K, kw, 1)
-    area = b.op('Mul', extent, b.op('Transpose', extent_x, perm=[0, 2, 1]))  # (K, kh, kw)
+    y_lo, y_hi = edges(corner(y1), corner(y2), kh, height)  # (K, kh)
+    x_lo, x_hi = edges(corner(x1), corner(x2), kw, width)  # (K, kw)
+    area = b.op('Mul', b.unsqueeze(b.op('Sub', y_hi, y_lo), 2),
+                b.unsqueeze(b.op('Sub', x_hi, x_lo), 1))  # (K, kh, kw)
 
-    # Integral image (N, C, H + 1, W + 1) in float64, as rows (n, i, j, y, x).
-    integral = b.op('Pad', b.op('Cast', input, to=DOUBLE), b.ints(0, 0, 1, 1, 0, 0, 0, 0))
-    integral = b.op('CumSum', b.op('CumSum', integral, b.ints(2)), b.ints(3))
-    rows = _rows(b, integral, channels, kh, kw, 1)
+    # Centred map (each channel less its mean), padded with a zero column in front and zero
+    # rows below to a whole number of segments (at least one row more than the map).
+    mean = b.op('Div', b.sum(input, 2, 3, keepdims=1),
+                b.op('Mul', height, width))  # (N, C, 1, 1)
+    map_height = b.dim(input, 2)
+    segments = b.op('Add', b.op('Div', map_height, b.ints(SEGMENT_ROWS)), b.ints(1))
+    pad_rows = b.op('Sub', b.op('Mul', segments, b.ints(SEGMENT_ROWS)), map_height)
+    pads = b.op('Concat', b.ints(0, 0, 0, 1, 0, 0), pad_rows, b.ints(0), axis=0)
+    centred = b.op('Pad', b.op('Sub', input, mean), pads)  # (N, C, Hp, W + 1)
     stride = b.op('Add', b.dim(input, 3), b.ints(1))
-    plane = b.op('Mul', b.op('Add', b.dim(input, 2), b.ints(1)), stride)
+    row_prefix = b.op('CumSum', centred, b.ints(3))  # sum of the row left of x
+    blocks = b.reshape(row_prefix, 0, 0, segments, SEGMENT_ROWS, stride)
+    above = b.op('CumSum', blocks, b.ints(3), exclusive=1)  # rows above y, same segment
+    totals = b.sum(blocks, 3)  # (N, C, segments, W + 1): whole segments
+
+    y_start, y_end = b.op('Cast', y_lo, to=INT64), b.op('Cast', y_hi, to=INT64)  # (K, kh)
+    y_edges = b.stack_last(y_start, y_end)  # (K, kh, 2)
+    x_edges = b.op('Cast', b.stack_last(x_lo, x_hi), to=INT64)  # (K, kw, 2)
+    x_part = b.reshape(x_edges, 0, 1, kw, 1, 2)
+    x_sign = b.e.constant([-1.0, 1.0], FLOAT)  # end column minus start column
+
+    # in-segment part: above(end row) - above(start row), (K, kh, kw, 2 rows, 2 columns)
+    plane = b.op('Mul', b.op('Mul', segments, b.ints(SEGMENT_ROWS)), stride)
     base = b.reshape(_bin_base(b, batch, kh, kw, 1, plane), 0, kh, kw, 1, 1)
-    y_index = b.op('Mul', b.op('Cast', b.reshape(ys, 0, kh, 1, 2, 1), to=INT64), stride)
-    x_index = b.op('Cast', b.reshape(xs, 0, 1, kw, 1, 2), to=INT64)
-    corners = b.op('Gather', rows, b.op('Add', b.op('Add', base, y_index), x_index), axis=0)
-    sign = b.e.constant([[[1.0, -1.0], [-1.0, 1.0]]], DOUBLE)  # (1, 2, 2): + at (lo,lo), (hi,hi)
+    y_part = b.op('Mul', b.reshape(y_edges, 0, kh, 1, 2, 1), stride)
+    rows = _rows(b, b.reshape(above, 0, 0, -1, stride), channels, kh, kw, 1)
+    corners = b.op('Gather', rows, b.op('Add', b.op('Add', base, y_part), x_part), axis=0)
+    sign = b.op('Mul', b.unsqueeze(x_sign, 0), b.unsqueeze(x_sign, 1))  # (2, 2)
     sums = b.sum(b.op('Mul', corners, b.unsqueeze(sign, -1)), 3, 4)  # (K, kh, kw, C_out)
+
+    # whole segments from the start row's to the end row's (exclusive), masked
+    first = b.unsqueeze(b.op('Div', y_start, b.ints(SEGMENT_ROWS)), 2)  # (K, kh, 1)
+    last = b.unsqueeze(b.op('Div', y_end, b.ints(SEGMENT_ROWS)), 2)
+    count = b.op('Squeeze', segments, b.ints(0))
+    segment = b.op('Add', first, b.op('Range', b.e.constant(0, INT64), count,
+                                      b.e.constant(1, INT64)))  # (K, kh, segments)
+    covered = b.op('Cast', b.op('Less', segment, last), to=FLOAT)
+    segment = b.op('Min', segment, b.op('Sub', segments, b.ints(1)))
+    plane = b.op('Mul', segments, stride)
+    base = b.reshape(_bin_base(b, batch, kh, kw, 1, plane), 0, kh, kw, 1, 1)
+    y_part = b.unsqueeze(b.op('Mul', segment, stride), 2, 4)  # (K, kh, 1, segments, 1)
+    rows = _rows(b, totals, channels, kh, kw, 1)
+    whole = b.op('Gather', rows, b.op('Add', b.op('Add', base, y_part), x_part), axis=0)
+    weight = b.op('Mul', b.unsqueeze(covered, 2, 4), x_sign)  # (K, kh, 1, segments, 2)
+    sums = b.op('Add', sums, b.sum(b.op('Mul', whole, b.unsqueeze(weight, -1)), 3, 4))
+
+    means = _rows(b, mean, channels, kh, kw, 1)  # (N * kh * kw, C_out)
+    bin_mean = b.op('Gather', means, b.reshape(_bin_base(b, batch, kh, kw, 1, b.ints(1)),
+                                               0, kh, kw), axis=0)  # (K, kh, kw, C_out)
     area = b.unsqueeze(area, -1)
-    mean = b.op('Cast', b.op('Div', sums, b.op('Cast', b.op('Max', area, b.f32(1)), to=DOUBLE)),
-                to=FLOAT)
-    mean = b.where(b.op('Greater', area, b.f32(0)), mean, b.f32(0))
-    mean = b.op('Mul', mean, b.unsqueeze(valid, 2, 3))
-    return b.op('Transpose', mean, perm=[0, 3, 1, 2])
+    pooled = b.op('Add', b.op('Div', sums, b.op('Max', area, b.f32(1))), bin_mean)
+    pooled = b.where(b.op('Greater', area, b.f32(0)), pooled, b.f32(0))
+    pooled = b.op('Mul', pooled, b.unsqueeze(valid, 2, 3))
+    return b.op('Transpose', pooled, perm=[0, 3, 1, 2])
 
 
-def _axis_taps(b, position, size):
-    """Bilinear taps along one axis (``bilinear_taps`` in ``ps_roi_math.h``): the two indices
-    (int64, last axis) and weights (0 outside ``[-1, size]``), and the inside mask (float)."""
+def _axis_taps(b, position, size, samples):
+    """Bilinear taps along one axis (``bilinear_taps`` in ``ps_roi_math.h``) of the sample
+    positions ``(K, A, B, C, S)`` (``S = samples``): their indices (int64) and weights (0
+    outside ``[-1, size]``) ``(K, A, B, C, 2S)``, two per sample, and the inside mask
+    ``(K, A, B, C, S)`` (float)."""
     inside = b.op('And', b.op('GreaterOrEqual', position, b.f32(-1)),
                   b.op('LessOrEqual', position, size))
     p = b.where(inside, b.op('Max', position, b.f32(0)), b.f32(0))
@@ -199,7 +275,9 @@ def _axis_taps(b, position, size):
     index = b.op('Cast', b.op('Max', b.stack_last(low, high), b.f32(0)), to=INT64)
     weight = b.op('Mul', b.stack_last(b.op('Sub', b.f32(1), frac), frac),
                   b.unsqueeze(inside, -1))
-    return index, weight, inside
+    # a static last size: Reshape's -1 next to a copied 0 (no RoIs) is refused
+    return (b.reshape(index, 0, 0, 0, 0, 2 * samples),
+            b.reshape(weight, 0, 0, 0, 0, 2 * samples), inside)
 
 
 def bilinear_ps_pool(emitter, input, rois, spatial_scale, kh, kw, channels, samples,
@@ -248,18 +326,24 @@ def bilinear_ps_pool(emitter, input, rois, spatial_scale, kh, kw, channels, samp
             y = b.op('Add', y, shift(1, bin_h, kh))  # (K, G, kh, kw, S)
             x = b.op('Add', x, shift(0, bin_w, kw))
         groups = max(g, 1)
-    y_index, y_weight, y_inside = _axis_taps(b, y, height)  # (K, G|1, kh, kw|1, S, 2)
-    x_index, x_weight, x_inside = _axis_taps(b, x, width)
+    y_index, y_weight, y_inside = _axis_taps(b, y, height, samples)  # (K, G|1, kh, kw|1, 2S)
+    x_index, x_weight, x_inside = _axis_taps(b, x, width, samples)
 
+    # The gather's indices and weights have rank <= 6 and the taps of a bin are
+    # flattened before they are weighted: the (K, G, kh, kw, S, 2, S, 2, c) broadcast of a
+    # direct formulation is evaluated wrongly by OpenVINO's CPU plugin with dynamic shapes.
+    taps = 4 * samples * samples
+    per_group = channels // (kh * kw * groups)
     rows = _rows(b, input, channels, kh, kw, groups)
     width_i = b.dim(input, 3)
     plane = b.op('Mul', b.dim(input, 2), width_i)
-    base = b.unsqueeze(_bin_base(b, batch, kh, kw, groups, plane), 4, 5, 6, 7)
-    index = b.op('Add', b.op('Add', base, b.unsqueeze(b.op('Mul', y_index, width_i), 6, 7)),
-                 b.unsqueeze(x_index, 4, 5))  # (K, G, kh, kw, S, 2, S, 2)
-    weight = b.op('Mul', b.unsqueeze(y_weight, 6, 7), b.unsqueeze(x_weight, 4, 5))
-    taps = b.op('Gather', rows, index, axis=0)  # (..., C_out / G)
-    pooled = b.sum(b.op('Mul', taps, b.unsqueeze(weight, -1)), 4, 5, 6, 7)  # (K, G, kh, kw, c)
+    base = b.unsqueeze(_bin_base(b, batch, kh, kw, groups, plane), 4, 5)
+    index = b.op('Add', b.op('Add', base, b.unsqueeze(b.op('Mul', y_index, width_i), 5)),
+                 b.unsqueeze(x_index, 4))  # (K, G, kh, kw, 2S, 2S)
+    weight = b.op('Mul', b.unsqueeze(y_weight, 5), b.unsqueeze(x_weight, 4))
+    gathered = b.op('Gather', rows, b.reshape(index, -1, taps), axis=0)  # (B, taps, c)
+    pooled = b.sum(b.op('Mul', gathered, b.reshape(weight, -1, taps, 1)), 1)  # (B, c)
+    pooled = b.reshape(pooled, -1, groups, kh, kw, per_group)  # (K, G, kh, kw, c)
     if deform:
         count = b.op('Mul', b.sum(y_inside, 4), b.sum(x_inside, 4))  # (K, G|1, kh, kw)
         pooled = b.op('Div', pooled, b.unsqueeze(b.op('Max', count, b.f32(1)), -1))

@@ -1,5 +1,6 @@
 """tools/deployment/test_onnx.py and benchmark_onnx.py: a tiny R-FCN (random weights) exported,
-evaluated with onnxruntime and its own PyTorch model on a synthetic COCO set, and timed."""
+evaluated with onnxruntime or OpenVINO and its own PyTorch model on a synthetic COCO set, and
+timed."""
 import re
 
 import pytest
@@ -7,7 +8,9 @@ import torch
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
+from mmdet_psroi_tools.onnx_runtime import inference_session, missing_backend
 from tests.models.tiny import tiny_experiment_cfg, write_coco_dataset
+from tests.onnx_runtimes import RUNTIMES
 from tests.tools.tool_module import load_tool
 
 pytest.importorskip('onnxruntime')
@@ -51,13 +54,14 @@ def exported(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('backend', RUNTIMES)
 @pytest.mark.parametrize('ties', [[], ['--nms-ties-by-index']])
-def test_onnx_evaluation_matches_the_pytorch_model(exported, capsys, ties):
+def test_onnx_evaluation_matches_the_pytorch_model(exported, capsys, ties, backend):
     config, checkpoint, model = exported
-    test_onnx.main([config, model, '--checkpoint', checkpoint, *ties])
+    test_onnx.main([config, model, '--checkpoint', checkpoint, '--backend', backend, *ties])
     out = capsys.readouterr().out
     assert ('(PyTorch NMS: equal scores by index)' in out) == bool(ties), out
-    ort_ap = re.search(r'onnxruntime: .*coco/bbox_mAP: ([0-9.]+)', out)
+    ort_ap = re.search(backend + r': .*coco/bbox_mAP: ([0-9.]+)', out)
     torch_ap = re.search(r'pytorch: .*coco/bbox_mAP: ([0-9.]+)', out)
     assert ort_ap and torch_ap, out
     assert float(ort_ap.group(1)) == pytest.approx(float(torch_ap.group(1)), abs=1e-3)
@@ -71,13 +75,32 @@ def test_onnx_evaluation_matches_the_pytorch_model(exported, capsys, ties):
 
 
 @pytest.mark.slow
-def test_benchmark_prints_both_runtimes_and_the_roi_stage(exported, capsys):
+def test_benchmark_prints_every_runtime_and_the_roi_stage(exported, capsys):
     config, checkpoint, model = exported
+    backends = [b for b in ('onnxruntime', 'openvino') if not missing_backend(b)]
     load_tool('deployment/benchmark_onnx.py', 'benchmark_onnx').main(
-        [config, checkpoint, model, '--rounds', '2', '--images', '2', '--roi-stage'])
+        [config, checkpoint, model, '--rounds', '2', '--images', '2', '--roi-stage',
+         '--backend', *backends])
     out = capsys.readouterr().out
-    assert re.search(r'time ratio pytorch / onnxruntime: [0-9.]+x', out), out
-    assert re.search(r'RoI stage: PSRoIAlign.*\n.*onnx graph', out), out
+    for backend in backends:
+        assert re.search(f'time ratio pytorch / {backend}: [0-9.]+x', out), out
+        assert re.search(rf'time ratio graph \({backend}\) / compiled op: [0-9.]+x', out), out
+    assert re.search(r'RoI stage: PSRoIAlign', out), out
+
+
+def test_a_missing_openvino_is_named_with_the_option(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, 'openvino', None)  # import openvino raises ImportError
+    config, model = tmp_path / 'c.py', tmp_path / 'm.onnx'
+    config.write_text('')
+    model.write_bytes(b'')
+    with pytest.raises(SystemExit, match=r'--backend openvino: .*pip install openvino=='):
+        test_onnx.parse_args([str(config), str(model), '--backend', 'openvino'])
+    benchmark = load_tool('deployment/benchmark_onnx.py', 'benchmark_onnx')
+    with pytest.raises(SystemExit, match=r'--backend openvino: .*not installed'):
+        benchmark.parse_args([str(config), str(config), str(model), '--backend',
+                              'onnxruntime', 'openvino'])
 
 
 def test_nms_ties_by_index_without_a_checkpoint_is_refused(tmp_path):
@@ -97,4 +120,4 @@ def test_a_graph_with_other_inputs_is_refused(tmp_path):
     torch.onnx.export(Other(), (torch.zeros(1, 3),), path, input_names=['x'],
                       **load_tool('deployment/export_onnx.py', 'e').torchscript_exporter())
     with pytest.raises(SystemExit, match=r"expected \['image'\] -> \['dets', 'labels'\]"):
-        test_onnx.check_graph(test_onnx.ort_session(path))
+        test_onnx.check_graph(inference_session(path))

@@ -1,29 +1,34 @@
-"""Speed of an exported detector in onnxruntime (CPU execution provider) against the PyTorch
-model in eager mode, on the config's test images, with the same thread count.
+"""Speed of an exported detector on CPU runtimes (onnxruntime's CPU execution provider,
+OpenVINO's CPU plugin in float32) against the PyTorch model in eager mode, on the config's
+test images, with the same thread count.
 
     python tools/deployment/benchmark_onnx.py CONFIG CHECKPOINT MODEL.onnx [--threads 1]
-        [--rounds 7] [--images 12] [--roi-stage] [--cfg-options k=v ...]
+        [--backend onnxruntime [openvino]] [--rounds 7] [--images 12] [--roi-stage]
+        [--cfg-options k=v ...]
 
-Both start from the test pipeline's output (the resized image) and end with detections in
-original-image pixels: PyTorch runs ``model.test_step`` (preprocessing included), onnxruntime
+All start from the test pipeline's output (the resized image) and end with detections in
+original-image pixels: PyTorch runs ``model.test_step`` (preprocessing included), each runtime
 the graph plus the division by the scale factor (tools/deployment/test_onnx.py). Each round
 times one pass of each over the same images, in the same order every round (interleaved
 rounds, ``mmdet_psroi_tools.timing``), after one warm-up pass each. Printed: ms per image
-(median and range over rounds) and the time ratio PyTorch / onnxruntime per round (the speed-up of
-onnxruntime; median and range).
+(median and range over rounds) and the time ratio PyTorch / runtime per round (the speed-up of
+the runtime; median and range). ``--backend onnxruntime openvino`` times both runtimes in the
+same interleaved rounds.
 
 ``--roi-stage``: the cost of the position-sensitive RoI op's standard-operator decomposition
-against the compiled op, on the inputs the model's RoI head gives it for the first image (the
-op is exported alone with the TorchScript exporter and timed the same way).
+on each runtime against the compiled op, on the inputs the model's RoI head gives it for the
+first image (the op is exported alone with the TorchScript exporter and timed the same way).
 """
 import argparse
 import os.path as osp
 import statistics
 
 from mmdet_psroi_tools.onnx_runtime import (
+    BACKENDS,
+    check_backends,
     check_graph,
+    inference_session,
     load_pytorch_model,
-    ort_session,
     run_onnx,
     torchscript_exporter,
 )
@@ -35,12 +40,15 @@ ROI_STAGE_CALLS = 20  # calls of the RoI op per timed round
 def parse_args(argv=None):
     from mmengine.config import DictAction
 
-    parser = argparse.ArgumentParser(description='onnxruntime against PyTorch eager')
+    parser = argparse.ArgumentParser(description='ONNX runtimes against PyTorch eager')
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('model', help='the .onnx file exported from CONFIG and CHECKPOINT')
     parser.add_argument('--threads', type=int, default=1,
-                        help='threads of both: torch.set_num_threads, onnxruntime intra-op')
+                        help='threads of each: torch.set_num_threads, onnxruntime intra-op, '
+                             'OpenVINO inference threads')
+    parser.add_argument('--backend', nargs='+', choices=BACKENDS, default=['onnxruntime'],
+                        help='the runtime(s) timed against PyTorch, in the same rounds')
     parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--images', type=int, default=0, help='test images used (0: all)')
     parser.add_argument('--roi-stage', action='store_true',
@@ -52,6 +60,8 @@ def parse_args(argv=None):
             raise SystemExit(f'{name} file not found: {getattr(args, name)}')
     if args.threads < 1 or args.rounds < 1 or args.images < 0:
         raise SystemExit('--threads and --rounds must be >= 1, --images >= 0')
+    args.backend = list(dict.fromkeys(args.backend))  # each once, in the order given
+    check_backends(args.backend)
     return args
 
 
@@ -65,13 +75,15 @@ def ratio_summary(slow, fast):
     return f'{statistics.median(ratios):.2f}x [{min(ratios):.2f}, {max(ratios):.2f}]'
 
 
-def report(title, times, per, names):
+def report(title, times, per, ratios):
+    """Prints each timed function's time per call and the time ratios ``(slow, fast)``."""
     print(title)
-    for name in names:
-        print(f'  {name:12s} {summary(times[name].values, per)} per call, median [min, max] '
-              f'over {len(times[name].values)} rounds')
-    print(f'  time ratio {names[0]} / {names[1]}: '
-          f'{ratio_summary(times[names[0]].values, times[names[1]].values)}')
+    for name, timing in times.items():
+        print(f'  {name:20s} {summary(timing.values, per)} per call, median [min, max] '
+              f'over {len(timing.values)} rounds')
+    for slow, fast in ratios:
+        print(f'  time ratio {slow} / {fast}: '
+              f'{ratio_summary(times[slow].values, times[fast].values)}')
 
 
 def roi_layers(model):
@@ -96,8 +108,9 @@ def capture_roi_inputs(model, data_batch):
     return calls
 
 
-def roi_stage(model, data_batch, threads, rounds):
-    """Times each PS RoI layer call of one image: the compiled op against its ONNX graph."""
+def roi_stage(model, data_batch, threads, rounds, backends):
+    """Times each PS RoI layer call of one image: the compiled op against its ONNX graph on
+    each of ``backends``."""
     import io
     import warnings
 
@@ -115,21 +128,25 @@ def roi_stage(model, data_batch, threads, rounds):
             warnings.simplefilter('ignore')
             torch.onnx.export(layer, inputs, buffer, opset_version=17, **torchscript_exporter(),
                               input_names=names)
-        session = ort_session(buffer.getvalue(), threads)
         feeds = {n: x.numpy() for n, x in zip(names, inputs)}
+
         def native(layer=layer, inputs=inputs):
             with torch.no_grad():
                 for _ in range(ROI_STAGE_CALLS):
                     layer(*inputs)
 
-        def graph(session=session, feeds=feeds):
+        def graph(session, feeds=feeds):
             for _ in range(ROI_STAGE_CALLS):
                 session.run(None, feeds)
 
+        timed = {'compiled op': native}
+        for backend in backends:
+            session = inference_session(buffer.getvalue(), backend, threads)
+            timed[f'graph ({backend})'] = lambda session=session: graph(session)
         shapes = ', '.join(str(tuple(x.shape)) for x in inputs)
-        times = interleaved_rounds({'compiled op': native, 'onnx graph': graph}, rounds)
+        times = interleaved_rounds(timed, rounds)
         report(f'RoI stage: {layer!r} on {shapes}', times, ROI_STAGE_CALLS,
-               ['onnx graph', 'compiled op'])
+               [(f'graph ({backend})', 'compiled op') for backend in backends])
 
 
 def main(argv=None):
@@ -152,24 +169,30 @@ def main(argv=None):
     dataloader = Runner.build_dataloader(copy.deepcopy(cfg.test_dataloader))
     batches = list(itertools.islice(dataloader, args.images or None))
     model = load_pytorch_model(cfg, args.checkpoint)
-    session = ort_session(args.model, args.threads)
-    check_graph(session)
+    sessions = {backend: inference_session(args.model, backend, args.threads)
+                for backend in args.backend}
+    for session in sessions.values():
+        check_graph(session)
 
     def pytorch():
         with torch.no_grad():
             for batch in batches:
                 model.test_step(batch)
 
-    def onnxruntime():
+    def graph(session):
         for batch in batches:
             run_onnx(session, batch)
 
+    timed = {'pytorch': pytorch}
+    timed.update({backend: lambda session=session: graph(session)
+                  for backend, session in sessions.items()})
     print(f'{args.config}: {len(batches)} images, {args.threads} thread(s), torch '
           f'{torch.__version__}, {args.rounds} interleaved rounds')
-    times = interleaved_rounds({'pytorch': pytorch, 'onnxruntime': onnxruntime}, args.rounds)
-    report('whole detector (per image)', times, len(batches), ['pytorch', 'onnxruntime'])
+    times = interleaved_rounds(timed, args.rounds)
+    report('whole detector (per image)', times, len(batches),
+           [('pytorch', backend) for backend in args.backend])
     if args.roi_stage:
-        roi_stage(model, batches[0], args.threads, args.rounds)
+        roi_stage(model, batches[0], args.threads, args.rounds, args.backend)
 
 
 if __name__ == '__main__':

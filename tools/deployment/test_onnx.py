@@ -1,9 +1,13 @@
-"""Run an exported detector (tools/deployment/export_onnx.py) with onnxruntime on a config's
-test set and evaluate it with the config's own evaluator; prints the metrics tools/test.py
-prints for the PyTorch model.
+"""Run an exported detector (tools/deployment/export_onnx.py) with onnxruntime or OpenVINO
+on a config's test set and evaluate it with the config's own evaluator; prints the metrics
+tools/test.py prints for the PyTorch model.
 
-    python tools/deployment/test_onnx.py CONFIG MODEL.onnx [--checkpoint CKPT]
-        [--threads N] [--nms-ties-by-index] [--cfg-options k=v ...]
+    python tools/deployment/test_onnx.py CONFIG MODEL.onnx [--backend onnxruntime|openvino]
+        [--checkpoint CKPT] [--threads N] [--nms-ties-by-index] [--cfg-options k=v ...]
+
+``--backend``: the runtime, on the CPU: onnxruntime (default; CPU execution provider) or
+OpenVINO (its CPU plugin in float32, ``mmdet_psroi_tools.onnx_runtime.OpenVINOSession``; needs
+the ``openvino`` package).
 
 The test dataloader's pipeline loads and resizes each image (outside the graph, as the export
 documents); the graph gets the resized image (1, 3, H, W), BGR, 0-255, and returns ``dets``
@@ -26,10 +30,12 @@ import contextlib
 import os.path as osp
 
 from mmdet_psroi_tools.onnx_runtime import (
+    BACKENDS,
+    check_backends,
     check_graph,
+    inference_session,
     load_pytorch_model,
     nms_ties_by_index,
-    ort_session,
     run_onnx,
 )
 
@@ -42,8 +48,11 @@ def parse_args(argv=None):
     parser.add_argument('model', help='the .onnx file (tools/deployment/export_onnx.py)')
     parser.add_argument('--checkpoint', help='also run and evaluate this PyTorch checkpoint '
                                              'and compare its detections with the ONNX ones')
+    parser.add_argument('--backend', choices=BACKENDS, default='onnxruntime',
+                        help='the runtime that runs the graph on the CPU (default: onnxruntime)')
     parser.add_argument('--threads', type=int, default=0,
-                        help='onnxruntime intra-op threads (0: its default)')
+                        help='the runtime\'s threads (onnxruntime intra-op, OpenVINO inference '
+                             'threads; 0: its default)')
     parser.add_argument('--nms-ties-by-index', action='store_true',
                         help='with --checkpoint: run the PyTorch model with NMS visiting boxes '
                              'of equal score by index, as the graph does')
@@ -59,6 +68,7 @@ def parse_args(argv=None):
     if args.nms_ties_by_index and args.checkpoint is None:
         raise SystemExit('--nms-ties-by-index changes how the PyTorch model runs: it needs '
                          '--checkpoint')
+    check_backends([args.backend])
     return args
 
 
@@ -113,7 +123,7 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    session = ort_session(args.model, args.threads)
+    session = inference_session(args.model, args.backend, args.threads)
     check_graph(session)
     dataloader = Runner.build_dataloader(copy.deepcopy(cfg.test_dataloader))
     evaluator = build_evaluator(cfg, dataloader.dataset)
@@ -135,7 +145,7 @@ def main(argv=None):
                                                                 sample.pred_instances)
             worst = [max(worst[0], box), max(worst[1], score), worst[2] + matched,
                      worst[3] + lost, worst[4] + extra]
-    print_metrics('onnxruntime', evaluator.evaluate(len(dataloader.dataset)))
+    print_metrics(args.backend, evaluator.evaluate(len(dataloader.dataset)))
     if model is not None:
         print_metrics('pytorch', torch_evaluator.evaluate(len(dataloader.dataset)))
         print(f'detections: {worst[2]} matched, {worst[3]} PyTorch ones unmatched, {worst[4]} '

@@ -8,7 +8,7 @@
 #   STACK        ops:       torch, numpy, pytest, pytest-xdist and the op's build tools; the
 #                           Makefile builds the op out of tree for this torch (build/<env>/) and
 #                           puts the checkout on PYTHONPATH. Every stack also gets the ONNX tools
-#                           that CONSTRAINTS pins (onnx, onnxruntime, onnxscript: the export tests)
+#                           that CONSTRAINTS pins (onnx, onnxruntime, onnxscript, openvino: the export tests)
 #                openmmlab: also mmcv 2.1.0 with ops (built from source against this torch),
 #                           mmengine, mmdet, pytest and ruff
 #                dev:       openmmlab, plus this package in editable mode (the op compiled in
@@ -60,9 +60,9 @@ say "installing $TORCH and build tools (a CUDA build of torch downloads a few GB
 # shellcheck disable=SC2086  # TORCH is a list of requirements
 "${PIP[@]}" install -q $TORCH numpy setuptools wheel ninja pytest pytest-xdist || die "could not install $TORCH"
 
-# The ONNX export tests' tools, those of onnx, onnxruntime, onnxscript that CONSTRAINTS pins
+# The ONNX export tests' tools, those of onnx, onnxruntime, onnxscript, openvino that CONSTRAINTS pins
 # (torch 2.1's environment pins no onnxscript: it exports through TorchScript only).
-ONNX_TOOLS=$(sed -n 's/^\(onnx\|onnxruntime\|onnxscript\)==.*/\1/p' "$CONSTRAINTS" | tr '\n' ' ')
+ONNX_TOOLS=$(sed -n 's/^\(onnx\|onnxruntime\|onnxscript\|openvino\)==.*/\1/p' "$CONSTRAINTS" | tr '\n' ' ')
 if [ -n "$ONNX_TOOLS" ]; then
     say "installing $ONNX_TOOLS"
     # shellcheck disable=SC2086  # a list of requirements
