@@ -31,7 +31,7 @@ def predict_bbox(roi_head, x, batch_img_metas: List[dict], rpn_results_list, rcn
     """``StandardRoIHead.predict_bbox`` of one image in a graph: the head's own
     ``_bbox_forward(x, rois)`` on the proposals, then :func:`bbox_head_detections` with the
     image size ``batch_img_metas[0]['img_shape']`` (a ``(2,)`` tensor, see
-    :func:`~mmdet_psroi.deploy.export_context.graph_img_metas`). Returns mmdet's list of one
+    :func:`~mmdet_psroi.deploy.export_context.graph_data_sample`). Returns mmdet's list of one
     ``InstanceData`` (``bboxes``, ``scores``, ``labels``)."""
     from mmengine.structures import InstanceData
 
