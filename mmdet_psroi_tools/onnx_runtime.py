@@ -2,7 +2,6 @@
 onnxruntime session, and running an exported detector on an mmdet test batch."""
 import contextlib
 
-
 EXPORTERS = ('torchscript', 'dynamo')
 DYNAMO_MIN_OPSET = 18  # the dynamo exporter's own opset (it converts to others with losses)
 
@@ -63,11 +62,16 @@ def export_detector(graph, image, path, opset, exporter):
     ``labels``."""
     import torch
 
+    if exporter == 'dynamo':
+        dynamic = dict(dynamic_shapes=({2: torch.export.Dim.DYNAMIC,
+                                        3: torch.export.Dim.DYNAMIC}, ))
+    else:
+        dynamic = dict(dynamic_axes=dict(image={2: 'height', 3: 'width'}, dets={0: 'num_dets'},
+                                         labels={0: 'num_dets'}))
     with torch.no_grad():
         torch.onnx.export(graph, (image, ), path, opset_version=opset, input_names=['image'],
-                          output_names=['dets', 'labels'], **exporter_options(exporter),
-                          dynamic_axes=dict(image={2: 'height', 3: 'width'},
-                                            dets={0: 'num_dets'}, labels={0: 'num_dets'}))
+                          output_names=['dets', 'labels'], **dynamic,
+                          **exporter_options(exporter))
 
 
 def ort_session(model, threads=0):

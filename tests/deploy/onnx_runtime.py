@@ -12,11 +12,26 @@ OPSETS = dict(torchscript=17, dynamo=18)
 def export_bytes(module, inputs, input_names, dynamic_axes, exporter='torchscript'):
     """``module`` traced on ``inputs`` by ``exporter`` -> the ONNX model's bytes."""
     buffer = io.BytesIO()
+    if exporter == 'dynamo':
+        dynamic = dict(dynamic_shapes=dynamic_shapes(module, input_names, dynamic_axes))
+    else:
+        dynamic = dict(dynamic_axes=dynamic_axes)
     with torch.no_grad():
         torch.onnx.export(module, inputs, buffer, opset_version=OPSETS[exporter],
-                          input_names=input_names, dynamic_axes=dynamic_axes,
-                          **exporter_options(exporter))
+                          input_names=input_names, **dynamic, **exporter_options(exporter))
     return buffer.getvalue()
+
+
+def dynamic_shapes(module, input_names, dynamic_axes):
+    """The dynamo exporter's ``dynamic_shapes`` of the TorchScript exporter's ``dynamic_axes``
+    (every named axis dynamic), for ``module.forward``'s positional or ``*args`` inputs."""
+    import inspect
+
+    shapes = tuple({axis: torch.export.Dim.DYNAMIC for axis in dynamic_axes.get(name, {})}
+                   for name in input_names)
+    parameters = inspect.signature(module.forward).parameters.values()
+    varargs = any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters)
+    return (shapes, ) if varargs else shapes
 
 
 def export_session(module, inputs, input_names, dynamic_axes, exporter='torchscript'):

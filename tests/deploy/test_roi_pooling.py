@@ -12,13 +12,13 @@ from tests.deploy.onnx_runtime import Call, export_bytes, exporters, ort_session
 STRIDES = [4, 8, 16, 32]
 
 
-def _fpn_maps(channels, seed=0, size=64):
+def _fpn_maps(channels, seed=0, size=256):
     g = torch.Generator().manual_seed(seed)
     return tuple(torch.randn(1, channels, size // s, size // s, generator=g) + 3.
                  for s in STRIDES)
 
 
-def _rois(num=40, seed=0, max_size=250):
+def _rois(num=40, seed=0, max_size=700):
     """RoIs of every scale (every level of ``finest_scale=56`` gets some)."""
     g = torch.Generator().manual_seed(seed)
     xy = torch.rand(num, 2, generator=g) * 200
@@ -88,7 +88,7 @@ def test_the_fpn_graph_pools_each_roi_at_its_own_level_only(exporter, layer):
     assert ops.count('NonZero') == 4 and ops.count('ScatterND') == 1
     session = ort_session(model)
     for case, seed in ((_rois(60, seed=1), 1), (_rois(2, seed=2), 2), (_rois(7, 3, 20), 3)):
-        case_maps = _fpn_maps(5 * 9, seed, size=96)
+        case_maps = _fpn_maps(5 * 9, seed, size=320)
         feed = {f'p{i + 2}': m.numpy() for i, m in enumerate(case_maps)}
         got = session.run(None, dict(feed, rois=case.numpy()))[0]
         torch.testing.assert_close(torch.from_numpy(got), extractor.pool(case_maps, case),

@@ -59,7 +59,7 @@ def test_auto_picks_the_first_exporter_this_torch_has(monkeypatch):
     from mmdet_psroi_tools import onnx_runtime
 
     for available in (['dynamo', 'torchscript'], ['torchscript']):
-        monkeypatch.setattr(onnx_runtime, 'available_exporters', lambda: available)
+        monkeypatch.setattr(onnx_runtime, 'available_exporters', lambda found=available: found)
         args = export_onnx.parse_args(['c.py', 'w.pth', 'o.onnx'])
         monkeypatch.setattr(export_onnx.osp, 'isfile', lambda path: True)
         export_onnx.check_args(args)

@@ -85,8 +85,8 @@ def runner(runtime, model_or_path, threads):
     import numpy as np
 
     if runtime == 'pytorch':
-        from mmdet.structures import DetDataSample
         import torch
+        from mmdet.structures import DetDataSample
 
         def run(image):
             h, w = image.shape[2:]

@@ -20,8 +20,11 @@ import os.path as osp
 import tempfile
 
 from mmdet_psroi_tools import onnx_runtime
-from mmdet_psroi_tools.onnx_runtime import DYNAMO_MIN_OPSET, EXPORTERS
-from mmdet_psroi_tools.onnx_runtime import torchscript_exporter  # noqa: F401  (read by tests)
+from mmdet_psroi_tools.onnx_runtime import (
+    DYNAMO_MIN_OPSET,
+    EXPORTERS,
+    torchscript_exporter,  # noqa: F401  (read by tests)
+)
 
 # the PS ops' decompositions (RoiAlign's half_pixel mode, mmcv's aligned=True: 16)
 MIN_OPSET = dict(torchscript=17, dynamo=DYNAMO_MIN_OPSET)
