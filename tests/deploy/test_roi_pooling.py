@@ -93,3 +93,21 @@ def test_the_fpn_graph_pools_each_roi_at_its_own_level_only(exporter, layer):
         got = session.run(None, dict(feed, rois=case.numpy()))[0]
         torch.testing.assert_close(torch.from_numpy(got), extractor.pool(case_maps, case),
                                    rtol=0, atol=1e-4)
+
+
+@pytest.mark.parametrize('exporter', exporters())
+def test_the_single_level_graph_pools_all_rois_without_selecting(exporter):
+    import mmdet_psroi  # noqa: F401
+
+    extractor = MODELS.build(dict(type='PSRoIExtractor', featmap_strides=[16],
+                                  roi_layer=dict(type='PSRoIAlign', output_size=3,
+                                                 sampling_ratio=2)))
+    maps, rois = _fpn_maps(5 * 9)[2:3], _rois()
+    model = export_bytes(Call(lambda m, r: ps_extractor_pool(extractor, (m, ), r)),
+                         (maps[0], rois), ['c4', 'rois'], dict(rois={0: 'k'}), exporter)
+    onnx = pytest.importorskip('onnx')
+    ops = [node.op_type for node in onnx.load_from_string(model).graph.node]
+    assert 'NonZero' not in ops and 'ScatterND' not in ops
+    got = ort_session(model).run(None, dict(c4=maps[0].numpy(), rois=rois[:9].numpy()))[0]
+    torch.testing.assert_close(torch.from_numpy(got), extractor.pool(maps, rois[:9]), rtol=0,
+                               atol=1e-4)

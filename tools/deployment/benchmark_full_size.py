@@ -12,7 +12,7 @@ weights), with ``test_cfg.rpn.max_per_img = --proposals``; the image is uniform 
 
 - latency: ms per image of each runtime, median [min, max] over interleaved rounds
   (``mmdet_psroi_tools.timing``), after one warm-up run each; the same image every run;
-- peak memory: the peak resident set (``ru_maxrss``) of a fresh process that loads the model
+- peak memory: the peak resident set (``VmHWM``, Linux) of a fresh process that loads the model
   and runs it twice, per runtime (PyTorch: builds the model; onnxruntime / OpenVINO: loads the
   exported file), and of one that only imports the runtime, for reference;
 - RoI stage: the extractor's pooling of the RoIs of that image, the compiled op
@@ -21,7 +21,6 @@ weights), with ``test_cfg.rpn.max_per_img = --proposals``; the image is uniform 
 """
 import argparse
 import os.path as osp
-import resource
 import subprocess
 import sys
 import tempfile
@@ -132,7 +131,15 @@ def measure_peak_memory(args):
         run = runner(args.peak_memory_of, model, args.threads)
         for _ in range(2):
             run(noise_image(*args.input_shape))
-    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    print(peak_resident_mib())
+
+
+def peak_resident_mib():
+    """This process's peak resident memory (``VmHWM``; not ``ru_maxrss``, which Linux carries
+    over from the parent that started the process), MiB."""
+    with open('/proc/self/status') as status:
+        kib = next(line.split()[1] for line in status if line.startswith('VmHWM:'))
+    return int(kib) / 1024
 
 
 def captured_extractor_inputs(model, image):
@@ -217,6 +224,7 @@ def main(argv=None):
             ratio = ('' if name == 'pytorch' or 'pytorch' not in times else
                      f'   pytorch / {name}: {per_round_ratio(times["pytorch"], value)}')
             print(f'  {name:12s} {_ms(value)}{ratio}')
+        del runs  # the sessions' memory, before the processes measuring peak memory start
         peaks = peak_memory(args, onnx_path)
         print('peak resident memory of a process that loads and runs the model twice, MiB: '
               + ', '.join(f'{name} {peak:.0f}' for name, peak in peaks.items()))
