@@ -23,7 +23,7 @@ def _has_dynamo_argument():
 def available_exporters():
     """The exporters this torch has, the preferred one first: 'dynamo' (``torch.export`` with
     onnxscript translations) where ``torch.onnx.export`` takes ``dynamo=`` and onnxscript
-    imports, and 'torchscript' where ``torch.onnx`` still has it (torch 2.1 to 2.x)."""
+    imports, and 'torchscript' where ``torch.onnx`` still has it (torch 2.1: only this one)."""
     import importlib.util
 
     import torch
@@ -46,7 +46,7 @@ def exporter_options(exporter):
     if exporter not in available:
         raise SystemExit(f'--exporter {exporter}: torch {torch.__version__} has '
                          f'{" and ".join(available) or "no ONNX exporter"} (the dynamo exporter '
-                         'needs torch >= 2.6 and onnxscript, see requirements)')
+                         'needs a torch.onnx.export with dynamo= and onnxscript installed)')
     if exporter == 'torchscript':
         return torchscript_exporter()
     import mmdet_psroi.ops
