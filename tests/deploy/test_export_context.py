@@ -7,6 +7,7 @@ import torch
 from mmdet_psroi.deploy import ExportableDetector, UnsupportedExport, check_detector
 from mmdet_psroi.deploy.export_context import export_context, rewrites
 from mmdet_psroi.models.roi_heads import PSMapsRoIHead, RFCNRoIHead
+from tests.deploy.onnx_runtime import exporters
 from tests.deploy.test_detector import assert_same_detections
 from tests.deploy.tiny_detectors import build_tiny, mmdet_predict, sample_image
 
@@ -73,13 +74,15 @@ def test_a_head_defined_in_a_test_runs_its_own_code_in_the_graph_module(head_cla
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('exporter', exporters())
 @pytest.mark.parametrize('head_class,name', HEADS)
-def test_a_head_defined_in_a_test_exports_and_onnxruntime_equals_its_predict(head_class, name):
+def test_a_head_defined_in_a_test_exports_and_onnxruntime_equals_its_predict(head_class, name,
+                                                                             exporter):
     from tests.deploy.onnx_runtime import export_session, run
 
     model = _test_head_model(head_class, name)
     session = export_session(ExportableDetector(model), (sample_image()[None].float(), ),
-                             ['image'], dict(image={2: 'height', 3: 'width'}))
+                             ['image'], dict(image={2: 'height', 3: 'width'}), exporter)
     for height, width, seed in ((100, 140, 0), (96, 64, 1)):
         image = sample_image(height, width, seed)
         expected = mmdet_predict(model, image)
