@@ -1,5 +1,6 @@
-"""mmdet's ``BBoxHead.predict_by_feat`` (one image, ``rescale=False``) for an exported graph."""
-from typing import Tuple
+"""mmdet's RoI-head post-processing (``BBoxHead.predict_by_feat``, one image,
+``rescale=False``) for an exported graph."""
+from typing import List, Tuple
 
 import torch.nn.functional as F
 from torch import Tensor
@@ -23,3 +24,23 @@ def bbox_head_detections(bbox_head, rois: Tensor, cls_score: Tensor, bbox_pred: 
     bboxes = delta2bbox(boxes, bbox_pred.reshape(-1, 4), bbox_head.bbox_coder, img_hw)
     return multiclass_nms(bboxes.view(num_rois, -1), scores, cfg.score_thr, cfg.nms,
                           cfg.max_per_img)
+
+
+def predict_bbox(roi_head, x, batch_img_metas: List[dict], rpn_results_list, rcnn_test_cfg,
+                 rescale: bool = False):
+    """``StandardRoIHead.predict_bbox`` of one image in a graph: the head's own
+    ``_bbox_forward(x, rois)`` on the proposals, then :func:`bbox_head_detections` with the
+    image size ``batch_img_metas[0]['img_shape']`` (a ``(2,)`` tensor, see
+    :func:`~mmdet_psroi.deploy.export_context.graph_img_metas`). Returns mmdet's list of one
+    ``InstanceData`` (``bboxes``, ``scores``, ``labels``)."""
+    from mmengine.structures import InstanceData
+
+    if rescale or len(rpn_results_list) != 1:
+        raise ValueError('the exported graph predicts one image, rescale=False; got '
+                         f'{len(rpn_results_list)} images, rescale={rescale}')
+    rois = F.pad(rpn_results_list[0].bboxes, (1, 0))  # batch index 0
+    results = roi_head._bbox_forward(x, rois)
+    dets, labels = bbox_head_detections(roi_head.bbox_head, rois, results['cls_score'],
+                                        results['bbox_pred'], batch_img_metas[0]['img_shape'],
+                                        rcnn_test_cfg)
+    return [InstanceData(bboxes=dets[:, :4], scores=dets[:, 4], labels=labels)]

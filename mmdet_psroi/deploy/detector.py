@@ -2,15 +2,14 @@
 outputs, which ``torch.onnx.export`` turns into a graph of standard ONNX operators."""
 from typing import Tuple
 
+import torch
 from torch import Tensor, nn
 
-from .bbox_head import bbox_head_detections
 from .errors import UnsupportedExport
+from .export_context import export_context, graph_img_metas
 from .preprocessor import GraphPreprocessor, image_hw
-from .roi_heads import check_roi_head, roi_head_forward
-from .rpn_head import rpn_proposals
+from .roi_heads import check_roi_head
 
-DETECTORS = ('FasterRCNN', 'TwoStageDetector', 'RFCN')
 # mmcv ops that export to mmcv's own ONNX domain, not to standard operators
 CUSTOM_DOMAIN_LAYERS = ('DeformConv2d', 'DeformConv2dPack', 'ModulatedDeformConv2d',
                         'ModulatedDeformConv2dPack')
@@ -19,18 +18,20 @@ CUSTOM_DOMAIN_LAYERS = ('DeformConv2d', 'DeformConv2dPack', 'ModulatedDeformConv
 class ExportableDetector(nn.Module):
     """``model.predict(image, rescale=False)`` for one image, with tensors in and out.
 
-    In the module: ``DetDataPreprocessor``'s channel order, normalisation and padding
-    (:class:`GraphPreprocessor`), the backbone and neck, the RPN (per-level ``nms_pre``
-    top-k, anchor decoding and clipping, ``min_bbox_size``, NMS across levels,
-    ``max_per_img``), the RoI head and its post-processing (softmax, decoding and clipping,
-    ``score_thr``, NMS per class, ``max_per_img``), all with the model's ``test_cfg``.
-    Outside: loading and resizing the image (the test pipeline), and dividing the boxes by
-    the resize's scale factor (mmdet's ``rescale=True``).
+    The model's own ``predict`` runs (the backbone and neck, the RPN's head, the RoI head's
+    ``compute_maps`` and ``_bbox_forward``, whatever head it is) inside
+    :func:`~mmdet_psroi.deploy.export_context.export_context`, which gives the steps a graph
+    cannot trace as written their graph form: :class:`GraphPreprocessor` (channel order,
+    normalisation, padding), the RPN's post-processing (per-level ``nms_pre`` top-k, anchor
+    decoding and clipping, ``min_bbox_size``, NMS across levels, ``max_per_img``), the RoI
+    extractors' per-level pooling and the RoI head's post-processing (softmax, decoding and
+    clipping, ``score_thr``, NMS per class, ``max_per_img``), all with the model's
+    ``test_cfg``. Outside: loading and resizing the image (the test pipeline), and dividing
+    the boxes by the resize's scale factor (mmdet's ``rescale=True``).
 
     Args:
-        model: an mmdet two-stage detector (``FasterRCNN``, ``RFCN``) in eval mode, with a
-            head :func:`~mmdet_psroi.deploy.roi_heads.check_roi_head` accepts. Anything the
-            graph cannot reproduce raises :class:`UnsupportedExport`.
+        model: an mmdet two-stage detector in eval mode. Anything the graph cannot reproduce
+            raises :class:`UnsupportedExport` (:func:`check_detector`).
 
     Shapes: ``forward(image)``: ``(1, 3, H, W)`` float32 -> ``dets`` ``(N, 5)`` (x1, y1,
     x2, y2, score in the pixels of ``image``, by descending score) and ``labels`` ``(N,)``
@@ -47,27 +48,24 @@ class ExportableDetector(nn.Module):
         self.eval()
 
     def forward(self, image: Tensor) -> Tuple[Tensor, Tensor]:
-        model = self.model
-        img_hw = image_hw(image)
-        feats = model.extract_feat(self.preprocess(image))
-        if hasattr(model, 'route_features'):
-            x_rpn, x_roi = model.route_features(feats)
-        else:
-            x_rpn = x_roi = feats
-        proposals = rpn_proposals(model.rpn_head, x_rpn, img_hw, model.rpn_head.test_cfg)
-        rois = nn.functional.pad(proposals, (1, 0))  # batch index 0
-        cls_score, bbox_pred = roi_head_forward(model.roi_head, x_roi, rois)
-        return bbox_head_detections(model.roi_head.bbox_head, rois, cls_score, bbox_pred,
-                                    img_hw, model.roi_head.test_cfg)
+        from mmdet.structures import DetDataSample
+
+        sample = DetDataSample(metainfo=graph_img_metas(image_hw(image)))
+        with export_context():
+            sample, = self.model.predict(self.preprocess(image), [sample], rescale=False)
+        pred = sample.pred_instances
+        return torch.cat([pred.bboxes, pred.scores[:, None]], dim=1), pred.labels
 
 
 def check_detector(model) -> None:
     """Raises :class:`UnsupportedExport` naming the first part of ``model`` (or of its
     ``test_cfg``) that :class:`ExportableDetector` cannot reproduce."""
-    name = type(model).__name__
-    if name not in DETECTORS:
-        raise UnsupportedExport('model', f'type {name!r}; the export reproduces the two-stage '
-                                f'detectors {", ".join(DETECTORS)}')
+    from mmdet.models.detectors import TwoStageDetector
+
+    if not isinstance(model, TwoStageDetector):
+        raise UnsupportedExport('model', f'type {type(model).__name__!r}; the export '
+                                "reproduces mmdet's two-stage detectors (TwoStageDetector and "
+                                'its subclasses)')
     for part in ('backbone', 'neck'):
         for module_name, module in getattr(model, part, nn.Identity()).named_modules():
             if type(module).__name__ in CUSTOM_DOMAIN_LAYERS:

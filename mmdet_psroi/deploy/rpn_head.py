@@ -22,21 +22,23 @@ def grid_anchors(prior_generator, level: int, featmap: Tensor) -> Tensor:
     return (base_anchors[None, None, :, :] + shifts[:, :, None, :]).reshape(-1, 4)
 
 
-def rpn_proposals(rpn_head, feats: Sequence[Tensor], img_hw: Tensor, cfg) -> Tensor:
-    """The RPN's proposals for one image, as ``rpn_head.predict(feats, ..., rescale=False)``:
-    per level the ``nms_pre`` best anchors, decoded and clipped to ``img_hw``; boxes not
-    wider and higher than ``min_bbox_size`` dropped (when it is >= 0); NMS per level
-    (``batched_nms`` with the level as class); the best ``max_per_img``.
+def rpn_proposals(rpn_head, cls_scores: Sequence[Tensor], bbox_preds: Sequence[Tensor],
+                  img_hw: Tensor, cfg) -> Tensor:
+    """The RPN's proposals for one image, as ``rpn_head.predict_by_feat(cls_scores,
+    bbox_preds, ..., rescale=False)``: per level the ``nms_pre`` best anchors, decoded and
+    clipped to ``img_hw``; boxes not wider and higher than ``min_bbox_size`` dropped (when it
+    is >= 0); NMS per level (``batched_nms`` with the level as class); the best
+    ``max_per_img``.
 
     Args:
         rpn_head: mmdet's ``RPNHead``.
-        feats: the ``(1, C, H_l, W_l)`` levels the RPN reads.
+        cls_scores, bbox_preds: its outputs, ``(1, A*C, H_l, W_l)`` and ``(1, A*4, H_l, W_l)``
+            per level.
         img_hw: ``(2,)`` float tensor, the (unpadded) image's height and width.
         cfg: the RPN's test config (``nms_pre``, ``min_bbox_size``, ``nms``, ``max_per_img``).
 
     Returns: ``(K, 4)`` proposals x1y1x2y2, by descending score.
     """
-    cls_scores, bbox_preds = rpn_head(feats)
     nms_pre = cfg.get('nms_pre', -1)
     mlvl_deltas: List[Tensor] = []
     mlvl_anchors: List[Tensor] = []
@@ -69,3 +71,19 @@ def rpn_proposals(rpn_head, feats: Sequence[Tensor], img_hw: Tensor, cfg) -> Ten
         bboxes, scores, level_ids = bboxes[valid], scores[valid], level_ids[valid]
     keep = batched_nms(bboxes, scores, level_ids, cfg.nms, cfg.max_per_img)
     return bboxes[keep]
+
+
+def predict_by_feat(rpn_head, cls_scores, bbox_preds, score_factors=None, batch_img_metas=None,
+                    cfg=None, rescale=False, with_nms=True):
+    """``RPNHead.predict_by_feat`` of one image in a graph (:func:`rpn_proposals`, the image
+    size from ``batch_img_metas[0]['img_shape']``, a ``(2,)`` tensor; ``cfg`` defaults to the
+    head's ``test_cfg``): mmdet's list of one ``InstanceData`` with ``bboxes``."""
+    from mmengine.structures import InstanceData
+
+    if rescale or not with_nms or len(batch_img_metas) != 1:
+        raise ValueError('the exported graph predicts one image, rescale=False, with NMS; got '
+                         f'{len(batch_img_metas)} images, rescale={rescale}, '
+                         f'with_nms={with_nms}')
+    proposals = rpn_proposals(rpn_head, cls_scores, bbox_preds,
+                              batch_img_metas[0]['img_shape'], cfg or rpn_head.test_cfg)
+    return [InstanceData(bboxes=proposals)]
