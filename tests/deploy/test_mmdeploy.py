@@ -7,6 +7,7 @@ checkpoint). Tiny models with random weights; images whose size is a multiple of
 divisor (mmdeploy clips boxes to the padded input, mmdet to the image: docs/deployment.md).
 
 Runs in the environment with mmdeploy (``make env-mmdeploy``, ``make test-mmdeploy``)."""
+import importlib
 import os
 import subprocess
 import sys
@@ -48,18 +49,23 @@ def write_model(name, work_dir):
     and a checkpoint of its random weights, under ``work_dir``: their paths."""
     make_cfg, package = MODELS[name]
     h, w = IMAGE_HW
+    # mmdeploy reads test_pipeline, mmdet's inference_detector test_dataloader
+    test_pipeline = [dict(type='LoadImageFromFile'),
+                     dict(type='Resize', scale=(w, h), keep_ratio=True),
+                     dict(type='PackDetInputs')]
     cfg = Config(dict(
         default_scope='mmdet',
         custom_imports=dict(imports=['mmdet_psroi'] + ([package] if package else []),
                             allow_failed_imports=False),
         model=make_cfg(),
-        test_pipeline=[dict(type='LoadImageFromFile'),
-                       dict(type='Resize', scale=(w, h), keep_ratio=True),
-                       dict(type='PackDetInputs')],
+        test_pipeline=test_pipeline,
+        test_dataloader=dict(dataset=dict(type='CocoDataset', pipeline=test_pipeline)),
         visualizer=dict(type='DetLocalVisualizer', name='visualizer',
                         vis_backends=[dict(type='LocalVisBackend')])))
     config = os.path.join(work_dir, f'{name}.py')
     cfg.dump(config)
+    if package is not None:
+        importlib.import_module(package)
     torch.manual_seed(0)
     from mmdet.registry import MODELS as REGISTRY
     checkpoint = os.path.join(work_dir, f'{name}.pth')
