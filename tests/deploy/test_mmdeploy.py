@@ -23,6 +23,7 @@ from mmengine.config import Config  # noqa: E402
 from tests.deploy.tiny_detectors import (  # noqa: E402
     CASES,
     sample_image,
+    tiny_faster_rcnn_fpn_cfg,
     tiny_rfcn_cfg,
     tiny_rfcn_fpn_cfg,
 )
@@ -40,7 +41,10 @@ MODELS = {
     'rfcn_fpn_psroipool': (tiny_rfcn_fpn_cfg, None),
     'rfcn_fpn_psroialign': (lambda: tiny_rfcn_fpn_cfg(roi_layer='PSRoIAlign'), None),
     'lighthead_fpn': CASES['lighthead_fpn'],
-    'faster_rcnn_fpn_roialign': CASES['faster_rcnn_fpn_roialign'],
+    # class-agnostic boxes, as the NEON baseline: with a box per class mmdeploy's post-processing
+    # keeps only each RoI's top class (mmdet keeps every class above score_thr)
+    'faster_rcnn_fpn_roialign': (lambda: tiny_faster_rcnn_fpn_cfg(reg_class_agnostic=True),
+                                 None),
 }
 
 
@@ -124,21 +128,13 @@ def custom_domain_ops(onnx_file):
                    if node.domain not in STANDARD_DOMAINS})
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize('name', sorted(MODELS))
-def test_deploy_py_exports_standard_ops_and_onnxruntime_equals_pytorch(name, tmp_path):
+def check_export(name, config, checkpoint, image, onnx_file):
+    """The graph has standard operators only, plain onnxruntime loads it, and mmdeploy's
+    inference of it gives the PyTorch model's detections."""
     import onnxruntime
 
-    config, checkpoint = write_model(name, str(tmp_path))
-    image = write_image(str(tmp_path))
-    work_dir = tmp_path / 'out'
-    subprocess.run([sys.executable, DEPLOY_PY, DEPLOY_CFG, config, checkpoint, image,
-                    '--work-dir', str(work_dir), '--device', 'cpu'], check=True, cwd=ROOT)
-    onnx_file = str(work_dir / 'end2end.onnx')
     assert custom_domain_ops(onnx_file) == []
-    # onnxruntime alone runs it (no mmdeploy op library)
     onnxruntime.InferenceSession(onnx_file, providers=['CPUExecutionProvider'])
-
     expected = pytorch_detections(config, checkpoint, image)
     actual = mmdeploy_detections(config, onnx_file, image)
     assert len(expected.bboxes) > 5
@@ -147,6 +143,32 @@ def test_deploy_py_exports_standard_ops_and_onnxruntime_equals_pytorch(name, tmp
           f'max box diff {box_diff:.2e} px, max score diff {score_diff:.2e}')
     assert unmatched == 0 and len(actual.bboxes) == len(expected.bboxes)
     assert box_diff <= 1e-2 and score_diff <= 1e-4
+
+
+@pytest.mark.slow
+def test_deploy_py_exports_rfcn_c4_and_onnxruntime_equals_pytorch(tmp_path):
+    """The command of the docs, end to end (it also runs both models on the image)."""
+    name = 'rfcn_c4_psroipool'
+    config, checkpoint = write_model(name, str(tmp_path))
+    image = write_image(str(tmp_path))
+    work_dir = tmp_path / 'out'
+    subprocess.run([sys.executable, DEPLOY_PY, DEPLOY_CFG, config, checkpoint, image,
+                    '--work-dir', str(work_dir), '--device', 'cpu', '--log-level', 'WARNING'],
+                   check=True, cwd=ROOT)
+    check_export(name, config, checkpoint, image, str(work_dir / 'end2end.onnx'))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('name', sorted(set(MODELS) - {'rfcn_c4_psroipool'}))
+def test_torch2onnx_exports_and_onnxruntime_equals_pytorch(name, tmp_path):
+    """The other models through ``mmdeploy.apis.torch2onnx``, the ONNX step of deploy.py, in
+    this process (each deploy.py run spawns three processes that import torch and mmdet)."""
+    from mmdeploy.apis import torch2onnx
+
+    config, checkpoint = write_model(name, str(tmp_path))
+    image = write_image(str(tmp_path))
+    torch2onnx(image, str(tmp_path), 'end2end.onnx', DEPLOY_CFG, config, checkpoint, 'cpu')
+    check_export(name, config, checkpoint, image, str(tmp_path / 'end2end.onnx'))
 
 
 def test_deploy_config_inherits_mmdeploy_onnxruntime_detection_and_imports_the_rewriters():
