@@ -2,16 +2,76 @@
 onnxruntime session, and running an exported detector on an mmdet test batch."""
 import contextlib
 
+EXPORTERS = ('torchscript', 'dynamo')
+DYNAMO_MIN_OPSET = 18  # the dynamo exporter's own opset (it converts to others with losses)
+
 
 def torchscript_exporter():
     """``torch.onnx.export``'s keyword arguments that select the TorchScript exporter: torch
     >= 2.5 has both exporters (``dynamo=False``), torch 2.1 only this one."""
+    return dict(dynamo=False) if _has_dynamo_argument() else {}
+
+
+def _has_dynamo_argument():
     import inspect
 
     import torch
 
-    return dict(dynamo=False) if 'dynamo' in inspect.signature(torch.onnx.export).parameters \
-        else {}
+    return 'dynamo' in inspect.signature(torch.onnx.export).parameters
+
+
+def available_exporters():
+    """The exporters this torch has, the preferred one first: 'dynamo' (``torch.export`` with
+    onnxscript translations) where ``torch.onnx.export`` takes ``dynamo=`` and onnxscript
+    imports, and 'torchscript' where ``torch.onnx`` still has it (torch 2.1 to 2.x)."""
+    import importlib.util
+
+    import torch
+
+    found = []
+    if _has_dynamo_argument() and importlib.util.find_spec('onnxscript') is not None:
+        found.append('dynamo')
+    if hasattr(torch.onnx, 'register_custom_op_symbolic'):
+        found.append('torchscript')
+    return found
+
+
+def exporter_options(exporter):
+    """``torch.onnx.export``'s keyword arguments for ``exporter`` ('torchscript' or 'dynamo'),
+    with the translations of the package's operators for the dynamo exporter. Raises
+    SystemExit naming the exporters this torch has when it lacks ``exporter``."""
+    import torch
+
+    available = available_exporters()
+    if exporter not in available:
+        raise SystemExit(f'--exporter {exporter}: torch {torch.__version__} has '
+                         f'{" and ".join(available) or "no ONNX exporter"} (the dynamo exporter '
+                         'needs torch >= 2.6 and onnxscript, see requirements)')
+    if exporter == 'torchscript':
+        return torchscript_exporter()
+    import mmdet_psroi.ops
+    from mmdet_psroi.deploy import graph_ops
+
+    return dict(dynamo=True, custom_translation_table={
+        **mmdet_psroi.ops.onnx_translation_table(), **graph_ops.onnx_translation_table()})
+
+
+def export_detector(graph, image, path, opset, exporter):
+    """``torch.onnx.export`` of an ``ExportableDetector`` traced on ``image`` to ``path``
+    with ``exporter``: input ``image`` with dynamic height and width, outputs ``dets`` and
+    ``labels``."""
+    import torch
+
+    if exporter == 'dynamo':
+        dynamic = dict(dynamic_shapes=({2: torch.export.Dim.DYNAMIC,
+                                        3: torch.export.Dim.DYNAMIC}, ))
+    else:
+        dynamic = dict(dynamic_axes=dict(image={2: 'height', 3: 'width'}, dets={0: 'num_dets'},
+                                         labels={0: 'num_dets'}))
+    with torch.no_grad():
+        torch.onnx.export(graph, (image, ), path, opset_version=opset, input_names=['image'],
+                          output_names=['dets', 'labels'], **dynamic,
+                          **exporter_options(exporter))
 
 
 def ort_session(model, threads=0):

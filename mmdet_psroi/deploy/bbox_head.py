@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .boxes import delta2bbox, multiclass_nms
+from .instances import graph_instances
 
 
 def bbox_head_detections(bbox_head, rois: Tensor, cls_score: Tensor, bbox_pred: Tensor,
@@ -22,8 +23,8 @@ def bbox_head_detections(bbox_head, rois: Tensor, cls_score: Tensor, bbox_pred: 
     num_classes = 1 if bbox_head.reg_class_agnostic else bbox_head.num_classes
     boxes = rois[:, None, 1:].expand(-1, num_classes, 4).reshape(-1, 4)
     bboxes = delta2bbox(boxes, bbox_pred.reshape(-1, 4), bbox_head.bbox_coder, img_hw)
-    return multiclass_nms(bboxes.view(num_rois, -1), scores, cfg.score_thr, cfg.nms,
-                          cfg.max_per_img)
+    return multiclass_nms(bboxes.view(num_rois, 4 * num_classes), scores, cfg.score_thr,
+                          cfg.nms, cfg.max_per_img)
 
 
 def predict_bbox(roi_head, x, batch_img_metas: List[dict], rpn_results_list, rcnn_test_cfg,
@@ -31,10 +32,8 @@ def predict_bbox(roi_head, x, batch_img_metas: List[dict], rpn_results_list, rcn
     """``StandardRoIHead.predict_bbox`` of one image in a graph: the head's own
     ``_bbox_forward(x, rois)`` on the proposals, then :func:`bbox_head_detections` with the
     image size ``batch_img_metas[0]['img_shape']`` (a ``(2,)`` tensor, see
-    :func:`~mmdet_psroi.deploy.export_context.graph_img_metas`). Returns mmdet's list of one
+    :func:`~mmdet_psroi.deploy.export_context.graph_data_sample`). Returns mmdet's list of one
     ``InstanceData`` (``bboxes``, ``scores``, ``labels``)."""
-    from mmengine.structures import InstanceData
-
     if rescale or len(rpn_results_list) != 1:
         raise ValueError('the exported graph predicts one image, rescale=False; got '
                          f'{len(rpn_results_list)} images, rescale={rescale}')
@@ -43,4 +42,4 @@ def predict_bbox(roi_head, x, batch_img_metas: List[dict], rpn_results_list, rcn
     dets, labels = bbox_head_detections(roi_head.bbox_head, rois, results['cls_score'],
                                         results['bbox_pred'], batch_img_metas[0]['img_shape'],
                                         rcnn_test_cfg)
-    return [InstanceData(bboxes=dets[:, :4], scores=dets[:, 4], labels=labels)]
+    return [graph_instances(bboxes=dets[:, :4], scores=dets[:, 4], labels=labels)]

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from .errors import UnsupportedExport
-from .export_context import export_context, graph_img_metas
+from .export_context import export_context, graph_data_sample
 from .preprocessor import GraphPreprocessor, image_hw
 from .roi_heads import check_roi_head
 
@@ -48,9 +48,7 @@ class ExportableDetector(nn.Module):
         self.eval()
 
     def forward(self, image: Tensor) -> Tuple[Tensor, Tensor]:
-        from mmdet.structures import DetDataSample
-
-        sample = DetDataSample(metainfo=graph_img_metas(image_hw(image)))
+        sample = graph_data_sample(image_hw(image))
         with export_context():
             sample, = self.model.predict(self.preprocess(image), [sample], rescale=False)
         pred = sample.pred_instances

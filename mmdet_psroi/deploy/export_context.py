@@ -59,7 +59,13 @@ def export_context() -> Iterator[None]:
                 setattr(owner, name, original)
 
 
-def graph_img_metas(img_hw: Tensor) -> dict:
-    """The metainfo of the image the graph predicts: ``img_shape`` is the ``(2,)`` tensor of
-    its (dynamic) height and width, which the rewritten methods read as the clip bounds."""
-    return dict(img_shape=img_hw)
+def graph_data_sample(img_hw: Tensor):
+    """The ``DetDataSample`` of the image the graph predicts: its metainfo ``img_shape`` is the
+    ``(2,)`` tensor of the image's (dynamic) height and width, which the rewritten methods read
+    as the clip bounds. Set as a field, not through ``metainfo=`` (which deep-copies the
+    values, cutting the traced tensor loose from the graph)."""
+    from mmdet.structures import DetDataSample
+
+    sample = DetDataSample()
+    sample.set_field(img_hw, 'img_shape', field_type='metainfo')
+    return sample

@@ -24,6 +24,7 @@ ROI_ALIGN_MIN_OPSET = 16
 OPSET = 17  # the opset the TorchScript symbolics are registered from
 NAMESPACE = 'mmdet_psroi_graph'
 _INT64, _FLOAT = np.int64, np.float32
+MAX_KEPT_BOXES = 2**31 - 1
 
 _LIBRARY = torch.library.Library(NAMESPACE, 'DEF')
 _LIBRARY.define('top_k(Tensor scores, int k) -> (Tensor, Tensor)')
@@ -75,7 +76,10 @@ def _top_k_fake(scores, k):
 
 
 def _nms_keep_fake(boxes, scores, iou_threshold, max_num):
-    return boxes.new_empty(torch.library.get_ctx().new_dynamic_size(), dtype=torch.long)
+    # a bound on the count keeps the sums and products of the counts downstream (e.g. the
+    # RoIs of the levels, concatenated) within int64 in the exported program's range checks
+    count = torch.library.get_ctx().new_dynamic_size(max=MAX_KEPT_BOXES)
+    return boxes.new_empty(count, dtype=torch.long)
 
 
 def _roi_align_fake(input, rois, output_height, output_width, spatial_scale, sampling_ratio,

@@ -55,4 +55,7 @@ class GraphPreprocessor(nn.Module):
 
 def image_hw(image: Tensor) -> Tensor:
     """``(1, C, H, W)`` -> ``(2,)`` float tensor ``(H, W)`` (dynamic in an exported graph)."""
-    return torch._shape_as_tensor(image)[2:].to(torch.float32)
+    # sizes as 0-d tensors: both exporters keep them dynamic (torch.tensor(shape) would be a
+    # constant of the TorchScript trace; torch._shape_as_tensor has no torch.export form)
+    return torch.stack([torch.scalar_tensor(size, dtype=torch.float32)
+                        for size in image.shape[2:]])

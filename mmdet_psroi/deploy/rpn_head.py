@@ -6,6 +6,7 @@ from torch import Tensor
 
 from .boxes import batched_nms, delta2bbox
 from .graph_ops import top_k
+from .instances import graph_instances
 
 
 def grid_anchors(prior_generator, level: int, featmap: Tensor) -> Tensor:
@@ -78,12 +79,10 @@ def predict_by_feat(rpn_head, cls_scores, bbox_preds, score_factors=None, batch_
     """``RPNHead.predict_by_feat`` of one image in a graph (:func:`rpn_proposals`, the image
     size from ``batch_img_metas[0]['img_shape']``, a ``(2,)`` tensor; ``cfg`` defaults to the
     head's ``test_cfg``): mmdet's list of one ``InstanceData`` with ``bboxes``."""
-    from mmengine.structures import InstanceData
-
     if rescale or not with_nms or len(batch_img_metas) != 1:
         raise ValueError('the exported graph predicts one image, rescale=False, with NMS; got '
                          f'{len(batch_img_metas)} images, rescale={rescale}, '
                          f'with_nms={with_nms}')
     proposals = rpn_proposals(rpn_head, cls_scores, bbox_preds,
                               batch_img_metas[0]['img_shape'], cfg or rpn_head.test_cfg)
-    return [InstanceData(bboxes=proposals)]
+    return [graph_instances(bboxes=proposals)]

@@ -152,7 +152,7 @@ def _check_inputs(name, input, rois, output_size):
     if input.size(0) == 0 and rois.size(0):
         raise ValueError(f'{name}: input has no images (N = 0) but rois has {rois.size(0)} '
                          'rows: every RoI needs a batch index of input')
-    if rois.size(0) and _reads_values(input, rois):
+    if _reads_values(input, rois) and rois.size(0):
         batch = rois[:, 0]
         bad = ~((batch >= 0) & (batch < input.size(0))) & torch.isfinite(batch)
         if bool(bad.any()):

@@ -8,6 +8,7 @@ import torch
 from mmengine.config import ConfigDict
 
 from mmdet_psroi.deploy import ExportableDetector, UnsupportedExport, check_detector
+from tests.deploy.onnx_runtime import exporters
 from tests.deploy.tiny_detectors import CASES, build_tiny, mmdet_predict, sample_image
 
 
@@ -112,8 +113,9 @@ def test_unsupported_parts_are_named():
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize('exporter', exporters())
 @pytest.mark.parametrize('name', sorted(CASES))
-def test_exported_graph_equals_the_module_in_onnxruntime(name):
+def test_exported_graph_equals_the_module_in_onnxruntime(name, exporter):
     """At the traced size and others. Compared with the module (whose detections equal
     mmdet's, test_graph_module_equals_mmdet_predict) rather than with mmdet: random weights
     give PSRoIPool's quantised bins bitwise-equal scores, which mmdet's unstable sort and the
@@ -122,7 +124,7 @@ def test_exported_graph_equals_the_module_in_onnxruntime(name):
 
     graph = ExportableDetector(build_tiny(name))
     session = export_session(graph, (sample_image()[None].float(), ), ['image'],
-                             dict(image={2: 'height', 3: 'width'}))
+                             dict(image={2: 'height', 3: 'width'}), exporter)
     for height, width, seed in ((100, 140, 0), (96, 64, 1), (130, 97, 2)):
         image = sample_image(height, width, seed)[None].float()
         with torch.no_grad():

@@ -6,6 +6,7 @@ import pytest
 import torch
 from mmengine.config import Config
 
+from tests.deploy.onnx_runtime import exporters
 from tests.deploy.tiny_detectors import build_tiny, mmdet_predict, sample_image
 from tests.models.tiny import tiny_rfcn_cfg
 from tests.tools.tool_module import load_tool
@@ -32,7 +33,9 @@ def _main(config, checkpoint, output, *extra):
 
 
 @pytest.mark.parametrize('extra,message', [
-    (['--opset', '16'], '--opset must be >= 17'),
+    (['--opset', '16', '--exporter', 'torchscript'],
+     '--opset must be >= 17 with the torchscript exporter'),
+    (['--opset', '17', '--exporter', 'dynamo'], '--opset must be >= 18 with the dynamo exporter'),
     (['--input-shape', '8', '128'], '--input-shape must be at least 32'),
 ])
 def test_bad_arguments_are_refused_before_anything_is_built(tiny_files, tmp_path, extra,
@@ -40,6 +43,28 @@ def test_bad_arguments_are_refused_before_anything_is_built(tiny_files, tmp_path
     with pytest.raises(SystemExit, match=message):
         _main(*tiny_files, tmp_path / 'out.onnx', *extra)
     assert os.listdir(tmp_path) == []
+
+
+def test_an_exporter_this_torch_lacks_is_named_before_anything_is_built(tiny_files, tmp_path,
+                                                                        monkeypatch):
+    from mmdet_psroi_tools import onnx_runtime
+
+    monkeypatch.setattr(onnx_runtime, 'available_exporters', lambda: ['torchscript'])
+    with pytest.raises(SystemExit, match=r'--exporter dynamo: torch \S+ has torchscript'):
+        _main(*tiny_files, tmp_path / 'out.onnx', '--exporter', 'dynamo')
+    assert os.listdir(tmp_path) == []
+
+
+def test_auto_picks_the_first_exporter_this_torch_has(monkeypatch):
+    from mmdet_psroi_tools import onnx_runtime
+
+    for available in (['dynamo', 'torchscript'], ['torchscript']):
+        monkeypatch.setattr(onnx_runtime, 'available_exporters', lambda found=available: found)
+        args = export_onnx.parse_args(['c.py', 'w.pth', 'o.onnx'])
+        monkeypatch.setattr(export_onnx.osp, 'isfile', lambda path: True)
+        export_onnx.check_args(args)
+        assert args.exporter == available[0]
+        assert args.opset == export_onnx.MIN_OPSET[available[0]]
 
 
 def test_bad_paths_are_named(tiny_files, tmp_path):
@@ -83,10 +108,12 @@ def test_a_failed_export_leaves_the_output_as_it_was(tiny_files, tmp_path, monke
 
 
 @pytest.mark.slow
-def test_exports_a_tiny_rfcn_that_onnxruntime_runs_at_other_sizes(tiny_files, tmp_path):
+@pytest.mark.parametrize('exporter', exporters())
+def test_exports_a_tiny_rfcn_that_onnxruntime_runs_at_other_sizes(tiny_files, tmp_path,
+                                                                   exporter):
     ort = pytest.importorskip('onnxruntime')
     output = tmp_path / 'rfcn.onnx'
-    _main(*tiny_files, output)
+    _main(*tiny_files, output, '--exporter', exporter)
     model = onnx.load(str(output))
     assert [i.name for i in model.graph.input] == ['image']
     assert [o.name for o in model.graph.output] == ['dets', 'labels']

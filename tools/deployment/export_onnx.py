@@ -1,15 +1,17 @@
 """Export a two-stage detector (R-FCN, Faster R-CNN, Light-Head R-CNN, Deformable R-FCN) to ONNX,
 end to end, with standard operators.
 
-    python tools/deployment/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--opset 17]
-        [--input-shape H W] [--cfg-options k=v ...]
+    python tools/deployment/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--opset N]
+        [--exporter auto|dynamo|torchscript] [--input-shape H W] [--cfg-options k=v ...]
 
 The graph: input ``image`` float32 (1, 3, H, W), dynamic H and W: the test pipeline's resized
 image, channels as loaded (BGR), 0-255, neither normalised nor padded. Outputs ``dets``
 (N, 5) x1, y1, x2, y2, score in the input's pixels, by descending score, and ``labels`` (N,)
 int64. Normalisation, padding, the RPN, the RoI head and NMS are in the graph
 (mmdet_psroi.deploy.ExportableDetector); divide the boxes by the resize's scale factor to get
-original-image pixels. The file is written under a temporary name in OUT's directory, checked
+original-image pixels. PyTorch's exporter: the dynamo exporter where this torch has it (with
+onnxscript; opset >= 18), else the TorchScript exporter (torch 2.1; opset >= 17);
+``--exporter`` picks one. The file is written under a temporary name in OUT's directory, checked
 with onnx.checker and renamed to OUT at the end: a failed export leaves no OUT.
 """
 import argparse
@@ -17,10 +19,15 @@ import os
 import os.path as osp
 import tempfile
 
-from mmdet_psroi_tools.onnx_runtime import torchscript_exporter
+from mmdet_psroi_tools import onnx_runtime
+from mmdet_psroi_tools.onnx_runtime import (
+    DYNAMO_MIN_OPSET,
+    EXPORTERS,
+    torchscript_exporter,  # noqa: F401  (read by tests)
+)
 
-DEFAULT_OPSET = 17
-MIN_OPSET = 17  # the PS ops' decompositions (RoiAlign's half_pixel mode, mmcv's aligned=True: 16)
+# the PS ops' decompositions (RoiAlign's half_pixel mode, mmcv's aligned=True: 16)
+MIN_OPSET = dict(torchscript=17, dynamo=DYNAMO_MIN_OPSET)
 
 
 def parse_args(argv=None):
@@ -30,8 +37,12 @@ def parse_args(argv=None):
     parser.add_argument('config', help='model config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('output', help='the .onnx file to write')
-    parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
-                        help=f'ONNX opset (>= {MIN_OPSET}; default {DEFAULT_OPSET})')
+    parser.add_argument('--opset', type=int,
+                        help='ONNX opset (default and minimum: 17 with the TorchScript '
+                             f'exporter, {DYNAMO_MIN_OPSET} with the dynamo exporter)')
+    parser.add_argument('--exporter', choices=('auto', ) + EXPORTERS, default='auto',
+                        help="PyTorch's ONNX exporter (auto: dynamo where this torch has it "
+                             'with onnxscript, else torchscript)')
     parser.add_argument('--input-shape', type=int, nargs=2, metavar=('H', 'W'),
                         help="height and width of the dummy image traced (the graph takes any "
                              "size; default: the test pipeline's Resize scale, else 800 1333)")
@@ -50,9 +61,16 @@ def check_args(args):
     out_dir = osp.dirname(osp.abspath(args.output))
     if not osp.isdir(out_dir):
         raise SystemExit(f'output directory does not exist: {out_dir}')
-    if args.opset < MIN_OPSET:
-        raise SystemExit(f'--opset must be >= {MIN_OPSET} (the PS ops\' ONNX decompositions; '
-                         f'RoiAlign with half_pixel coordinates), got {args.opset}')
+    if args.exporter == 'auto':
+        args.exporter = (onnx_runtime.available_exporters() or ['torchscript'])[0]
+    onnx_runtime.exporter_options(args.exporter)  # SystemExit where this torch lacks it
+    min_opset = MIN_OPSET[args.exporter]
+    if args.opset is None:
+        args.opset = min_opset
+    if args.opset < min_opset:
+        raise SystemExit(f'--opset must be >= {min_opset} with the {args.exporter} exporter '
+                         '(the PS ops\' ONNX decompositions; RoiAlign with half_pixel '
+                         f'coordinates), got {args.opset}')
     if args.input_shape is not None and min(args.input_shape) < 32:
         raise SystemExit(f'--input-shape must be at least 32 x 32, got {args.input_shape}')
 
@@ -86,23 +104,18 @@ def default_input_shape(cfg):
     return 800, 1333
 
 
-def export(graph, image, output, opset):
-    """Traces ``graph`` on ``image`` into a temporary file next to ``output``, checks it with
-    ``onnx.checker`` and for standard operators only, and renames it to ``output``; on any
-    failure removes the temporary file and leaves ``output`` as it was."""
+def export(graph, image, output, opset, exporter='torchscript'):
+    """Traces ``graph`` on ``image`` with ``exporter`` ('torchscript' or 'dynamo') into a
+    temporary file next to ``output``, checks it with ``onnx.checker`` and for standard
+    operators only, and renames it to ``output``; on any failure removes the temporary file
+    and leaves ``output`` as it was."""
     import onnx
-    import torch
 
     fd, tmp = tempfile.mkstemp(suffix='.onnx.partial', prefix=osp.basename(output) + '.',
                                dir=osp.dirname(osp.abspath(output)))
     os.close(fd)
     try:
-        with torch.no_grad():
-            torch.onnx.export(
-                graph, (image, ), tmp, opset_version=opset, input_names=['image'],
-                output_names=['dets', 'labels'], **torchscript_exporter(),
-                dynamic_axes=dict(image={2: 'height', 3: 'width'}, dets={0: 'num_dets'},
-                                  labels={0: 'num_dets'}))
+        onnx_runtime.export_detector(graph, image, tmp, opset, exporter)
         onnx.checker.check_model(tmp, full_check=True)
         custom = sorted({f'{node.domain}::{node.op_type}' for node in onnx.load(tmp).graph.node
                          if node.domain not in ('', 'ai.onnx')})
@@ -131,11 +144,11 @@ def main(argv=None):
     height, width = args.input_shape or default_input_shape(cfg)
     image = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(0)) * 255
     try:
-        export(graph, image, args.output, args.opset)
+        export(graph, image, args.output, args.opset, args.exporter)
     except OnnxExportError as error:  # an op's setting its ONNX form cannot reproduce
         raise SystemExit(f'{args.config}: {error}') from error
-    print(f'wrote {args.output} (opset {args.opset}; input image (1, 3, H, W) '
-          f'traced at {height} x {width})')
+    print(f'wrote {args.output} ({args.exporter} exporter, opset {args.opset}; input image '
+          f'(1, 3, H, W) traced at {height} x {width})')
 
 
 if __name__ == '__main__':
