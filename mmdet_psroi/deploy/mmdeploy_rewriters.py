@@ -1,12 +1,12 @@
 """mmdeploy's function rewriters for this package's models: what mmdeploy's own rewrites of
 mmdet's two-stage detectors (``TwoStageDetector.forward``, ``RPNHead.predict_by_feat``,
 ``StandardRoIHead.predict_bbox``, ``BBoxHead.predict_by_feat``, its multi-class NMS) leave
-untraceable or wrong for R-FCN, Light-Head R-CNN and their extractors. Between them the
+untraceable or different from mmdet for R-FCN, Light-Head R-CNN and their extractors. The
 models' own code runs in the graph: ``compute_maps``, ``_bbox_forward``, the box heads.
 
 - ``PSRoIExtractor.pool``: pools each RoI from the level its scale maps to with
-  :func:`~mmdet_psroi.deploy.roi_pooling.ps_extractor_pool` (the model's pooling picks the
-  RoIs of each level with data-dependent indexing, which a graph cannot).
+  :func:`~mmdet_psroi.deploy.roi_pooling.ps_extractor_pool` (the model's pooling skips empty
+  levels, a branch on a data-dependent count, which a traced graph would freeze).
 - ``RFCN.forward``: mmdeploy's ``TwoStageDetector.forward`` hands every feature map to both
   the RPN and the RoI head; R-FCN routes them (``route_features``: in the C4 setting the RPN
   reads conv4, the RoI head the dilated conv5).
@@ -34,8 +34,8 @@ from mmdet_psroi.deploy.rpn_head import rpn_proposals
 @FUNCTION_REWRITER.register_rewriter(
     'mmdet_psroi.models.roi_extractors.ps_roi_extractor.PSRoIExtractor.pool')
 def ps_roi_extractor__pool(self, feats, rois, roi_scale_factor=None, **per_roi):
-    """``PSRoIExtractor.pool`` (and its subclasses') in a graph: each RoI pooled from its
-    level without data-dependent indexing."""
+    """``PSRoIExtractor.pool`` (and its subclasses') in a graph: each RoI pooled once, from
+    its own level, with no branch on how many RoIs a level has."""
     return ps_extractor_pool(self, feats, rois, roi_scale_factor, **per_roi)
 
 
