@@ -9,6 +9,7 @@ VENV_COMPAT   ?= .venv-compat
 VENV_LATEST   ?= .venv-latest
 VENV_CUDA     ?= .venv-cuda
 VENV_MXNET    ?= .venv-mxnet
+VENV_MMDEPLOY ?= .venv-mmdeploy
 TORCH_MAIN    := torch==2.13.0
 TORCH_COMPAT  := torch==2.1.2
 TORCH_LATEST  := torch==2.15.0
@@ -35,15 +36,15 @@ PYTEST = $(if $(filter-out 1,$(TEST_WORKERS)),OMP_NUM_THREADS=1 $(1) -m pytest -
 NVCC_BUILD_TESTS := tests/ops/test_cuda_build*.py
 NO_NVCC_BUILD := --ignore-glob='$(NVCC_BUILD_TESTS)'
 
-.PHONY: help env env-compat env-latest env-cuda env-mxnet op op-compat op-latest op-cuda \
-	test test-main test-compat test-latest test-cuda demo demo-seeds lint benchmark benchmark-torchvision clean
+.PHONY: help env env-compat env-latest env-cuda env-mxnet env-mmdeploy op op-compat op-latest op-cuda \
+	test test-main test-compat test-latest test-cuda test-mmdeploy demo demo-seeds lint benchmark benchmark-torchvision clean
 
 help:
 	@echo "make test   create the environments if missing, then run the test matrix (README: Compatibility)"
 	@echo "make demo   create the environment if missing, then run the R-FCN vs RoI Align demo"
 	@echo "make demo-seeds   the demo over 3 seeds (mean, std, paired intervals); reuses finished runs"
 	@echo "make lint   ruff"
-	@echo "make test-main | test-compat | test-latest | test-cuda   one environment of the matrix"
+	@echo "make test-main | test-compat | test-latest | test-cuda | test-mmdeploy   one environment of the matrix"
 	@echo "make benchmark   op and head benchmarks (.venv; op peer: mmcv RoIAlign)"
 	@echo "make benchmark-torchvision   op benchmark against torchvision (.venv-cuda)"
 	@echo "make gpu-check   on a CUDA machine (python3 with torch, torchvision; nvcc): build, op tests, benchmarks -> $(GPU_CHECK_OUT)"
@@ -60,6 +61,9 @@ env-cuda:
 # MXNet 1.9.1 alone: the reference the model converter's parity test runs in a subprocess.
 env-mxnet:
 	bash tools/env/make_mxnet_venv.sh $(VENV_MXNET) requirements/constraints-mxnet.txt
+# The users' stack with mmdeploy 1.3.1, whose pins (protobuf<=3.20.2) differ from .venv-compat's.
+env-mmdeploy:
+	$(MAKE_VENV) $(VENV_MMDEPLOY) "$(TORCH_COMPAT)" requirements/constraints-mmdeploy.txt mmdeploy
 
 # .venv's op is compiled in place when its sources change (ninja: incremental).
 op: $(OP_STAMP)
@@ -80,7 +84,7 @@ op-cuda: env-cuda
 IN_ENV = MMDET_PSROI_LIBRARY=$$(ls build/$(1)/lib/mmdet_psroi/ops/_C*.so) $(2)/bin/python
 WITH_CUDA_OP = $(call IN_ENV,cuda,$(VENV_CUDA))
 
-test: test-main test-compat test-latest test-cuda
+test: test-main test-compat test-latest test-cuda test-mmdeploy
 
 test-main: op env-mxnet
 	@echo "[test-main] $(VENV): $(TORCH_MAIN), mmcv 2.1.0, mmengine 0.10.7, mmdet 3.3.0: ruff, then the whole suite"
@@ -97,6 +101,12 @@ test-latest: op-latest
 	@echo "[test-latest] $(VENV_LATEST): $(TORCH_LATEST), no OpenMMLab packages: the op tests"
 	@echo "[test-latest] not here: $(NVCC_BUILD_TESTS) (the nvcc build is checked in $(VENV_CUDA))"
 	$(call PYTEST,$(call IN_ENV,latest,$(VENV_LATEST))) tests/ops $(NO_NVCC_BUILD) $(PYTEST_ARGS)
+
+# mmdeploy's tools/deploy.py (third_party/mmdeploy/) on the package's detectors; the op is
+# .venv-compat's build (the same torch).
+test-mmdeploy: op-compat env-mmdeploy
+	@echo "[test-mmdeploy] $(VENV_MMDEPLOY): $(TORCH_COMPAT), mmcv 2.1.0, mmdet 3.3.0, mmdeploy 1.3.1, onnxruntime 1.16.3: the mmdeploy tests"
+	$(call PYTEST,$(call IN_ENV,compat,$(VENV_MMDEPLOY))) tests/deploy/test_mmdeploy.py $(PYTEST_ARGS)
 
 # Op-level checks against torch 2.14 + torchvision, and the nvcc build of the CUDA kernels.
 test-cuda:

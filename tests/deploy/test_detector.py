@@ -12,21 +12,37 @@ from tests.deploy.onnx_runtime import exporters
 from tests.deploy.tiny_detectors import CASES, build_tiny, mmdet_predict, sample_image
 
 
-def assert_same_detections(dets, labels, expected, box_atol=1e-4, score_atol=1e-6):
+def assert_same_detections(dets, labels, expected, box_atol=1e-4, score_atol=1e-6,
+                           near_ties=0):
     """``dets`` ``(N, 5)`` by descending score and ``labels`` match mmdet's ``expected``
     ``(bboxes, scores, labels)`` one to one: same label, box and score within the
     tolerances. Matched, not compared row by row: mmdet orders equal scores by an unstable
-    sort, the graph by index."""
+    sort, the graph by index.
+
+    ``near_ties``: how many detections may instead pair with one of the same label and a score
+    within ``score_atol`` but another box. Two overlapping RoIs whose scores differ by a few
+    float32 ulps keep one or the other through NMS, depending on which way a runtime's rounding
+    tips them (a graph that computes the pooling in another order does)."""
     bboxes, scores, expected_labels = expected
     assert dets.shape == (len(bboxes), 5) and labels.shape == (len(bboxes), )
     assert (dets[1:, 4] <= dets[:-1, 4]).all()
     unmatched = list(range(len(dets)))
+    missed = []
     for box, score, label in zip(bboxes, scores, expected_labels):
         match = next((j for j in unmatched if labels[j] == label
                       and abs(float(dets[j, 4] - score)) <= score_atol
                       and float((dets[j, :4] - box).abs().max()) <= box_atol), None)
-        assert match is not None, f'no detection matches {box.tolist()}, {float(score)}'
-        unmatched.remove(match)
+        if match is None:
+            missed.append((box, score, label))
+        else:
+            unmatched.remove(match)
+    assert len(missed) <= near_ties, \
+        f'no detection matches {[(box.tolist(), float(score)) for box, score, _ in missed]}'
+    for box, score, label in missed:
+        tie = next((j for j in unmatched if labels[j] == label
+                    and abs(float(dets[j, 4] - score)) <= score_atol), None)
+        assert tie is not None, f'no detection matches {box.tolist()}, {float(score)}'
+        unmatched.remove(tie)
 
 
 @pytest.mark.parametrize('name', sorted(CASES))
@@ -132,4 +148,4 @@ def test_exported_graph_equals_the_module_in_onnxruntime(name, exporter):
         assert len(dets) > 5
         ort_dets, ort_labels = run(session, image)
         assert_same_detections(ort_dets, ort_labels, (dets[:, :4], dets[:, 4], labels),
-                               box_atol=1e-2, score_atol=1e-4)
+                               box_atol=1e-2, score_atol=1e-4, near_ties=1)

@@ -13,6 +13,8 @@
 #                           mmengine, mmdet, pytest and ruff
 #                dev:       openmmlab, plus this package in editable mode (the op compiled in
 #                           place); one environment per checkout (.venv) can be that
+#                mmdeploy:  openmmlab, plus mmdeploy (the Python package; its tools/deploy.py
+#                           and base configs are in third_party/mmdeploy/)
 # Environment: PYTHON (default python3; 3.11 is the tested one), MAX_JOBS (default 2),
 #   MMDET_PSROI_WHEELS (default ~/.cache/mmdet-psroi/wheels).
 #
@@ -33,7 +35,7 @@ WANT="$( (cat "$0" "$CONSTRAINTS"; echo "$TORCH $STACK") | sha256sum | cut -c1-1
 say() { printf '[env %s] %s\n' "$NAME" "$*"; }
 die() { printf '[env %s] ERROR: %s\n' "$NAME" "$*" >&2; exit 1; }
 
-case $STACK in ops|openmmlab|dev) ;; *) die "STACK must be ops, openmmlab or dev, not '$STACK'";; esac
+case $STACK in ops|openmmlab|dev|mmdeploy) ;; *) die "STACK must be ops, openmmlab, dev or mmdeploy, not '$STACK'";; esac
 [ -f "$CONSTRAINTS" ] || die "constraints file $CONSTRAINTS not found"
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
     say "ready ($TORCH, $STACK)"
@@ -87,6 +89,11 @@ if [ "$STACK" != ops ]; then
         || die "mmcv.ops does not import against torch $TORCH_VERSION: remove $WHEELS and run again"
 fi
 
+if [ "$STACK" = mmdeploy ]; then
+    say "installing mmdeploy"
+    "${PIP[@]}" install -q mmdeploy || die "could not install mmdeploy"
+fi
+
 if [ "$STACK" = dev ]; then
     say "installing mmdet-psroi in editable mode (compiles the op in place)"
     "${PIP[@]}" install -q --no-build-isolation --no-deps -e . || die "building mmdet-psroi failed (see above)"
@@ -110,6 +117,9 @@ if sys.argv[1] != 'ops':
     import mmengine
     found += [f'mmcv {mmcv.__version__}', f'mmengine {mmengine.__version__}',
               f'mmdet {mmdet.__version__}']
+if sys.argv[1] == 'mmdeploy':
+    import mmdeploy
+    found.append(f'mmdeploy {mmdeploy.__version__}')
 if sys.argv[1] == 'dev':
     from mmdet_psroi.ops import ps_roi_align  # noqa: F401
 print('[env] ' + ', '.join(found))
