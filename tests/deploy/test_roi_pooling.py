@@ -27,7 +27,7 @@ def _rois(num=40, seed=0, max_size=700):
 
 
 def _ps_extractor(layer):
-    import mmdet_psroi  # noqa: F401
+    import mmdet_psroi.plugin  # noqa: F401
 
     return MODELS.build(dict(type='PSRoIExtractor', roi_layer=layer, featmap_strides=STRIDES))
 
@@ -49,14 +49,11 @@ def test_ps_extractor_pool_equals_the_extractors_pool(layer, num_rois):
 
 
 def test_ps_extractor_pool_carries_per_roi_tensors_with_their_rois():
-    from projects.DeformableRFCN.deformable_rfcn import DeformPSRoIExtractor
-
-    extractor = DeformPSRoIExtractor(
-        roi_layer=dict(type='DeformPSRoIPool', output_size=3, part_size=3, sample_per_part=2,
-                       trans_std=0.1), featmap_strides=STRIDES)
+    extractor = _ps_extractor(dict(type='DeformPSRoIPool', output_size=3, part_size=3,
+                                   sample_per_part=2, trans_std=0.1))
     maps, rois = _fpn_maps(2 * 9), _rois()
     offset = torch.randn(len(rois), 2, 3, 3, generator=torch.Generator().manual_seed(1))
-    expected = extractor(maps, rois, offset)
+    expected = extractor(maps, rois, offset=offset)
     assert torch.equal(ps_extractor_pool(extractor, maps, rois, offset=offset), expected)
     assert not torch.equal(ps_extractor_pool(extractor, maps, rois, offset=offset.flip(0)),
                            expected)
@@ -97,7 +94,7 @@ def test_the_fpn_graph_pools_each_roi_at_its_own_level_only(exporter, layer):
 
 @pytest.mark.parametrize('exporter', exporters())
 def test_the_single_level_graph_pools_all_rois_without_selecting(exporter):
-    import mmdet_psroi  # noqa: F401
+    import mmdet_psroi.plugin  # noqa: F401
 
     extractor = MODELS.build(dict(type='PSRoIExtractor', featmap_strides=[16],
                                   roi_layer=dict(type='PSRoIAlign', output_size=3,

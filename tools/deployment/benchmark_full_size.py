@@ -64,7 +64,7 @@ def build_model(config, proposals):
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
 
-    import mmdet_psroi  # noqa: F401
+    import mmdet_psroi.plugin  # noqa: F401
 
     register_all_modules()
     cfg = Config.fromfile(config)
