@@ -87,7 +87,7 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, nms_cfg: dict,
         boxes_for_nms = boxes + offsets[:, None]
     pixel = float(nms_cfg.get('offset', 0))
     if pixel:
-        boxes_for_nms = boxes_for_nms + boxes.new_tensor([0, 0, pixel, pixel])
+        boxes_for_nms = torch.cat([boxes_for_nms[:, :2], boxes_for_nms[:, 2:] + pixel], dim=1)
     return nms_keep(boxes_for_nms, scores, nms_cfg['iou_threshold'], max_num)
 
 

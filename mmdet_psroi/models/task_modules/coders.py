@@ -54,7 +54,9 @@ class PyFasterRCNNBBoxCoder(LegacyDeltaXYWHBBoxCoder):
         if max_shape is not None:
             # the last pixel's (y, x); max_shape may be a (2,) tensor (an exported graph's
             # dynamic image size)
-            last = torch.as_tensor(max_shape, dtype=deltas.dtype, device=deltas.device)[:2] - 1
+            size = (max_shape.to(deltas) if torch.is_tensor(max_shape) else
+                    deltas.new_tensor(max_shape[:2]))
+            last = size[:2] - 1
             x1, x2 = (torch.min(x.clamp(min=0), last[1]) for x in (x1, x2))
             y1, y2 = (torch.min(y.clamp(min=0), last[0]) for y in (y1, y2))
         decoded = torch.stack([x1, y1, x2, y2], dim=-1).view_as(deltas)
