@@ -199,7 +199,8 @@ def nms_ties_by_index():
     """Within the block, mmcv's ``nms`` (and so ``batched_nms``, which mmdet's RPN and
     RoI-head post-processing call) visits boxes of equal score by index, as the exported
     graph's ONNX ``NonMaxSuppression`` does, instead of in the order of torch's unstable sort.
-    Only the boxes kept among overlapping boxes of bitwise-equal score can change."""
+    Only the boxes kept among overlapping boxes of bitwise-equal score can change. ``offset=1``
+    (widths ``x2 - x1 + 1``) is NMS of the boxes with ``x2 + 1``, ``y2 + 1``, as in the graph."""
     import importlib
 
     import torch
@@ -211,9 +212,10 @@ def nms_ties_by_index():
     original = mmcv_nms.nms
 
     def nms(boxes, scores, iou_threshold, offset=0, score_threshold=0, max_num=-1):
-        if offset or score_threshold or not torch.is_tensor(boxes):
+        if score_threshold or not torch.is_tensor(boxes):
             return original(boxes, scores, iou_threshold, offset, score_threshold, max_num)
-        keep = nms_keep(boxes, scores, iou_threshold, max_num)
+        keep = nms_keep(boxes + boxes.new_tensor([0, 0, offset, offset]), scores,
+                        iou_threshold, max_num)
         return torch.cat([boxes[keep], scores[keep, None]], dim=1), keep
 
     mmcv_nms.nms = nms

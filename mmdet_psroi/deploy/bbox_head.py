@@ -5,7 +5,7 @@ from typing import List, Tuple
 import torch.nn.functional as F
 from torch import Tensor
 
-from .boxes import delta2bbox, multiclass_nms
+from .boxes import decode, multiclass_nms
 from .instances import graph_instances
 
 
@@ -22,7 +22,7 @@ def bbox_head_detections(bbox_head, rois: Tensor, cls_score: Tensor, bbox_pred: 
     num_rois = rois.size(0)
     num_classes = 1 if bbox_head.reg_class_agnostic else bbox_head.num_classes
     boxes = rois[:, None, 1:].expand(-1, num_classes, 4).reshape(-1, 4)
-    bboxes = delta2bbox(boxes, bbox_pred.reshape(-1, 4), bbox_head.bbox_coder, img_hw)
+    bboxes = decode(bbox_head.bbox_coder, boxes, bbox_pred.reshape(-1, 4), img_hw)
     return multiclass_nms(bboxes.view(num_rois, 4 * num_classes), scores, cfg.score_thr,
                           cfg.nms, cfg.max_per_img)
 

@@ -1,7 +1,8 @@
 """mmdet's test-time box steps with the image size as a tensor (so that an exported graph takes
 any height and width): delta decoding with clipping, mmcv's ``batched_nms`` and mmdet's
 ``multiclass_nms``. Each repeats the arithmetic of the function it names, operation for
-operation, so that the exported graph's boxes equal mmdet's to float rounding."""
+operation, so that the exported graph's boxes equal mmdet's to float rounding; a box coder
+whose own ``decode`` traces (``traceable_decode``) decodes with it."""
 from typing import Tuple
 
 import numpy as np
@@ -9,6 +10,27 @@ import torch
 from torch import Tensor
 
 from .graph_ops import max_or_neg_inf, nms_keep
+
+
+def decodes_in_graph(coder) -> bool:
+    """Whether :func:`decode` reproduces ``coder``: mmdet's ``DeltaXYWHBBoxCoder`` (or a
+    subclass keeping its ``decode``), or a coder whose class sets ``traceable_decode = True``
+    (its ``decode`` traces with ``max_shape`` a ``(2,)`` tensor)."""
+    from mmdet.models.task_modules.coders import DeltaXYWHBBoxCoder
+
+    return getattr(type(coder), 'traceable_decode', False) or (
+        isinstance(coder, DeltaXYWHBBoxCoder)
+        and type(coder).decode is DeltaXYWHBBoxCoder.decode)
+
+
+def decode(coder, rois: Tensor, deltas: Tensor, img_hw: Tensor) -> Tensor:
+    """``coder.decode(rois, deltas, max_shape=img_hw)`` as a ``(N, 4)`` tensor: the coder's own
+    ``decode`` where it traces, else :func:`delta2bbox` (see :func:`decodes_in_graph`)."""
+    if getattr(type(coder), 'traceable_decode', False):
+        from mmdet.structures.bbox import get_box_tensor
+
+        return get_box_tensor(coder.decode(rois, deltas, max_shape=img_hw))
+    return delta2bbox(rois, deltas, coder, img_hw)
 
 
 def delta2bbox(rois: Tensor, deltas: Tensor, coder, img_hw: Tensor,
@@ -52,7 +74,8 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, nms_cfg: dict,
                 max_num: int = -1) -> Tensor:
     """mmcv's ``batched_nms(boxes, scores, idxs, nms_cfg)`` for ``type='nms'``: NMS within
     each ``idxs`` group (unless ``nms_cfg['class_agnostic']``), done as mmcv does, on one set
-    of boxes offset by ``idx * (max coordinate + 1)``.
+    of boxes offset by ``idx * (max coordinate + 1)``. mmcv's ``offset=1`` (widths and heights
+    ``x2 - x1 + 1``) is the standard IoU of the boxes with ``x2 + 1`` and ``y2 + 1``.
 
     Returns the indices of the kept boxes by descending score, at most ``max_num`` if > 0.
     """
@@ -62,6 +85,9 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, nms_cfg: dict,
         max_coordinate = max_or_neg_inf(boxes)
         offsets = idxs.to(boxes) * (max_coordinate + torch.tensor(1).to(boxes))
         boxes_for_nms = boxes + offsets[:, None]
+    pixel = float(nms_cfg.get('offset', 0))
+    if pixel:
+        boxes_for_nms = torch.cat([boxes_for_nms[:, :2], boxes_for_nms[:, 2:] + pixel], dim=1)
     return nms_keep(boxes_for_nms, scores, nms_cfg['iou_threshold'], max_num)
 
 

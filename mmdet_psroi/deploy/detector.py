@@ -5,6 +5,7 @@ from typing import Tuple
 import torch
 from torch import Tensor, nn
 
+from .boxes import decodes_in_graph
 from .errors import UnsupportedExport
 from .export_context import export_context, graph_data_sample
 from .preprocessor import GraphPreprocessor, image_hw
@@ -75,13 +76,11 @@ def check_detector(model) -> None:
                                 'proposals (precomputed proposals are not an input)')
     rpn_head = model.rpn_head
     _check_type('model.rpn_head', rpn_head, 'RPNHead')
-    _check_type('model.rpn_head.anchor_generator', rpn_head.prior_generator,
-                'AnchorGenerator')
-    _check_type('model.rpn_head.bbox_coder', rpn_head.bbox_coder, 'DeltaXYWHBBoxCoder')
+    _check_anchor_generator('model.rpn_head.anchor_generator', rpn_head.prior_generator)
+    _check_coder('model.rpn_head.bbox_coder', rpn_head.bbox_coder)
     check_roi_head(model.roi_head)
     bbox_head = model.roi_head.bbox_head
-    _check_type('model.roi_head.bbox_head.bbox_coder', bbox_head.bbox_coder,
-                'DeltaXYWHBBoxCoder')
+    _check_coder('model.roi_head.bbox_head.bbox_coder', bbox_head.bbox_coder)
     if bbox_head.custom_cls_channels:
         raise UnsupportedExport('model.roi_head.bbox_head.loss_cls',
                                 f'{type(bbox_head.loss_cls).__name__} has its own score '
@@ -100,6 +99,25 @@ def _check_type(where, obj, expected):
                                 f'{expected} only')
 
 
+def _check_anchor_generator(where, generator):
+    from mmdet.models.task_modules.prior_generators import AnchorGenerator
+
+    # the graph shifts the generator's own base anchors (rpn_head.grid_anchors)
+    if not (isinstance(generator, AnchorGenerator)
+            and type(generator).single_level_grid_priors
+            is AnchorGenerator.single_level_grid_priors):
+        raise UnsupportedExport(where, f'type {type(generator).__name__!r}; the export '
+                                "reproduces AnchorGenerator's grid of its base anchors (and "
+                                'of the subclasses that keep single_level_grid_priors)')
+
+
+def _check_coder(where, coder):
+    if not decodes_in_graph(coder):
+        raise UnsupportedExport(where, f'type {type(coder).__name__!r}; the export reproduces '
+                                "DeltaXYWHBBoxCoder's decode and coders whose own decode "
+                                'traces (traceable_decode = True)')
+
+
 def _check_nms(where, cfg):
     nms = cfg.get('nms') if cfg is not None else None
     if nms is None:
@@ -107,6 +125,9 @@ def _check_nms(where, cfg):
     if nms.get('type', 'nms') != 'nms':
         raise UnsupportedExport(f'{where}.nms.type', f"{nms.get('type')!r}: the graph has "
                                 "ONNX NonMaxSuppression, i.e. type='nms'")
-    unknown = set(nms) - {'type', 'iou_threshold', 'class_agnostic', 'split_thr'}
+    unknown = set(nms) - {'type', 'iou_threshold', 'class_agnostic', 'split_thr', 'offset'}
     if unknown:
         raise UnsupportedExport(f'{where}.nms', f'keys {sorted(unknown)} are not exported')
+    if nms.get('offset', 0) not in (0, 1):
+        raise UnsupportedExport(f'{where}.nms.offset', f"{nms.get('offset')!r}; mmcv's nms "
+                                'takes 0 or 1')

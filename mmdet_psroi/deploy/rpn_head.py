@@ -4,14 +4,16 @@ from typing import List, Sequence
 import torch
 from torch import Tensor
 
-from .boxes import batched_nms, delta2bbox
+from .boxes import batched_nms, decode
 from .graph_ops import top_k
 from .instances import graph_instances
 
 
 def grid_anchors(prior_generator, level: int, featmap: Tensor) -> Tensor:
     """``AnchorGenerator.single_level_grid_priors`` for the (dynamic) size of ``featmap``
-    ``(1, C, H, W)``: ``(H*W*A, 4)`` anchors, the A anchors of (0, 0) first, then (0, 1)..."""
+    ``(1, C, H, W)``: ``(H*W*A, 4)`` anchors, the A anchors of (0, 0) first, then (0, 1)...:
+    the generator's own ``base_anchors`` (any ``AnchorGenerator`` subclass that keeps the
+    grid shift, e.g. ``LegacyAnchorGenerator``) shifted by the stride."""
     base_anchors = prior_generator.base_anchors[level].to(featmap)
     stride_w, stride_h = prior_generator.strides[level]
     shift_x = torch.arange(0, featmap.shape[3], device=featmap.device).to(featmap) * stride_w
@@ -63,8 +65,8 @@ def rpn_proposals(rpn_head, cls_scores: Sequence[Tensor], bbox_preds: Sequence[T
         mlvl_anchors.append(anchors)
         mlvl_scores.append(scores)
         level_ids.append(torch.full_like(scores, level, dtype=torch.long))
-    bboxes = delta2bbox(torch.cat(mlvl_anchors), torch.cat(mlvl_deltas), rpn_head.bbox_coder,
-                        img_hw)
+    bboxes = decode(rpn_head.bbox_coder, torch.cat(mlvl_anchors), torch.cat(mlvl_deltas),
+                    img_hw)
     scores, level_ids = torch.cat(mlvl_scores), torch.cat(level_ids)
     if cfg.get('min_bbox_size', -1) >= 0:
         w, h = bboxes[:, 2] - bboxes[:, 0], bboxes[:, 3] - bboxes[:, 1]

@@ -98,6 +98,8 @@ def _with(model, path, value):
      'model.test_cfg.rcnn.nms.type', "'soft_nms'"),
     ('rpn_head.test_cfg.nms', ConfigDict(type='nms', iou_threshold=0.7, max_num=10),
      'model.test_cfg.rpn.nms', "['max_num']"),
+    ('rpn_head.test_cfg.nms', ConfigDict(type='nms', iou_threshold=0.7, offset=2),
+     'model.test_cfg.rpn.nms.offset', '0 or 1'),
     ('rpn_head.test_cfg.max_per_img', -1, 'model.test_cfg.rpn.max_per_img', 'positive'),
     ('roi_head.bbox_roi_extractor.roi_layers.0.pool_mode', 'max',
      'model.roi_head.bbox_roi_extractor.roi_layer', "pool_mode='max'"),
@@ -113,11 +115,18 @@ def test_unsupported_settings_are_named(path, value, where, why):
 
 def test_unsupported_parts_are_named():
     from mmcv.ops import ModulatedDeformConv2dPack, RoIPool
+    from mmdet.models.task_modules.coders import TBLRBBoxCoder
 
     model = build_tiny('faster_rcnn_fpn_roialign')
     with pytest.raises(UnsupportedExport, match="type 'RoIPool'"):
         check_detector(_with(model, 'roi_head.bbox_roi_extractor.roi_layers',
                              torch.nn.ModuleList([RoIPool(7, 0.25)])))
+    with pytest.raises(UnsupportedExport, match=r"model\.rpn_head\.bbox_coder: .*"
+                                                "'TBLRBBoxCoder'"):
+        check_detector(_with(model, 'rpn_head.bbox_coder', TBLRBBoxCoder()))
+    with pytest.raises(UnsupportedExport, match=r"roi_layer\.rule: 'caffe'"):
+        check_detector(_with(build_tiny('rfcn_fpn_psroipool'),
+                             'roi_head.bbox_roi_extractor.roi_layers.0.rule', 'caffe'))
     with pytest.raises(UnsupportedExport, match="model: type 'Sequential'"):
         check_detector(torch.nn.Sequential())
     with pytest.raises(UnsupportedExport, match='model.roi_head.mask_head'):

@@ -64,10 +64,25 @@ def tiny_deformable_fpn_cfg():
     return cfg
 
 
+def tiny_py_faster_rcnn_cfg():
+    """The conventions of the models converted from Deformable-ConvNets on the tiny C4 R-FCN:
+    py-faster-rcnn's anchors and +1-pixel box decoding (RPN and head), NMS with ``offset=1``
+    (+1-pixel areas). PS RoI Align: PSRoIPool's quantised bins give random weights' RoIs
+    bitwise-equal scores, which mmdet's unstable sort orders either way."""
+    cfg = tiny_rfcn_cfg(roi_layer='PSRoIAlign')
+    cfg.rpn_head.anchor_generator.type = 'PyFasterRCNNAnchorGenerator'
+    for coder in (cfg.rpn_head.bbox_coder, cfg.roi_head.bbox_head.bbox_coder):
+        coder.type = 'PyFasterRCNNBBoxCoder'
+    for stage in ('rpn', 'rcnn'):
+        cfg.test_cfg[stage].nms.offset = 1
+    return cfg
+
+
 # name -> (config builder, projects package the config imports)
 CASES = {
     'rfcn_c4_psroialign': (lambda: tiny_rfcn_cfg(roi_layer='PSRoIAlign'), None),
     'rfcn_fpn_psroipool': (lambda: tiny_rfcn_fpn_cfg(), None),
+    'rfcn_c4_py_faster_rcnn': (tiny_py_faster_rcnn_cfg, None),
     'faster_rcnn_fpn_roialign': (tiny_faster_rcnn_fpn_cfg, None),
     'lighthead_fpn': (tiny_lighthead_fpn_cfg, 'projects.LightHeadRCNN.lighthead_rcnn'),
     'deformable_rfcn_fpn': (tiny_deformable_fpn_cfg, 'projects.DeformableRFCN.deformable_rfcn'),

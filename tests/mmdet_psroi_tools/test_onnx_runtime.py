@@ -23,10 +23,11 @@ def tied_boxes(n=64):
     return boxes, scores
 
 
-def test_batched_nms_keeps_the_first_of_equal_scores_inside_the_block_only():
+@pytest.mark.parametrize('offset', [0, 1])
+def test_batched_nms_keeps_the_first_of_equal_scores_inside_the_block_only(offset):
     boxes, scores = tied_boxes()
     idxs = torch.zeros(len(scores), dtype=torch.long)
-    cfg = dict(type='nms', iou_threshold=0.5)
+    cfg = dict(type='nms', iou_threshold=0.5, offset=offset)
     with nms_ties_by_index():
         dets, keep = batched_nms(boxes, scores, idxs, cfg)
     assert keep.tolist() == [0, len(scores) - 1]
@@ -36,12 +37,15 @@ def test_batched_nms_keeps_the_first_of_equal_scores_inside_the_block_only():
     assert len(keep_after) == 2 and keep_after[1] == len(scores) - 1
 
 
-def test_unequal_scores_keep_what_mmcv_keeps():
+@pytest.mark.parametrize('offset', [0, 1])
+def test_unequal_scores_keep_what_mmcv_keeps(offset):
     torch.manual_seed(0)
     xy = torch.rand(200, 2) * 50
-    boxes = torch.cat([xy, xy + 5 + torch.rand(200, 2) * 20], dim=1)
+    # small boxes, where the +1 pixel of offset=1 changes which are kept
+    boxes = torch.cat([xy, xy + 1 + torch.rand(200, 2) * 4], dim=1)
     scores = torch.rand(200)
-    expected = mmcv_nms.nms(boxes, scores, 0.3)
+    expected = mmcv_nms.nms(boxes, scores, 0.3, offset)
+    assert not torch.equal(expected[1], mmcv_nms.nms(boxes, scores, 0.3, 1 - offset)[1])
     with nms_ties_by_index():
-        dets, keep = mmcv_nms.nms(boxes, scores, 0.3)
+        dets, keep = mmcv_nms.nms(boxes, scores, 0.3, offset)
     assert torch.equal(keep, expected[1]) and torch.equal(dets, expected[0])

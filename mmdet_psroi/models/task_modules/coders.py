@@ -20,8 +20,13 @@ class PyFasterRCNNBBoxCoder(LegacyDeltaXYWHBBoxCoder):
     ``|log(wh_ratio_clip)|`` (py-faster-rcnn does not clamp), and boxes are clipped to
     ``[0, W - 1] x [0, H - 1]`` where ``max_shape`` is given.
 
+    ``decode`` traces into an exported graph with ``max_shape`` a ``(2,)`` tensor of the
+    image's (dynamic) height and width (``traceable_decode``).
+
     Args: those of ``LegacyDeltaXYWHBBoxCoder`` (``target_means``, ``target_stds``).
     """
+
+    traceable_decode = True
 
     def decode(self, bboxes: Union[Tensor, BaseBoxes], pred_bboxes: Tensor,
                max_shape: Optional[Sequence[int]] = None,
@@ -47,8 +52,13 @@ class PyFasterRCNNBBoxCoder(LegacyDeltaXYWHBBoxCoder):
         x1, x2 = pred_ctr_x - half_w, pred_ctr_x + half_w
         y1, y2 = pred_ctr_y - half_h, pred_ctr_y + half_h
         if max_shape is not None:
-            x1, x2 = (x.clamp(min=0, max=max_shape[1] - 1) for x in (x1, x2))
-            y1, y2 = (y.clamp(min=0, max=max_shape[0] - 1) for y in (y1, y2))
+            # the last pixel's (y, x); max_shape may be a (2,) tensor (an exported graph's
+            # dynamic image size)
+            size = (max_shape.to(deltas) if torch.is_tensor(max_shape) else
+                    deltas.new_tensor(max_shape[:2]))
+            last = size[:2] - 1
+            x1, x2 = (torch.min(x.clamp(min=0), last[1]) for x in (x1, x2))
+            y1, y2 = (torch.min(y.clamp(min=0), last[0]) for y in (y1, y2))
         decoded = torch.stack([x1, y1, x2, y2], dim=-1).view_as(deltas)
         if self.use_box_type:
             decoded = HorizontalBoxes(decoded)
