@@ -59,7 +59,7 @@ def write_model(name, work_dir):
                      dict(type='PackDetInputs')]
     cfg = Config(dict(
         default_scope='mmdet',
-        custom_imports=dict(imports=['mmdet_psroi'] + ([package] if package else []),
+        custom_imports=dict(imports=['mmdet_psroi.plugin'] + ([package] if package else []),
                             allow_failed_imports=False),
         model=make_cfg(),
         test_pipeline=test_pipeline,
