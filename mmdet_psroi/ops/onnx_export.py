@@ -12,8 +12,8 @@ pass ``custom_translation_table=mmdet_psroi.ops.onnx_translation_table()``.
 
 The graphs are those of :mod:`mmdet_psroi.ops.onnx_graph`. What cannot be exported raises
 :class:`OnnxExportError` naming the argument: ``ps_roi_align`` with an adaptive
-``sampling_ratio`` (<= 0), ``original=True`` rules, maps that are not float32, or a channel
-count the traced graph does not know.
+``sampling_ratio`` (<= 0), ``rule='caffe'``/``'mxnet'`` (the op's ``original=True``), maps
+that are not float32, or a channel count the traced graph does not know.
 """
 import torch
 
@@ -30,8 +30,9 @@ class OnnxExportError(ValueError):
 def _check_export_args(name, channels, dtype_is_float32, kh, kw, original):
     if original:
         raise OnnxExportError(
-            f'{name}: original=True (the original Caffe/MXNet quantisation) has no ONNX export; '
-            'export a model whose roi_layer has original=False (the default)')
+            f"{name}: rule='caffe'/'mxnet' (the op's original=True: the original Caffe/MXNet "
+            "quantisation) has no ONNX export; export a model whose roi_layer has "
+            "rule='torchvision' (the default)")
     if channels is None:
         raise OnnxExportError(f'{name}: the channel count of input is not known to the '
                               'exporter; it must be static (only N, H, W may be dynamic)')
