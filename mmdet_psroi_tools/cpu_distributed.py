@@ -1,15 +1,8 @@
-"""CPU-only distributed runs (``--launcher pytorch`` with gloo) under mmengine 0.10.
-
-mmengine's pytorch launcher calls ``torch.cuda.set_device`` before it creates the process
-group, and wraps the model in DDP with ``device_ids=[LOCAL_RANK]``: both fail without a GPU.
-When there is none, the tools create the gloo process group first (mmengine then finds it
-initialised and skips its own set-up) and wrap the model in DDP without device ids.
-
-Every run closes its process group before the interpreter shuts down: left to shutdown, gloo's
-worker threads can abort a process (SIGABRT) after a run that succeeded. A run that succeeded
-first waits at a barrier for the other ranks, so that no rank tears its group down while
-another still talks to it (without it, one two-process CPU run in a loaded test suite aborted
-rank 0 at exit with "terminate called without an active exception").
+"""CPU-only distributed runs (``--launcher pytorch`` with gloo) under mmengine 0.10, whose
+launcher calls ``torch.cuda.set_device`` and wraps the model in DDP with device ids: without a
+GPU the tools create the gloo group first and wrap without device ids. Every run closes its
+process group before shutdown (left to it, gloo's threads can abort a process that succeeded),
+after a barrier, so that no rank tears its group down while another still talks to it.
 """
 from contextlib import contextmanager
 

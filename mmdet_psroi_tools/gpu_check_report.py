@@ -3,6 +3,8 @@ target, and gpu_check.md rendered from the check's record (its ``gpu_check.json`
 holds the op benchmark's and the head benchmark's JSON output as they wrote it."""
 import xml.etree.ElementTree as ElementTree
 
+from .tables import table
+
 # Test modules with 'cuda' in their case names that compile or emulate the kernels on the CPU.
 NOT_ON_THE_GPU = ('test_cuda_build', 'test_cuda_emulation')
 OUTCOMES = {'failure': 'failed', 'error': 'errors', 'skipped': 'skipped'}
@@ -34,12 +36,6 @@ def targets(op_benchmark):
     missed = [f"{r['op']} {r['classes']} classes {r['rois']} RoIs {r['dtype']} {r['phase']}: "
               f"{r['speedup']:.2f}x" for r in rows if r['speedup'] < 1.0]
     return dict(ours_at_least_as_fast=dict(met=not missed, rows=len(rows), missed=missed))
-
-
-def table(columns, rows):
-    """A markdown table: a header and one line per row (cells formatted by ``str``)."""
-    return (['| ' + ' | '.join(columns) + ' |', '|---' * len(columns) + '|']
-            + ['| ' + ' | '.join(map(str, row)) + ' |' for row in rows])
 
 
 def markdown(report):

@@ -3,9 +3,8 @@ projects/LightHeadRCNN/tools/benchmark.py), set to a fixed RoI count, and their 
 
 The RoI count is fixed by the RPN settings and, in training, by the RoI sampler (``num`` =
 RoIs): the RPN keeps its 6000 top-scoring boxes (``nms_pre``, as mmdet's C4 test config),
-suppresses none of them (NMS at IoU 1.0) and returns ``max_per_img`` = RoIs of them. Keeping
-every anchor instead would put an NMS over ~36k boxes, seconds of quadratic work that no head
-causes, into every model's times. Weights are random (no download).
+suppresses none (NMS at IoU 1.0; over every anchor it would add seconds no head causes) and
+returns ``max_per_img`` = RoIs of them. Weights are random (no download).
 """
 import contextlib
 import copy
@@ -88,31 +87,29 @@ class Workload:
             return contextlib.nullcontext()
         return torch.autocast('cuda', dtype=torch.float16)
 
-    def infer_model(self):
+    def _infer(self, predict):
         self.model.eval()
         with torch.no_grad(), self.autocast():
-            self.model(self.batch['inputs'], self.samples(), mode='predict')
+            predict()
+
+    def _train_step(self, losses):
+        self.model.train()
+        with self.autocast():
+            loss, _ = self.model.parse_losses(losses())
+        loss.backward()
+        self.model.zero_grad(set_to_none=True)
+
+    def infer_model(self):
+        self._infer(lambda: self.model(self.batch['inputs'], self.samples(), mode='predict'))
 
     def infer_head(self):
-        self.model.eval()
-        with torch.no_grad(), self.autocast():
-            self.model.roi_head.predict(self.x_roi, copy.deepcopy(self.proposals),
-                                        self.samples(), rescale=False)
+        self._infer(lambda: self.model.roi_head.predict(
+            self.x_roi, copy.deepcopy(self.proposals), self.samples(), rescale=False))
 
     def train_model(self):
-        self.model.train()
-        with self.autocast():
-            losses = self.model(self.batch['inputs'], self.samples(), mode='loss')
-            loss, _ = self.model.parse_losses(losses)
-        loss.backward()
-        self.model.zero_grad(set_to_none=True)
+        self._train_step(lambda: self.model(self.batch['inputs'], self.samples(), mode='loss'))
 
     def train_head(self):
-        self.model.train()
         x_roi = tuple(t.detach().requires_grad_() for t in self.x_roi)
-        with self.autocast():
-            losses = self.model.roi_head.loss(x_roi, copy.deepcopy(self.proposals),
-                                              self.samples())
-            loss, _ = self.model.parse_losses(losses)
-        loss.backward()
-        self.model.zero_grad(set_to_none=True)
+        self._train_step(lambda: self.model.roi_head.loss(
+            x_roi, copy.deepcopy(self.proposals), self.samples()))

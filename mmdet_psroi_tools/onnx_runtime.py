@@ -1,7 +1,8 @@
 """What the ONNX deployment tools (tools/deployment/) share: the exporter selection, a CPU
-session of the graph on the chosen runtime (onnxruntime or OpenVINO), and running an exported
-detector on an mmdet test batch."""
+session of the graph on the chosen runtime (onnxruntime or OpenVINO), loading the config and
+model, and running an exported detector on an mmdet test batch."""
 import contextlib
+from types import SimpleNamespace
 
 BACKENDS = ('onnxruntime', 'openvino')  # the runtimes a graph can run on (--backend)
 OPENVINO_PIN = 'openvino==2026.4.1'  # the tested release (requirements/constraints-*.txt)
@@ -10,8 +11,7 @@ DYNAMO_MIN_OPSET = 18  # the dynamo exporter's own opset (it converts to others 
 
 
 def torchscript_exporter():
-    """``torch.onnx.export``'s keyword arguments that select the TorchScript exporter: torch
-    >= 2.5 has both exporters (``dynamo=False``), torch 2.1 only this one."""
+    """``torch.onnx.export``'s keyword arguments selecting the TorchScript exporter."""
     return dict(dynamo=False) if _has_dynamo_argument() else {}
 
 
@@ -24,9 +24,9 @@ def _has_dynamo_argument():
 
 
 def available_exporters():
-    """The exporters this torch has, the preferred one first: 'dynamo' (``torch.export`` with
-    onnxscript translations) where ``torch.onnx.export`` takes ``dynamo=`` and onnxscript
-    imports, and 'torchscript' where ``torch.onnx`` still has it (torch 2.1: only this one)."""
+    """The exporters this torch has, the preferred one first: 'dynamo' where
+    ``torch.onnx.export`` takes ``dynamo=`` and onnxscript imports, 'torchscript' where
+    ``torch.onnx`` still has it (torch 2.1: only this one)."""
     import importlib.util
 
     import torch
@@ -40,9 +40,8 @@ def available_exporters():
 
 
 def exporter_options(exporter):
-    """``torch.onnx.export``'s keyword arguments for ``exporter`` ('torchscript' or 'dynamo'),
-    with the translations of the package's operators for the dynamo exporter. Raises
-    SystemExit naming the exporters this torch has when it lacks ``exporter``."""
+    """``torch.onnx.export``'s keyword arguments for ``exporter`` (the package's operators'
+    translations for dynamo); SystemExit naming the exporters this torch has if it lacks it."""
     import torch
 
     available = available_exporters()
@@ -60,9 +59,8 @@ def exporter_options(exporter):
 
 
 def export_detector(graph, image, path, opset, exporter):
-    """``torch.onnx.export`` of an ``ExportableDetector`` traced on ``image`` to ``path``
-    with ``exporter``: input ``image`` with dynamic height and width, outputs ``dets`` and
-    ``labels``."""
+    """Exports an ``ExportableDetector`` traced on ``image`` to ``path``: input ``image`` of
+    dynamic height and width, outputs ``dets`` and ``labels``."""
     import torch
 
     if exporter == 'dynamo':
@@ -88,17 +86,10 @@ def ort_session(model, threads=0):
     return ort.InferenceSession(model, options, providers=['CPUExecutionProvider'])
 
 
-class _Port:
-    def __init__(self, name):
-        self.name = name
-
-
 class OpenVINOSession:
-    """OpenVINO's CPU plugin running ``model`` (a path or the bytes of an ONNX model) in
-    float32 (``INFERENCE_PRECISION_HINT=f32``: the plugin would otherwise compute in bf16 on
-    CPUs that have it) with ``threads`` inference threads (0: OpenVINO's default), behind
-    onnxruntime's session interface: ``get_inputs()``, ``get_outputs()`` (objects with a
-    ``name``) and ``run(None, feeds)`` (the outputs as numpy arrays, in the graph's order)."""
+    """OpenVINO's CPU plugin running ``model`` (a path or the bytes of an ONNX model) in float32
+    (else bf16 on CPUs that have it) with ``threads`` threads (0: its default), behind
+    onnxruntime's session interface (``get_inputs()``, ``get_outputs()``, ``run(None, feeds)``)."""
 
     def __init__(self, model, threads=0):
         import io
@@ -122,10 +113,10 @@ class OpenVINOSession:
         self.request = self.compiled.create_infer_request()
 
     def get_inputs(self):
-        return [_Port(name) for name in self.input_names]
+        return [SimpleNamespace(name=name) for name in self.input_names]
 
     def get_outputs(self):
-        return [_Port(name) for name in self.output_names]
+        return [SimpleNamespace(name=name) for name in self.output_names]
 
     def run(self, output_names, feeds):
         import numpy as np
@@ -149,18 +140,16 @@ def missing_backend(backend):
     return ''
 
 
-def check_backends(backends, option='--backend'):
-    """Exits with a message naming ``option`` when a backend cannot run here."""
+def check_backends(backends):
+    """Exits with a message naming ``--backend`` when a backend cannot run here."""
     for backend in backends:
         why = missing_backend(backend)
         if why:
-            raise SystemExit(f'{option} {backend}: {why}')
+            raise SystemExit(f'--backend {backend}: {why}')
 
 
 def inference_session(model, backend='onnxruntime', threads=0):
-    """A CPU session of ``model`` (a path or the bytes of an ONNX model) on ``backend``
-    (:data:`BACKENDS`), with onnxruntime's session interface (``run(None, feeds)``,
-    ``get_inputs()``, ``get_outputs()``)."""
+    """A CPU session of ``model`` (a path or the bytes of an ONNX model) on ``backend``."""
     if backend == 'onnxruntime':
         return ort_session(model, threads)
     if backend == 'openvino':
@@ -189,18 +178,18 @@ def run_onnx(session, data_batch):
     image = inputs[0].float().unsqueeze(0).numpy()
     dets, labels = session.run(None, {'image': np.ascontiguousarray(image)})
     scale_w, scale_h = samples[0].metainfo['scale_factor']
-    boxes = torch.from_numpy(dets[:, :4]) / boxes_scale(scale_w, scale_h)
+    boxes = torch.from_numpy(dets[:, :4]) / torch.tensor([scale_w, scale_h] * 2,
+                                                         dtype=torch.float32)
     return InstanceData(bboxes=boxes, scores=torch.from_numpy(dets[:, 4]),
                         labels=torch.from_numpy(labels))
 
 
 @contextlib.contextmanager
 def nms_ties_by_index():
-    """Within the block, mmcv's ``nms`` (and so ``batched_nms``, which mmdet's RPN and
-    RoI-head post-processing call) visits boxes of equal score by index, as the exported
-    graph's ONNX ``NonMaxSuppression`` does, instead of in the order of torch's unstable sort.
-    Only the boxes kept among overlapping boxes of bitwise-equal score can change. ``offset=1``
-    (widths ``x2 - x1 + 1``) is NMS of the boxes with ``x2 + 1``, ``y2 + 1``, as in the graph."""
+    """Within the block, mmcv's ``nms`` (so ``batched_nms``, which mmdet's post-processing
+    calls) visits boxes of equal score by index, as the graph's ``NonMaxSuppression`` does,
+    not in the order of torch's unstable sort. ``offset=1`` is NMS of the boxes with
+    ``x2 + 1``, ``y2 + 1``, as in the graph."""
     import importlib
 
     import torch
@@ -225,10 +214,37 @@ def nms_ties_by_index():
         mmcv_nms.nms = original
 
 
-def boxes_scale(scale_w, scale_h):
-    import torch
+def require_files(args, *names):
+    """Exits naming the first of ``args``' attributes ``names`` that is given and no file."""
+    import os.path
 
-    return torch.tensor([scale_w, scale_h, scale_w, scale_h], dtype=torch.float32)
+    for name in names:
+        path = getattr(args, name)
+        if path is not None and not os.path.isfile(path):
+            raise SystemExit(f'{name} file not found: {path}')
+
+
+def load_config(path, cfg_options=None):
+    """The config at ``path`` with ``cfg_options`` merged; mmdet's and the package's modules
+    registered (the models, the ops' ONNX symbolics)."""
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+
+    import mmdet_psroi.plugin  # noqa: F401
+
+    register_all_modules()
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def build_test_dataloader(cfg):
+    import copy
+
+    from mmengine.runner import Runner
+
+    return Runner.build_dataloader(copy.deepcopy(cfg.test_dataloader))
 
 
 def load_pytorch_model(cfg, checkpoint):

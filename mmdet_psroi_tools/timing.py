@@ -1,19 +1,11 @@
 """Interleaved timing rounds: the benchmarks' one way of timing workloads against each other.
 
-Every round times each workload once, in the same order; a change in the machine's speed during
-the run (other processes, clock, heat) therefore reaches all workloads alike, and a per-round
-ratio of two workloads cancels it. A workload is called ``warmup`` times, untimed, before the
-first round (first-call allocations, lazy initialisation, autotuning).
-
-    from mmdet_psroi_tools.timing import interleaved_rounds, per_round_ratio
+Every round times each workload once, in the same order, so a change in the machine's speed
+during the run reaches all workloads alike and a per-round ratio of two workloads cancels it::
 
     times = interleaved_rounds({'ours': run_ours, 'peer': run_peer}, rounds=7)
     speedup = per_round_ratio(times['peer'], times['ours'])  # per round: peer / ours
     print(f'ours {times["ours"]} s, speed-up {speedup}')  # median [low, high] over rounds
-
-``measure`` says what one timing is: :func:`wall_clock` (default) times one call;
-:func:`synchronized` also waits for a GPU's queued work before and after it; any
-``measure(fn) -> seconds`` does (e.g. the mean over several calls, or CUDA events).
 """
 import statistics
 import time
@@ -54,42 +46,34 @@ def wall_clock(fn):
     return time.perf_counter() - start
 
 
-def synchronized(device):
-    """A ``measure`` that times one call of ``fn`` on ``device`` (a ``torch.device``) with
-    its queued GPU work: it synchronizes the device before and after the call."""
+def synchronized(device, calls=1):
+    """A ``measure``: seconds per call over ``calls`` calls of ``fn`` on ``device`` (a
+    ``torch.device``); on a GPU with CUDA events after a synchronize, queued work included."""
     import torch
 
     def measure(fn):
+        def run():
+            for _ in range(calls):
+                fn()
+
         if device.type != 'cuda':
-            return wall_clock(fn)
+            return wall_clock(run) / calls
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        fn()
-        torch.cuda.synchronize(device)
-        return time.perf_counter() - start
+        start.record()
+        run()
+        end.record()
+        end.synchronize()
+        return start.elapsed_time(end) / 1e3 / calls
 
     return measure
 
 
 def interleaved_rounds(workloads, rounds, warmup=1, measure=wall_clock, on_round=None):
-    """Time ``workloads`` in turn, round after round.
-
-    Args:
-        workloads (dict): name -> callable taking no argument; the dict's order is the order
-            in which every round times them.
-        rounds (int): timed rounds (>= 1).
-        warmup (int): untimed calls of every workload before the first round (>= 0).
-        measure (callable): ``measure(fn) -> seconds`` of one timing of ``fn``
-            (default :func:`wall_clock`).
-        on_round (callable, optional): called with the round number (1, 2, ...) and
-            ``rounds`` before each round (progress messages).
-
-    Returns:
-        dict: name -> :class:`Rounds` of that workload's seconds, in round order.
-
-    Raises:
-        ValueError: for no workloads, ``rounds`` < 1 or ``warmup`` < 0.
-    """
+    """``{name: Rounds}`` of the seconds of ``workloads`` (name -> callable, timed in the
+    dict's order every round) over ``rounds`` rounds, after ``warmup`` untimed calls of each.
+    ``measure(fn) -> seconds`` is one timing; ``on_round(index, rounds)`` is called before
+    each round (progress). Raises ValueError for no workloads, rounds < 1 or warmup < 0."""
     if not workloads:
         raise ValueError('interleaved_rounds needs at least one workload, got none')
     if rounds < 1:
@@ -109,13 +93,8 @@ def interleaved_rounds(workloads, rounds, warmup=1, measure=wall_clock, on_round
 
 
 def per_round_ratio(numerator, denominator):
-    """Per round ``numerator / denominator`` of two :class:`Rounds` timed in the same
-    rounds, as :class:`Rounds` (e.g. ``per_round_ratio(peer, ours)``: the speed-up of ours over
-    the peer).
-
-    Raises:
-        ValueError: when they hold different numbers of rounds.
-    """
+    """Per round ``numerator / denominator`` of two :class:`Rounds` of the same rounds (e.g.
+    ``per_round_ratio(peer, ours)``: our speed-up); ValueError when their lengths differ."""
     if len(numerator.values) != len(denominator.values):
         raise ValueError(f'per_round_ratio needs the same rounds on both sides, got '
                          f'{len(numerator.values)} and {len(denominator.values)}')

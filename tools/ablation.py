@@ -1,26 +1,15 @@
-"""Train and compare detectors that differ only in their RoI head, over seeds (`make demo`;
-docs/neon_demo.md).
+"""Train and compare detectors that differ only in their RoI head, over seeds.
 
-For every seed 0..N-1 (``--seeds N``, the outer loop) and every config: train with the
-config's ``randomness.seed`` set to the seed, or reuse the finished run of the same config
-(``--retrain``: train again), and evaluate on the val split with ``CocoMetric``; then time
-inference of every trained model in interleaved rounds. Per model: mean and standard
-deviation over seeds, every seed's values, and the difference to ``--baseline`` (default: the
-last config) with a 95 % interval paired by seed. The parts: ``mmdet_psroi_tools/ablation/``
-(run cache, training, timing, report). Writes, under ``--work-dir``:
+`make demo`; docs/neon_demo.md. Every (seed, config) run trained with ``randomness.seed`` = the
+seed, or its finished run reused (``--retrain``: train again), evaluated on the val split; then
+inference of every trained model timed in interleaved rounds. Per model: mean and std over seeds
+and the difference to ``--baseline`` (default: the last config) paired by seed. Writes under
+``--work-dir``: ``<model>/seed_<k>-<hash>/`` (one run), results.json (the previous one kept as
+results.previous.json), results.md, ap.png, latency.png, loss_curves.png,
+predictions_<model>.png. The parts: ``mmdet_psroi_tools/ablation/``.
 
-    <model>/seed_<k>-<hash>/   one run: checkpoint, logs, config.py, run.json (its results)
-    results.json, results.md   every run and the statistics, updated after every run (the
-                               previous results.json kept as results.previous.json)
-    ap.png, latency.png        means with std error bars, one point per seed
-    loss_curves.png            training loss, one line per seed
-    predictions_<model>.png    a few val tiles (first seed): ground truth green, predictions red
-
-Usage:
-    python tools/ablation.py                                   # the three NEON configs, 1 seed
-    python tools/ablation.py --seeds 3                         # 3 seeds each
-    python tools/ablation.py A.py B.py --baseline A --seeds 5  # any configs
-    python tools/ablation.py --max-iters 2 --data-root DIR     # a smoke run
+    python tools/ablation.py [CONFIG ...] [--seeds 3] [--baseline MODEL]
+    python tools/ablation.py --max-iters 2 --data-root DIR   # a smoke run
 """
 import argparse
 import os

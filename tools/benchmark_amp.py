@@ -1,14 +1,10 @@
-"""Train one config in float32 and with ``tools/train.py --amp``, same seed and iterations,
-and compare the val AP and the training time, measured in the same run.
+"""Train one config in float32 and with --amp, and compare the val AP and the training time.
 
-Without a GPU, ``--amp`` trains with bfloat16 autocast on the CPU (``BF16OptimWrapper``); on
-a GPU with float16 and dynamic loss scaling. The config's schedule is shortened to
-``--iters`` iterations (learning-rate steps scaled with it, warm-up kept) and evaluated once,
-at the end. Prints a table and writes ``results.json`` under ``--work-dir``.
+docs/mixed_precision.md. ``tools/train.py --amp`` trains in bfloat16 on the CPU, in float16 with
+loss scaling on a GPU. Same seed; the schedule shortened to ``--iters`` (learning-rate steps
+scaled, warm-up kept). Prints a table and writes ``results.json`` under ``--work-dir``.
 
-Usage:
-    python tools/benchmark_amp.py            # NEON R-FCN (PSRoIAlign), 300 iterations
-    python tools/benchmark_amp.py CONFIG --iters 100 --work-dir work_dirs/amp --parallel
+    python tools/benchmark_amp.py [CONFIG] [--iters 300] [--work-dir DIR] [--parallel]
 """
 import argparse
 import json

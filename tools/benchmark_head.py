@@ -1,25 +1,11 @@
 """R-FCN vs Faster R-CNN C4 (RoI Align): inference and training-step time per image.
 
-Both models use the same ResNet-50 (caffe) backbone, RPN and input size (600x1000); they
-differ only in the RoI head: R-FCN computes position-sensitive score maps once per image and
-pools them per RoI; Faster R-CNN C4 pools 14x14 RoI Align features and runs res5 per RoI.
-The RoI count is fixed by the RPN settings and, in training, by the RoI sampler (``num`` =
-RoIs; see ``mmdet_psroi_tools/head_benchmark.py``).
+Of the whole model and of the RoI head alone, at fixed RoI counts (docs/benchmarks.md; the
+set-up: ``mmdet_psroi_tools/head_benchmark.py``). Medians of alternating rounds after a warm-up;
+speed-up = Faster R-CNN time / R-FCN time. ``--amp on|both`` (GPU only): the forward under
+float16 autocast too, no loss scaling.
 
-Rows: the whole model (backbone + RPN + RoI head) and the RoI head alone (on precomputed
-features and proposals), at each RoI count. Every time is the median over alternating rounds
-(R-FCN, Faster R-CNN, R-FCN, ...) after a warm-up; speed-up = Faster R-CNN time / R-FCN time.
-A training step is forward + backward (no optimizer update). Weights are random (no
-download): timings do not depend on them.
-
-On a GPU (``--device cuda``) every timed call is preceded and followed by a synchronize, so a
-time is the whole call's, queued kernels included. ``--amp on`` (GPU only) runs the forward
-under ``torch.autocast`` in float16 and the backward from it, with no loss scaling (it does not
-change the time); ``--amp both`` times each row with and without.
-
-Usage:
-    python tools/benchmark_head.py                      # 300, 1000, 2000 RoIs, 3 rounds
-    python tools/benchmark_head.py --rois 300 --rounds 1 --quick
+    python tools/benchmark_head.py [--rois 300 1000 2000] [--rounds 3] [--quick]
     python tools/benchmark_head.py --device cuda --rois 300 2000 --amp both   # the GPU check's
 """
 import argparse
@@ -30,14 +16,8 @@ import torch
 
 from mmdet_psroi_tools.devices import parse_device
 from mmdet_psroi_tools.head_benchmark import CONFIGS, IMAGE_SHAPE, RPN_TOP_BOXES, Workload
+from mmdet_psroi_tools.tables import row, table
 from mmdet_psroi_tools.timing import interleaved_rounds, per_round_ratio, synchronized
-
-
-def alternate(fn_a, fn_b, rounds, device):
-    """Median times of two callables timed in alternation, and the median ratio b / a."""
-    times = interleaved_rounds({'a': fn_a, 'b': fn_b}, rounds, measure=synchronized(device))
-    return times['a'].median, times['b'].median, per_round_ratio(times['b'], times['a']).median
-
 
 AMP_MODES = {'off': (False,), 'on': (True,), 'both': (False, True)}
 
@@ -73,10 +53,9 @@ def main(argv=None):
     height, width = args.image_size
     print(f'torch {torch.__version__}, {where}, image {height}x{width}, ResNet-50, times per '
           f'image, median of {args.rounds} alternating rounds\n')
-    amp_column = args.amp != 'off'
-    print('| RoIs | phase | part |' + (' AMP |' if amp_column else '')
-          + ' R-FCN s | Faster R-CNN C4 s | speed-up |')
-    print('|---' * (7 if amp_column else 6) + '|')
+    amp_column = ['AMP'] if args.amp != 'off' else []
+    print('\n'.join(table(['RoIs', 'phase', 'part'] + amp_column
+                          + ['R-FCN s', 'Faster R-CNN C4 s', 'speed-up'])))
     rows = []
     phases = (('inference', 'infer'),) if args.quick else (('inference', 'infer'),
                                                            ('training step', 'train'))
@@ -88,13 +67,15 @@ def main(argv=None):
                 for amp in AMP_MODES[args.amp]:
                     rfcn.amp = faster.amp = amp
                     method = f'{prefix}_{suffix}'
-                    a, b, ratio = alternate(getattr(rfcn, method), getattr(faster, method),
-                                            args.rounds, device)
+                    times = interleaved_rounds(
+                        {'a': getattr(rfcn, method), 'b': getattr(faster, method)}, args.rounds,
+                        measure=synchronized(device))
+                    a, b = times['a'].median, times['b'].median
+                    ratio = per_round_ratio(times['b'], times['a']).median
                     rows.append(dict(rois=num_rois, phase=phase, part=part, amp=amp, rfcn_s=a,
                                      faster_s=b, speedup=ratio))
-                    amp_cell = (' yes |' if amp else ' no |') if amp_column else ''
-                    print(f'| {num_rois} | {phase} | {part} |{amp_cell} {a:.3f} | {b:.3f} | '
-                          f'**{ratio:.1f}x** |', flush=True)
+                    print(row([num_rois, phase, part] + [('yes' if amp else 'no')] * len(amp_column)
+                              + [f'{a:.3f}', f'{b:.3f}', f'**{ratio:.1f}x**']), flush=True)
         del rfcn, faster
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, 'w') as f:

@@ -1,42 +1,24 @@
 """Benchmark the PS RoI ops against their peers, as ratios measured in the same run.
 
-Peers, where importable: torchvision's ``ps_roi_pool`` / ``ps_roi_align`` (same work), and,
-for context, mmcv's ``roi_align`` producing the same number of output values (K, C_out, k, k)
-from a C_out-channel map. Every time is the median over alternating rounds (ours, peer, ours,
-peer, ...) after a warm-up; the ratio is peer time / our time (> 1: we are faster). On the CPU a
-round is timed with the wall clock, on a GPU with CUDA events recorded around the round's calls
-(after a synchronize), so queued work is counted where it runs.
+docs/benchmarks.md; on a GPU, the GPU check's op benchmark (docs/gpu_check.md). Peers, where importable: torchvision's ``ps_roi_pool`` / ``ps_roi_align``, and mmcv's
+``roi_align`` giving as many output values; ``--peers ours`` times our op against itself.
+Deformable PS RoI pooling is timed against our ps_roi_align with the same samples (docs/op.md).
+Times: medians of alternating rounds after a warm-up (``mmdet_psroi_tools.timing``; CUDA events
+on a GPU); memory floor: the bytes that must move over the bandwidth of a large copy.
 
-Memory floor: the bytes an implementation cannot avoid moving (forward: the distinct input
-elements some bin reads + rois + output; backward: grad_output + rois + the whole grad_input,
-which must be written), over the bandwidth of a large ``copy_`` on the same device measured in
-the same run.
-
-Whether our results agree with torchvision's is tests/ops/test_torchvision_parity.py's to say
-(on CUDA too, in the GPU check); this script only times.
-
-Usage:
-    python tools/benchmark_op.py                 # CPU: R-FCN VOC and COCO shapes, 1 and all threads
-    python tools/benchmark_op.py --quick         # fewer rounds
-    python tools/benchmark_op.py --self-check    # also time the first peer against itself (~1.0x)
-    python tools/benchmark_op.py --device cuda --dtype float32 float16 --classes 21 81 \\
-        --peers torchvision --self-check  # the GPU check's op benchmark
-
-Deformable PS RoI pooling has no peer: it is timed against our ps_roi_align with
-``sampling_ratio = sample_per_part`` (the same samples without offsets), in Deformable R-FCN's
-class-specific setting (k=7, 4 samples per part side, one offset group per class).
+    python tools/benchmark_op.py [--quick] [--self-check] [--device cuda --dtype float32 float16]
 """
 import argparse
 import json
 import os
 import sys
-import time
 
 import torch
 
 from mmdet_psroi.ops import deform_ps_roi_pool, ps_roi_align, ps_roi_pool
 from mmdet_psroi_tools.devices import parse_device
-from mmdet_psroi_tools.timing import interleaved_rounds, per_round_ratio
+from mmdet_psroi_tools.tables import row, table
+from mmdet_psroi_tools.timing import interleaved_rounds, per_round_ratio, synchronized
 
 SPATIAL_SCALE = 1 / 16
 K = 7
@@ -82,28 +64,11 @@ def make_rois(num, generator):
     return torch.cat([torch.zeros(num, 1), xy, xy + size], dim=1)
 
 
-def timed(fn, reps, device):
-    """Seconds per call of fn over reps calls: wall clock on the CPU, CUDA events on a GPU."""
-    if device.type != 'cuda':
-        start = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        return (time.perf_counter() - start) / reps
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    torch.cuda.synchronize(device)
-    start.record()
-    for _ in range(reps):
-        fn()
-    end.record()
-    end.synchronize()
-    return start.elapsed_time(end) / 1e3 / reps
-
-
-def compare(ours, peer, rounds, reps, device):
-    """Median times (s) of two callables measured in alternation (each timing ``reps`` calls,
-    after two warm-up calls), and the median per-round ratio peer / ours."""
-    times = interleaved_rounds({'ours': ours, 'peer': peer}, rounds, warmup=2,
-                               measure=lambda fn: timed(fn, reps, device))
+def compare(ours, peer, args):
+    """Median times (s) of two callables timed in alternation (``reps`` calls a timing, after
+    two warm-up calls), and the median per-round ratio peer / ours."""
+    times = interleaved_rounds({'ours': ours, 'peer': peer}, args.rounds, warmup=2,
+                               measure=synchronized(args.device, args.reps))
     return (times['ours'].median, times['peer'].median,
             per_round_ratio(times['peer'], times['ours']).median)
 
@@ -114,7 +79,7 @@ def copy_bandwidth(rounds, device):
     dst = torch.empty_like(src)
     reps = 10 if device.type == 'cuda' else 1
     times = interleaved_rounds({'copy': lambda: dst.copy_(src)}, rounds,
-                               measure=lambda fn: timed(fn, reps, device))
+                               measure=synchronized(device, reps))
     return 2 * src.numel() * src.element_size() / times['copy'].median
 
 
@@ -143,28 +108,24 @@ def floor_bytes(op_name, x, rois, args):
     return forward, backward
 
 
-class Table:
-    """The markdown table printed while the benchmark runs. The CPU float32 layout is the one
-    README's CPU table comes from; a dtype column appears on a GPU or with other dtypes."""
+def table_keys(device, dtypes):
+    """The row keys of the printed table: README's CPU float32 layout, with a dtype column on a
+    GPU or with other dtypes."""
+    return (['op', 'classes', 'rois'] + (['threads'] if device.type == 'cpu' else [])
+            + (['dtype'] if device.type != 'cpu' or dtypes != ['float32'] else [])
+            + ['phase', 'peer'])
 
-    def __init__(self, device, dtypes):
-        self.keys = ['op', 'classes', 'rois']
-        self.keys += ['threads'] if device.type == 'cpu' else []
-        self.keys += ['dtype'] if device.type != 'cpu' or dtypes != ['float32'] else []
-        self.keys += ['phase', 'peer']
 
-    def header(self):
-        names = {'rois': 'RoIs'}
-        columns = [names.get(k, k) for k in self.keys] + [
-            'ours ms', 'peer ms', 'speed-up', 'memory floor ms', 'ours / floor']
-        return '| ' + ' | '.join(columns) + ' |\n' + '|---' * len(columns) + '|'
+def table_header(keys):
+    return '\n'.join(table([{'rois': 'RoIs'}.get(k, k) for k in keys] + [
+        'ours ms', 'peer ms', 'speed-up', 'memory floor ms', 'ours / floor']))
 
-    def line(self, row):
-        cells = [str(row[k]) for k in self.keys] + [
-            f"{row['ours_ms']:.2f}", f"{row['peer_ms']:.2f}", f"**{row['speedup']:.2f}x**",
-            '-' if row['floor_ms'] is None else f"{row['floor_ms']:.3f}",
-            '-' if row['floor_ms'] is None else f"{row['ours_over_floor']:.1f}x"]
-        return '| ' + ' | '.join(cells) + ' |'
+
+def table_line(keys, r):
+    floor = r['floor_ms'] is not None
+    return row([r[k] for k in keys] + [
+        f"{r['ours_ms']:.2f}", f"{r['peer_ms']:.2f}", f"**{r['speedup']:.2f}x**",
+        f"{r['floor_ms']:.3f}" if floor else '-', f"{r['ours_over_floor']:.1f}x" if floor else '-'])
 
 
 def inputs(classes, num_rois, device, dtype=torch.float32):
@@ -175,42 +136,44 @@ def inputs(classes, num_rois, device, dtype=torch.float32):
     return x, make_rois(num_rois, generator).to(device, dtype), generator
 
 
-def timed_rows(shape, peer, ours, theirs, args, table, floors=(None, None)):
+def case_shape(args, op, classes, num_rois, dtype):
+    threads = torch.get_num_threads() if args.device.type == 'cpu' else None
+    return dict(op=op, classes=classes, rois=num_rois, threads=threads, dtype=dtype)
+
+
+def timed_rows(shape, peer, ours, theirs, args, floors=(None, None)):
     """Forward and backward rows: our (forward, backward) callables against the peer's, timed
     in alternation; ``floors``: their memory floors in seconds, where known."""
     rows = []
     for phase, a, b, floor in zip(('forward', 'backward'), ours, theirs, floors):
-        ours_s, peer_s, ratio = compare(a, b, args.rounds, args.reps, args.device)
+        ours_s, peer_s, ratio = compare(a, b, args)
         rows.append(dict(shape, phase=phase, peer=peer, ours_ms=ours_s * 1e3,
                          peer_ms=peer_s * 1e3, speedup=ratio,
                          floor_ms=None if floor is None else floor * 1e3,
                          ours_over_floor=None if floor is None else ours_s / floor))
-        print(table.line(rows[-1]), flush=True)
+        print(table_line(args.table_keys, rows[-1]), flush=True)
     return rows
 
 
-def run_case(case, peers, bandwidth, args, table):
+def run_case(case, peers, bandwidth, args):
     """Timing rows of one (op, classes, rois, dtype)."""
     op_name, classes, num_rois, dtype_name = case
     x, rois, _ = inputs(classes, num_rois, args.device, DTYPES[dtype_name])
     op_args = (K, SPATIAL_SCALE) if op_name == 'pool' else (K, SPATIAL_SCALE, 2)
     ours = forward_backward(OURS[op_name], x, rois, *op_args)
     floors = [b / bandwidth for b in floor_bytes(op_name, x, rois, op_args)]
-    threads = torch.get_num_threads() if args.device.type == 'cpu' else None
-    shape = dict(op=op_name, classes=classes, rois=num_rois, threads=threads, dtype=dtype_name)
     rows = []
     for peer_name, peer_ops in peers.items():
         if op_name in peer_ops:
             peer_x = x if peer_name in SAME_OP_PEERS else x[:, :classes].contiguous()
             theirs = forward_backward(peer_ops[op_name], peer_x, rois, *op_args)
-            rows += timed_rows(shape, peer_name, ours, theirs, args, table, floors)
+            rows += timed_rows(case_shape(args, *case), peer_name, ours, theirs, args, floors)
     return rows
 
 
-def run_deform_case(classes, num_rois, args, table):
-    """deform_ps_roi_pool (map and offset gradients) against our ps_roi_align with the same
-    samples: Deformable R-FCN's class-specific offsets, k=7, 4 samples per part side. No peer
-    library has the op, so there is no memory floor column."""
+def run_deform_case(classes, num_rois, args):
+    """deform_ps_roi_pool (map and offset gradients, class-specific offsets, 4 samples per
+    part side) against our ps_roi_align with the same samples; no memory floor."""
     x, rois, generator = inputs(classes, num_rois, args.device)
     offset = (0.1 * torch.randn(num_rois, 2 * classes, K, K, generator=generator)).to(args.device)
     leaf_offset = offset.clone().requires_grad_()
@@ -218,18 +181,15 @@ def run_deform_case(classes, num_rois, args, table):
         lambda t, r: deform_ps_roi_pool(t, r, leaf_offset, K, SPATIAL_SCALE, sample_per_part=4),
         x, rois)
     theirs = forward_backward(ps_roi_align, x, rois, K, SPATIAL_SCALE, 4)
-    threads = torch.get_num_threads() if args.device.type == 'cpu' else None
-    shape = dict(op='deform', classes=classes, rois=num_rois, threads=threads, dtype='float32')
-    return timed_rows(shape, 'our ps_roi_align', ours, theirs, args, table)
+    return timed_rows(case_shape(args, 'deform', classes, num_rois, 'float32'),
+                      'our ps_roi_align', ours, theirs, args)
 
 
 def self_check(peer_name, peer_ops, args):
     """The first peer timed against itself the same way: the ratio should be ~1.0x."""
-    generator = torch.Generator().manual_seed(0)
-    x = torch.randn(1, 21 * K * K, 38, 63, generator=generator).to(args.device)
-    rois = make_rois(300, generator).to(args.device)
+    x, rois, _ = inputs(21, 300, args.device)
     fn = lambda: peer_ops['align'](x, rois, K, SPATIAL_SCALE, 2)  # noqa: E731
-    _, _, ratio = compare(fn, fn, args.rounds, args.reps, args.device)
+    _, _, ratio = compare(fn, fn, args)
     print(f'self-check: {peer_name} ps_roi_align vs itself: {ratio:.2f}x')
     return ratio
 
@@ -298,17 +258,16 @@ def main(argv=None):
     results = dict(torch=torch.__version__, device=str(args.device), dtypes=args.dtype,
                    peers=list(peers), rounds=args.rounds, reps=args.reps, rows=[], deform_rows=[],
                    bandwidth_gb_s={})
-    table = Table(args.device, args.dtype)
+    args.table_keys = table_keys(args.device, args.dtype)
     for key, label in settings(args):
         bandwidth = copy_bandwidth(args.rounds, args.device)
         results['bandwidth_gb_s'][key] = bandwidth / 1e9
         print(f'\n{label}; large-copy bandwidth {bandwidth / 1e9:.1f} GB/s; '
               f'k={K}, 38x63 map, spatial_scale 1/16, align sampling_ratio 2\n')
-        print(table.header())
+        print(table_header(args.table_keys))
         for case in cases(args):
-            results['rows'] += run_case(case, peers, bandwidth, args, table)
-        results['deform_rows'] += run_deform_case((args.classes or [21])[0], args.rois[0], args,
-                                                  table)
+            results['rows'] += run_case(case, peers, bandwidth, args)
+        results['deform_rows'] += run_deform_case((args.classes or [21])[0], args.rois[0], args)
     if args.self_check and peers:
         name = next(iter(peers))
         results['self_check_peer'] = name

@@ -1,21 +1,10 @@
-"""The GPU check (run it with ``tools/gpu_check.sh OUT_DIR`` or ``make gpu-check``; see
-docs/gpu_check.md): for a CUDA machine with python3, torch, torchvision, pytest and nvcc and
-nothing of this project installed, it runs other programs in turn and renders what they wrote
-(``mmdet_psroi_tools/gpu_check_report.py``):
+"""The GPU check: the op built, tested and benchmarked on a CUDA machine.
 
-  environment     python -m torch.utils.collect_env; the GPU, torchvision, pytest, nvcc found
-  build           setup.py build_ext out of tree for this GPU's architecture; the op loads and
-                  a C++ error it raises reaches Python
-  op-tests        python -m pytest tests/ops (JUnit XML), CUDA cases included
-  op-benchmark    tools/benchmark_op.py against torchvision's CUDA kernels (JSON)
-  head-benchmark  tools/benchmark_head.py (JSON), where mmcv with CUDA ops and mmdet import
-  report          gpu_check.json and gpu_check.md in OUT_DIR (beside gpu_check.log)
-
-A failure exits with status 1 naming the first failed step; a failed environment or build
-stops the check, after any other the remaining steps still run. ``--dry-run``: the same steps
-on the CPU with tiny sizes, the op tests only collected. ``GPU_CHECK_FAIL_STEP=<step>`` makes
-a step fail. The whole check must end within ``--budget-s`` seconds.
-"""
+``tools/gpu_check.sh OUT_DIR``, ``make gpu-check``; docs/gpu_check.md. On a CUDA machine with
+python3, torch, torchvision, pytest and nvcc and nothing of this project installed, runs its
+steps in turn (torch's collect_env, setup.py, pytest, the two benchmarks) and renders what they
+wrote (``mmdet_psroi_tools/gpu_check_report.py``). ``--dry-run``: the same steps on the CPU with
+tiny sizes; ``GPU_CHECK_FAIL_STEP=<step>`` makes a step fail."""
 import argparse
 import contextlib
 import datetime
@@ -68,8 +57,7 @@ print(f'mmcv {mmcv.__version__}, mmdet {mmdet.__version__}')"""
 
 
 class StepFailed(Exception):
-    """A step's failure, with the message the outputs and the exit carry (and the exit status
-    of the process that failed, where one did)."""
+    """A step's failure: its message, and the exit status of the process that failed, if any."""
 
     def __init__(self, message, status=None):
         super().__init__(message)
@@ -78,13 +66,6 @@ class StepFailed(Exception):
 
 def installed(module):
     return importlib.util.find_spec(module) is not None
-
-
-def nvidia_include_dirs():
-    """The include folders of pip-installed CUDA toolkits (the nvidia namespace package)."""
-    spec = importlib.util.find_spec('nvidia')
-    return sorted(d for p in (spec.submodule_search_locations if spec else [])
-                  for d in glob.glob(os.path.join(p, '*', 'include')))
 
 
 class GPUCheck:
@@ -200,7 +181,10 @@ class GPUCheck:
         env = dict(self.env, FORCE_CUDA='1', CUDA_HOME=self.info['cuda_home'],
                    TORCH_CUDA_ARCH_LIST='{}.{}'.format(*self.info['capability']),
                    MAX_JOBS=self.env.get('MAX_JOBS', str(os.cpu_count() or 1)))
-        env['CPATH'] = os.pathsep.join(filter(None, nvidia_include_dirs() + [env.get('CPATH')]))
+        nvidia = importlib.util.find_spec('nvidia')  # pip-installed CUDA toolkits
+        includes = sorted(d for p in (nvidia.submodule_search_locations if nvidia else [])
+                          for d in glob.glob(os.path.join(p, '*', 'include')))
+        env['CPATH'] = os.pathsep.join(filter(None, includes + [env.get('CPATH')]))
         return env
 
     def build(self):
@@ -364,10 +348,10 @@ def parse_args(argv=None):
     injected = os.environ.get(FAIL_ENV)
     if injected and injected not in STEPS:
         parser.error(f'{FAIL_ENV}={injected!r} names no step; steps: {", ".join(STEPS)}')
-    if args.out_dir.exists() and not args.out_dir.is_dir():
-        parser.error(f'OUT_DIR {args.out_dir} exists and is not a directory')
     try:
         args.out_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        parser.error(f'OUT_DIR {args.out_dir} exists and is not a directory')
     except OSError as error:
         parser.error(f'OUT_DIR {args.out_dir} cannot be created: {error}')
     if not os.access(args.out_dir, os.W_OK):

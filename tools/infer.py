@@ -1,21 +1,9 @@
 """Detect objects in an image or a folder of images and draw them, with mmdet's DetInferencer;
 the arguments of mmdet's demo/image_demo.py (which the installed mmdet package does not ship).
+Writes OUT_DIR/vis/<image name> and OUT_DIR/preds/<image stem>.json. Run it from the repository
+root (configs of projects/ import their modules by package name).
 
-    python tools/infer.py INPUTS CONFIG [--weights CHECKPOINT] [--out-dir outputs]
-                          [--device cpu] [--pred-score-thr 0.3] [--batch-size 1]
-                          [--show] [--no-save-vis] [--no-save-pred] [--print-result]
-                          [--palette coco|voc|citys|random|none]
-
-INPUTS is an image file or a folder of images. Writes OUT_DIR/vis/<image name> (the image with
-its detections drawn) and OUT_DIR/preds/<image stem>.json (labels, scores, boxes in pixels).
-The same from Python:
-
-    import mmdet_psroi.plugin  # noqa: F401 (registers R-FCN in mmdet's registries)
-    from mmdet.apis import DetInferencer
-    DetInferencer(model=CONFIG, weights=CHECKPOINT, device='cpu')(INPUTS, out_dir='outputs')
-
-Configs of projects/ import their modules by package name, so run it from the repository root.
-Without --weights the model keeps its random initialisation (mmdet warns about it).
+    python tools/infer.py INPUTS CONFIG [--weights CHECKPOINT] [--out-dir outputs] [--device cpu]
 """
 import argparse
 import os.path as osp

@@ -1,18 +1,13 @@
 """Draw R-FCN's position-sensitive score maps for one class and the pooled bins of one RoI.
 
-As in the paper's figures 3 and 4: the k*k score maps of the class (map (i, j) responds to
-the (i, j)-th part of an object), each with the RoI and its (i, j) bin outlined; then the
-k*k pooled bins of the RoI (bin (i, j) is read from map (i, j) only) and their average, the
-RoI's vote for the class. With several levels (FPN), the maps drawn are those of the level
-the extractor pools the RoI from (``map_roi_levels``), as in the model.
+As in the paper's figures 3 and 4: the class's k*k maps (of the level the extractor pools the
+RoI from), each with the RoI and its bin outlined, then the RoI's k*k pooled bins and their
+mean.
 
-Usage:
     python tools/visualize_score_maps.py CONFIG CHECKPOINT IMAGE [--class-index 0]
         [--roi x1 y1 x2 y2] [--out score_maps.png]
 
-Without --roi, the highest-scoring detection of the class is used (coordinates of the
-network input, i.e. after the test pipeline's resize).
-"""
+Without --roi: the class's highest-scoring detection (in the network input's pixels)."""
 import argparse
 import os
 import os.path as osp

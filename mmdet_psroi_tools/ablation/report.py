@@ -13,6 +13,7 @@ import platform
 import statistics
 
 from ..seed_statistics import CI_METHOD, mean_std, over_seeds, paired_over_seeds
+from ..tables import table
 
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75')
 LABELS = dict(bbox_mAP='mAP', bbox_mAP_50='AP50', bbox_mAP_75='AP75')
@@ -67,38 +68,29 @@ def difference_with_interval(difference):
 
 def markdown(summaries, runs, baseline, environment):
     """results.md: means ± std, differences with their intervals, every seed's values."""
-    lines = ['| model | seeds | mAP | AP50 | AP75 | inference ms/image (median) | vs. baseline '
-             '| train s (mean) |',
-             '|---|---|---|---|---|---|---|---|']
-    for s in summaries:
-        latency = (f"{s['inference_ms_median']:.1f}" if 'inference_ms_median' in s
-                   else 'not timed yet')
-        ratio = (f"{s['inference_vs_baseline']:.2f}x" if 'inference_vs_baseline' in s
-                 else '')
-        name = s['model'] + (' (baseline)' if s['model'] == baseline else '')
-        lines.append(f"| {name} | {len(s['seeds'])} | "
-                     + ' | '.join(mean_pm_std(s[key]) for key in METRICS)
-                     + f" | {latency} | {ratio} | {s['train_seconds']['mean']:.0f} |")
+    lines = table(['model', 'seeds', 'mAP', 'AP50', 'AP75', 'inference ms/image (median)',
+                   'vs. baseline', 'train s (mean)'], [
+        [s['model'] + (' (baseline)' if s['model'] == baseline else ''), len(s['seeds'])]
+        + [mean_pm_std(s[key]) for key in METRICS]
+        + [f"{s['inference_ms_median']:.1f}" if 'inference_ms_median' in s else 'not timed yet',
+           f"{s['inference_vs_baseline']:.2f}x" if 'inference_vs_baseline' in s else '',
+           f"{s['train_seconds']['mean']:.0f}"] for s in summaries])
     compared = [s for s in summaries if 'difference_to_baseline' in s]
     if compared:
         lines += ['', f'Difference to the baseline ({baseline}), mean over seeds with its '
-                  '95 % confidence interval:', '',
-                  '| model | seeds paired | mAP | AP50 | AP75 |', '|---|---|---|---|---|']
-    for s in compared:
-        difference = s['difference_to_baseline']
-        lines.append(f"| {s['model']} | {len(difference[METRICS[0]]['seeds'])} | "
-                     + ' | '.join(difference_with_interval(difference[key])
-                                  for key in METRICS) + ' |')
-    lines += ['', 'Every seed:', '',
-              '| model | seed | mAP | AP50 | AP75 | inference ms/image (median) | train s '
-              '| reused |', '|---|---|---|---|---|---|---|---|']
+                  '95 % confidence interval:', ''] + table(
+            ['model', 'seeds paired', 'mAP', 'AP50', 'AP75'],
+            [[s['model'], len(s['difference_to_baseline'][METRICS[0]]['seeds'])]
+             + [difference_with_interval(s['difference_to_baseline'][key]) for key in METRICS]
+             for s in compared])
     order = {s['model']: index for index, s in enumerate(summaries)}
-    for r in sorted(runs, key=lambda r: (order[r['model']], r['seed'])):
-        latency = f"{r['inference_ms_median']:.1f}" if 'inference_ms_median' in r else ''
-        lines.append(f"| {r['model']} | {r['seed']} | "
-                     + ' | '.join(f'{r[key]:.3f}' for key in METRICS)
-                     + f" | {latency} | {r['train_seconds']:.0f} | "
-                     f"{'yes' if r.get('reused') else 'no'} |")
+    lines += ['', 'Every seed:', ''] + table(
+        ['model', 'seed', 'mAP', 'AP50', 'AP75', 'inference ms/image (median)', 'train s',
+         'reused'],
+        [[r['model'], r['seed']] + [f'{r[key]:.3f}' for key in METRICS]
+         + [f"{r['inference_ms_median']:.1f}" if 'inference_ms_median' in r else '',
+            f"{r['train_seconds']:.0f}", 'yes' if r.get('reused') else 'no']
+         for r in sorted(runs, key=lambda r: (order[r['model']], r['seed']))])
     lines += ['', f"AP on the val split with mmdet CocoMetric; ± is the standard deviation "
               f"over seeds (n-1). Interval: {CI_METHOD}. Inference timed in one process, "
               f"{environment['threads']} threads, interleaved rounds over every trained model. "

@@ -8,7 +8,7 @@ import torch
 from mmengine.config import Config
 from mmengine.structures import InstanceData
 
-from mmdet_psroi_tools.onnx_runtime import inference_session, missing_backend
+from mmdet_psroi_tools.onnx_runtime import inference_session, missing_backend, torchscript_exporter
 from tests.models.tiny import tiny_experiment_cfg, write_coco_dataset
 from tests.onnx_runtimes import RUNTIMES
 from tests.tools.tool_module import load_tool
@@ -118,6 +118,6 @@ def test_a_graph_with_other_inputs_is_refused(tmp_path):
 
     path = str(tmp_path / 'other.onnx')
     torch.onnx.export(Other(), (torch.zeros(1, 3),), path, input_names=['x'],
-                      **load_tool('deployment/export_onnx.py', 'e').torchscript_exporter())
+                      **torchscript_exporter())
     with pytest.raises(SystemExit, match=r"expected \['image'\] -> \['dets', 'labels'\]"):
         test_onnx.check_graph(inference_session(path))

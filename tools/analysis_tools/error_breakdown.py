@@ -1,34 +1,14 @@
-"""Where a model's AP is lost, over the seeds of a `tools/ablation.py` run: AP and recall at
-several IoU thresholds, and the recall of the RPN's proposals.
+"""Where a model's AP is lost, over the seeds of a `tools/ablation.py` run.
 
-For every finished run (``<model dir>/seed_<k>-<hash>/run.json``) of each model dir given:
-load its checkpoint, run it on its config's test split, and evaluate the detections with
-pycocotools at the IoU thresholds of ``--iou-thrs`` (default 0.1, 0.3, 0.5, 0.75; AP and
-recall with up to 1000 detections per image, as mmdet's ``CocoMetric``). While the model runs,
-the proposals its RPN hands to the RoI head are kept, and their recall at IoU 0.5 (the
-fraction of non-crowd ground-truth boxes that some proposal overlaps by 0.5 or more) is
-reported too.
+docs/neon_demo.md. Every finished run (``<model dir>/seed_<k>-<hash>/run.json``) is evaluated
+again with pycocotools at ``--iou-thrs`` (AP and recall, up to 1000 detections per image), with
+the recall at IoU 0.5 of the proposals its RPN handed to the RoI head. ``--cfg-options`` changes
+test-time settings; ``--unregressed`` takes the RoI head's box regression out (the scored
+proposals). Per model: mean and std over seeds and the difference to ``--baseline`` (default:
+the last model dir) paired by seed (:mod:`mmdet_psroi_tools.seed_statistics`); a markdown table,
+and every number in ``--out`` (default ``error_breakdown.json`` beside the first model dir).
 
-How to read it: AP at IoU 0.1 counts a detection that lies roughly on an object; the drop from
-there to 0.5 is what box placement costs. A model that trails another by the same amount at
-every threshold ranks its boxes worse (scores); one that trails only at the strict thresholds
-places them worse. Equal proposal recall means both RoI heads were given the same chances.
-
-``--cfg-options`` changes the runs' configs before they are loaded (test-time settings such as
-the NMS threshold; the checkpoints stay as trained). ``--unregressed`` keeps the RoI head's
-box regression out: every detection is a proposal as the RPN placed it, with the score the
-RoI head gave it. Two models that differ by as much with it as without rank their proposals
-differently; a difference that disappears with it is one of box regression.
-
-Per model: mean and standard deviation over seeds, every seed's values, and the difference to
-``--baseline`` (default: the last model dir) paired by seed with a 95 % paired t interval
-(:mod:`mmdet_psroi_tools.seed_statistics`). Prints a markdown table and writes every number
-to ``--out`` (default ``<parent of the first model dir>/error_breakdown.json``).
-
-Usage:
-    python tools/analysis_tools/error_breakdown.py \\
-        work_dirs/neon_trees_ablation/rfcn_psroialign_mobilenetv2_neon-trees \\
-        work_dirs/neon_trees_ablation/faster-rcnn_roialign_mobilenetv2_neon-trees
+    python tools/analysis_tools/error_breakdown.py WORK_DIR/MODEL_A WORK_DIR/MODEL_B ...
 """
 import argparse
 import contextlib
@@ -43,6 +23,7 @@ import torch
 from mmdet_psroi_tools.ablation.report import difference_with_interval, mean_pm_std
 from mmdet_psroi_tools.ablation.run_cache import load_run
 from mmdet_psroi_tools.seed_statistics import CI_METHOD, over_seeds, paired_over_seeds
+from mmdet_psroi_tools.tables import table
 
 MAX_DETS = 1000
 PROPOSAL_IOU = 0.5
@@ -203,19 +184,14 @@ def summarize(results, baseline):
 def markdown(summaries, baseline):
     """Mean ± std of every key per model, then the paired differences to the baseline."""
     keys = list(dict.fromkeys(k for s in summaries.values() for k in s if '@' in k))
-    lines = ['| model | seeds | ' + ' | '.join(keys) + ' |',
-             '|---|---|' + '---|' * len(keys)]
-    for model, s in summaries.items():
-        lines.append(f"| {model} | {len(s['seeds'])} | "
-                     + ' | '.join(mean_pm_std(s[k]) if k in s else '-' for k in keys) + ' |')
-    lines += ['', f'Difference to {baseline} ({CI_METHOD}):', '',
-              '| model | ' + ' | '.join(keys) + ' |', '|---|' + '---|' * len(keys)]
-    for model, s in summaries.items():
-        if 'difference_to_baseline' in s:
-            d = s['difference_to_baseline']
-            lines.append(f'| {model} | ' + ' | '.join(
-                difference_with_interval(d[k]) if k in d else '-' for k in keys) + ' |')
-    return '\n'.join(lines) + '\n'
+    means = [[model, len(s['seeds'])] + [mean_pm_std(s[k]) if k in s else '-' for k in keys]
+             for model, s in summaries.items()]
+    differences = [[model] + [difference_with_interval(s['difference_to_baseline'][k])
+                              if k in s['difference_to_baseline'] else '-' for k in keys]
+                   for model, s in summaries.items() if 'difference_to_baseline' in s]
+    return '\n'.join(table(['model', 'seeds'] + keys, means)
+                     + ['', f'Difference to {baseline} ({CI_METHOD}):', '']
+                     + table(['model'] + keys, differences)) + '\n'
 
 
 def parse_args(argv=None):

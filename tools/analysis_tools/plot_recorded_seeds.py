@@ -1,14 +1,9 @@
-"""Draw the NEON demo's plots from the per-seed values recorded in the docs.
+"""Draw the NEON demo's plots from the per-seed values recorded in the docs (docs/neon_demo.md):
+``neon_trees_ap50_seeds.png`` (mean, std, one point per seed) and ``neon_trees_latency.png``
+(median ms per val tile, coloured by the run that timed it), from DATA_JSON (default
+``docs/data/neon_trees_seeds.json``) into ``--out-dir`` (default ``docs/``). It trains nothing.
 
     python tools/analysis_tools/plot_recorded_seeds.py [DATA_JSON] [--out-dir DIR]
-
-DATA_JSON (default ``docs/data/neon_trees_seeds.json``) holds, per model, the AP50 of every
-seed run and the median inference time, as recorded in ``docs/neon_demo.md``, with the
-command and date of each run. Writes ``neon_trees_ap50_seeds.png`` (mean, standard
-deviation, one point per seed) and ``neon_trees_latency.png`` (median ms per val tile, one bar
-per model, coloured by the run that timed it) to DIR (default: the data file's parent folder's
-parent, i.e. ``docs/``). It trains and evaluates nothing: plots of a fresh ablation come from
-``tools/ablation.py`` (``ap.png``, ``latency.png``).
 """
 import argparse
 import json

@@ -1,23 +1,13 @@
 """Prepare the NEON tree-crown demo data: real aerial RGB scenes with hand-drawn boxes.
 
-The scenes ship inside the MIT-licensed ``deepforest==2.1.0`` wheel (``deepforest/data/``: one
-PNG and one Pascal VOC XML per scene). This script fetches the wheel with
-``pip download --no-deps``, extracts the two scenes, cuts them into square tiles (the last row
-and column of tiles sit flush with the scene's edge), clips every box to each tile it touches,
-drops a box from a tile when less than ``min_visible`` of its area lies inside, and writes one
-COCO-format json per split with a single class ``tree``.
+docs/neon_demo.md. The two scenes of the MIT-licensed ``deepforest==2.1.0`` wheel (fetched with
+``pip download --no-deps``), cut into square tiles (the last row and column flush with the
+scene's edge), every box clipped to each tile it touches and dropped where less than
+``--min-visible`` of it lies inside; one COCO json per split, class ``tree``. Writes ``raw/``,
+``train/``, ``val/`` (tiles named ``<scene>_<x>_<y>.png``) and ``annotations/{train,val}.json``
+under ``--out``. A split is rebuilt only when its json or tiles are missing or were made with
+other settings (recorded in the json's ``info``).
 
-Output (default ``data/neon_trees/``)::
-
-    raw/<scene>.png, raw/<scene>.xml      the extracted scenes
-    train/<scene>_<x>_<y>.png             tiles, named by their top-left corner in the scene
-    val/<scene>_<x>_<y>.png
-    annotations/train.json, annotations/val.json
-
-Idempotent: a split is rebuilt only when its json is missing, its tiles are missing or it was
-made with other settings (the settings are recorded in the json's ``info``).
-
-Usage:
     python tools/data/prepare_neon_trees.py [--out data/neon_trees] [--tile 400] [--min-visible 0.5]
 """
 import argparse

@@ -1,38 +1,30 @@
-"""Speed of an exported detector on CPU runtimes (onnxruntime's CPU execution provider,
-OpenVINO's CPU plugin in float32) against the PyTorch model in eager mode, on the config's
-test images, with the same thread count.
+"""Speed of an exported detector on CPU runtimes (onnxruntime; OpenVINO's CPU plugin in float32)
+against the PyTorch model in eager mode, on the config's test images, with the same thread count
+(docs/deployment.md). Both start from the test pipeline's resized image and end with detections
+in original-image pixels; interleaved rounds (``mmdet_psroi_tools.timing``) after one warm-up
+pass each: ms per image and the per-round time ratio PyTorch / runtime, median [min, max].
+``--roi-stage``: the PS RoI op's ONNX decomposition on each runtime against the compiled op, on
+the inputs the RoI head gives it for the first image.
 
     python tools/deployment/benchmark_onnx.py CONFIG CHECKPOINT MODEL.onnx [--threads 1]
         [--backend onnxruntime [openvino]] [--rounds 7] [--images 12] [--roi-stage]
-        [--cfg-options k=v ...]
-
-All start from the test pipeline's output (the resized image) and end with detections in
-original-image pixels: PyTorch runs ``model.test_step`` (preprocessing included), each runtime
-the graph plus the division by the scale factor (tools/deployment/test_onnx.py). Each round
-times one pass of each over the same images, in the same order every round (interleaved
-rounds, ``mmdet_psroi_tools.timing``), after one warm-up pass each. Printed: ms per image
-(median and range over rounds) and the time ratio PyTorch / runtime per round (the speed-up of
-the runtime; median and range). ``--backend onnxruntime openvino`` times both runtimes in the
-same interleaved rounds.
-
-``--roi-stage``: the cost of the position-sensitive RoI op's standard-operator decomposition
-on each runtime against the compiled op, on the inputs the model's RoI head gives it for the
-first image (the op is exported alone with the TorchScript exporter and timed the same way).
 """
 import argparse
-import os.path as osp
 import statistics
 
 from mmdet_psroi_tools.onnx_runtime import (
     BACKENDS,
+    build_test_dataloader,
     check_backends,
     check_graph,
     inference_session,
+    load_config,
     load_pytorch_model,
+    require_files,
     run_onnx,
     torchscript_exporter,
 )
-from mmdet_psroi_tools.timing import interleaved_rounds
+from mmdet_psroi_tools.timing import interleaved_rounds, per_round_ratio
 
 ROI_STAGE_CALLS = 20  # calls of the RoI op per timed round
 
@@ -55,9 +47,7 @@ def parse_args(argv=None):
                         help='also time the PS RoI op: compiled against its ONNX graph')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args(argv)
-    for name in ('config', 'checkpoint', 'model'):
-        if not osp.isfile(getattr(args, name)):
-            raise SystemExit(f'{name} file not found: {getattr(args, name)}')
+    require_files(args, 'config', 'checkpoint', 'model')
     if args.threads < 1 or args.rounds < 1 or args.images < 0:
         raise SystemExit('--threads and --rounds must be >= 1, --images >= 0')
     args.backend = list(dict.fromkeys(args.backend))  # each once, in the order given
@@ -65,25 +55,18 @@ def parse_args(argv=None):
     return args
 
 
-def summary(seconds, per=1):
-    ms = [1000 * s / per for s in seconds]
-    return f'{statistics.median(ms):8.2f} ms [{min(ms):.2f}, {max(ms):.2f}]'
-
-
-def ratio_summary(slow, fast):
-    ratios = [s / f for s, f in zip(slow, fast)]
-    return f'{statistics.median(ratios):.2f}x [{min(ratios):.2f}, {max(ratios):.2f}]'
-
-
 def report(title, times, per, ratios):
-    """Prints each timed function's time per call and the time ratios ``(slow, fast)``."""
+    """Prints each timed function's time per call and the per-round time ratios
+    ``(slow, fast)``, median [min, max] over the rounds."""
     print(title)
     for name, timing in times.items():
-        print(f'  {name:20s} {summary(timing.values, per)} per call, median [min, max] '
-              f'over {len(timing.values)} rounds')
+        ms = [1000 * s / per for s in timing.values]
+        print(f'  {name:20s} {statistics.median(ms):8.2f} ms [{min(ms):.2f}, {max(ms):.2f}] per '
+              f'call, median [min, max] over {len(ms)} rounds')
     for slow, fast in ratios:
-        print(f'  time ratio {slow} / {fast}: '
-              f'{ratio_summary(times[slow].values, times[fast].values)}')
+        ratio = per_round_ratio(times[slow], times[fast])
+        print(f'  time ratio {slow} / {fast}: {ratio.median:.2f}x [{ratio.low:.2f}, '
+              f'{ratio.high:.2f}]')
 
 
 def roi_layers(model):
@@ -151,23 +134,13 @@ def roi_stage(model, data_batch, threads, rounds, backends):
 
 def main(argv=None):
     args = parse_args(argv)
-    import copy
     import itertools
 
     import torch
-    from mmdet.utils import register_all_modules
-    from mmengine.config import Config
-    from mmengine.runner import Runner
 
-    import mmdet_psroi.plugin  # noqa: F401
-
-    register_all_modules()
     torch.set_num_threads(args.threads)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    dataloader = Runner.build_dataloader(copy.deepcopy(cfg.test_dataloader))
-    batches = list(itertools.islice(dataloader, args.images or None))
+    cfg = load_config(args.config, args.cfg_options)
+    batches = list(itertools.islice(build_test_dataloader(cfg), args.images or None))
     model = load_pytorch_model(cfg, args.checkpoint)
     sessions = {backend: inference_session(args.model, backend, args.threads)
                 for backend in args.backend}

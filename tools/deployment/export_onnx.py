@@ -1,18 +1,11 @@
 """Export a two-stage detector (R-FCN, Faster R-CNN, Light-Head R-CNN, Deformable R-FCN) to ONNX,
-end to end, with standard operators.
+end to end, with standard operators (the graph's inputs and outputs: docs/deployment.md).
 
     python tools/deployment/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--opset N]
         [--exporter auto|dynamo|torchscript] [--input-shape H W] [--cfg-options k=v ...]
 
-The graph: input ``image`` float32 (1, 3, H, W), dynamic H and W: the test pipeline's resized
-image, channels as loaded (BGR), 0-255, neither normalised nor padded. Outputs ``dets``
-(N, 5) x1, y1, x2, y2, score in the input's pixels, by descending score, and ``labels`` (N,)
-int64. Normalisation, padding, the RPN, the RoI head and NMS are in the graph
-(mmdet_psroi.deploy.ExportableDetector); divide the boxes by the resize's scale factor to get
-original-image pixels. PyTorch's exporter: the dynamo exporter where this torch has it (with
-onnxscript; opset >= 18), else the TorchScript exporter (torch 2.1; opset >= 17);
-``--exporter`` picks one. The file is written under a temporary name in OUT's directory, checked
-with onnx.checker and renamed to OUT at the end: a failed export leaves no OUT.
+The file is written under a temporary name beside OUT, checked with onnx.checker and renamed
+to OUT at the end: a failed export leaves no OUT.
 """
 import argparse
 import os
@@ -20,11 +13,7 @@ import os.path as osp
 import tempfile
 
 from mmdet_psroi_tools import onnx_runtime
-from mmdet_psroi_tools.onnx_runtime import (
-    DYNAMO_MIN_OPSET,
-    EXPORTERS,
-    torchscript_exporter,  # noqa: F401  (read by tests)
-)
+from mmdet_psroi_tools.onnx_runtime import DYNAMO_MIN_OPSET, EXPORTERS
 
 # the PS ops' decompositions (RoiAlign's half_pixel mode, mmcv's aligned=True: 16)
 MIN_OPSET = dict(torchscript=17, dynamo=DYNAMO_MIN_OPSET)
@@ -52,10 +41,7 @@ def parse_args(argv=None):
 
 
 def check_args(args):
-    if not osp.isfile(args.config):
-        raise SystemExit(f'config file not found: {args.config}')
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'checkpoint file not found: {args.checkpoint}')
+    onnx_runtime.require_files(args, 'config', 'checkpoint')
     if not args.output.endswith('.onnx'):
         raise SystemExit(f'output must be a .onnx file, got {args.output}')
     out_dir = osp.dirname(osp.abspath(args.output))
@@ -73,24 +59,6 @@ def check_args(args):
                          f'coordinates), got {args.opset}')
     if args.input_shape is not None and min(args.input_shape) < 32:
         raise SystemExit(f'--input-shape must be at least 32 x 32, got {args.input_shape}')
-
-
-def load_model(config, checkpoint, cfg_options=None):
-    """The config's model with the checkpoint's weights, in eval mode on the CPU."""
-    from mmdet.registry import MODELS
-    from mmdet.utils import register_all_modules
-    from mmengine.config import Config
-    from mmengine.runner import load_checkpoint
-
-    import mmdet_psroi.plugin  # noqa: F401  (registers the models and the ops' ONNX symbolics)
-
-    cfg = Config.fromfile(config)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    register_all_modules()
-    model = MODELS.build(cfg.model)
-    load_checkpoint(model, checkpoint, map_location='cpu')
-    return cfg, model.eval()
 
 
 def default_input_shape(cfg):
@@ -136,7 +104,8 @@ def main(argv=None):
     from mmdet_psroi.deploy import ExportableDetector, UnsupportedExport
     from mmdet_psroi.ops import OnnxExportError
 
-    cfg, model = load_model(args.config, args.checkpoint, args.cfg_options)
+    cfg = onnx_runtime.load_config(args.config, args.cfg_options)
+    model = onnx_runtime.load_pytorch_model(cfg, args.checkpoint)
     try:
         graph = ExportableDetector(model)
     except UnsupportedExport as error:

