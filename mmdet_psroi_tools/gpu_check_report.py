@@ -3,7 +3,7 @@ target, and gpu_check.md rendered from the check's record (its ``gpu_check.json`
 holds the op benchmark's and the head benchmark's JSON output as they wrote it."""
 import xml.etree.ElementTree as ElementTree
 
-from .tables import table
+from .outputs import table
 
 # Test modules with 'cuda' in their case names that compile or emulate the kernels on the CPU.
 NOT_ON_THE_GPU = ('test_cuda_build', 'test_cuda_emulation')

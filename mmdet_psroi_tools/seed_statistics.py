@@ -1,15 +1,8 @@
 """Statistics over training seeds: a metric's mean and standard deviation, and the difference
-between two models with a confidence interval paired by seed.
-
-Two models trained with the same seed share that seed's data order, augmentations and
-initialisation of the common parts, so their per-seed differences are less noisy than the
-difference of two independent means. The interval is the paired t interval:
-
-    d_i = model_i - baseline_i          (one value per seed both models ran)
-    mean(d) +- t(1 - (1 - confidence) / 2, n - 1) * sd(d) / sqrt(n)
-
-with ``sd`` the sample standard deviation (n - 1 in the denominator). One seed gives no
-standard deviation and no interval (``None``).
+between two models with a paired t interval (:data:`CI_METHOD`): two models trained with the
+same seed share its data order, augmentations and initialisation of the common parts, so their
+per-seed differences are less noisy than two independent means. One seed gives no standard
+deviation and no interval (``None``).
 """
 import math
 import statistics
@@ -20,20 +13,15 @@ CI_METHOD = ('paired t interval over seeds: d = model - baseline per seed, '
 
 
 def t_quantile(probability, dof):
-    """The ``probability`` quantile of Student's t distribution with ``dof`` degrees of
-    freedom (scipy, a dependency of mmdet)."""
+    """The ``probability`` quantile of Student's t with ``dof`` degrees of freedom (scipy)."""
     from scipy.stats import t
 
     return float(t.ppf(probability, dof))
 
 
 def mean_std(values):
-    """``dict(n, mean, std)`` of ``values``; ``std`` is the sample standard deviation
-    (n - 1), ``None`` for a single value.
-
-    Raises:
-        ValueError: for no values.
-    """
+    """``dict(n, mean, std)`` of ``values`` (sample std, n - 1; ``None`` for one value);
+    ValueError for none."""
     values = [float(v) for v in values]
     if not values:
         raise ValueError('mean_std needs at least one value, got none')
@@ -43,16 +31,9 @@ def mean_std(values):
 
 def paired_difference(values, baseline, confidence=0.95):
     """Mean difference ``values - baseline`` (paired by position, i.e. by seed) with its
-    paired t interval.
-
-    Returns:
-        dict: ``differences`` (per pair), ``n``, ``mean``, ``std`` (of the differences),
-        ``confidence``, ``low`` and ``high`` (``None`` when ``n`` is 1).
-
-    Raises:
-        ValueError: when the lists differ in length or are empty, or ``confidence`` is not
-            in (0, 1).
-    """
+    paired t interval: ``differences``, ``n``, ``mean``, ``std``, ``confidence``, ``low`` and
+    ``high`` (``None`` for one pair). ValueError for lists of other or no length, or a
+    ``confidence`` outside (0, 1)."""
     if len(values) != len(baseline):
         raise ValueError(f'paired_difference needs one baseline value per value, got '
                          f'{len(values)} values and {len(baseline)} baseline values')

@@ -7,7 +7,6 @@ scaled, warm-up kept). Prints a table and writes ``results.json`` under ``--work
     python tools/benchmark_amp.py [CONFIG] [--iters 300] [--work-dir DIR] [--parallel]
 """
 import argparse
-import json
 import os
 import os.path as osp
 import subprocess
@@ -15,6 +14,7 @@ import sys
 import time
 
 from mmdet_psroi_tools.ablation.training import logged_scalars
+from mmdet_psroi_tools.outputs import write_json
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEFAULT_CONFIG = 'configs/neon_trees/rfcn_psroialign_mobilenetv2_neon-trees.py'
@@ -95,9 +95,8 @@ def main(argv=None):
     config = osp.abspath(osp.join(args.work_dir, 'config.py'))
     shortened(args.config, args.iters).dump(config)
     results = train_all(config, args.work_dir, args.parallel)
-    with open(osp.join(args.work_dir, 'results.json'), 'w') as f:
-        json.dump(dict(config=args.config, iters=args.iters, parallel=args.parallel,
-                       runs=results), f, indent=1)
+    write_json(osp.join(args.work_dir, 'results.json'), dict(
+        config=args.config, iters=args.iters, parallel=args.parallel, runs=results), indent=1)
     print(f'\n{args.config}, {args.iters} iterations')
     print('| run | AP50 | mAP | final loss | train + val s |\n|---|---|---|---|---|')
     for run in results:

@@ -9,14 +9,12 @@ float16 autocast too, no loss scaling.
     python tools/benchmark_head.py --device cuda --rois 300 2000 --amp both   # the GPU check's
 """
 import argparse
-import json
-import os
 
 import torch
 
 from mmdet_psroi_tools.devices import parse_device
 from mmdet_psroi_tools.head_benchmark import CONFIGS, IMAGE_SHAPE, RPN_TOP_BOXES, Workload
-from mmdet_psroi_tools.tables import row, table
+from mmdet_psroi_tools.outputs import row, table, write_json
 from mmdet_psroi_tools.timing import interleaved_rounds, per_round_ratio, synchronized
 
 AMP_MODES = {'off': (False,), 'on': (True,), 'both': (False, True)}
@@ -77,11 +75,9 @@ def main(argv=None):
                     print(row([num_rois, phase, part] + [('yes' if amp else 'no')] * len(amp_column)
                               + [f'{a:.3f}', f'{b:.3f}', f'**{ratio:.1f}x**']), flush=True)
         del rfcn, faster
-    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-    with open(args.json, 'w') as f:
-        json.dump(dict(torch=torch.__version__, device=str(device), device_name=where,
-                       threads=torch.get_num_threads(), image=[height, width],
-                       rounds=args.rounds, amp=args.amp, rows=rows), f, indent=2)
+    write_json(args.json, dict(torch=torch.__version__, device=str(device), device_name=where,
+                               threads=torch.get_num_threads(), image=[height, width],
+                               rounds=args.rounds, amp=args.amp, rows=rows))
     print(f'\nwrote {args.json}')
 
 

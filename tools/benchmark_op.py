@@ -1,23 +1,22 @@
 """Benchmark the PS RoI ops against their peers, as ratios measured in the same run.
 
-docs/benchmarks.md; on a GPU, the GPU check's op benchmark (docs/gpu_check.md). Peers, where importable: torchvision's ``ps_roi_pool`` / ``ps_roi_align``, and mmcv's
-``roi_align`` giving as many output values; ``--peers ours`` times our op against itself.
-Deformable PS RoI pooling is timed against our ps_roi_align with the same samples (docs/op.md).
-Times: medians of alternating rounds after a warm-up (``mmdet_psroi_tools.timing``; CUDA events
-on a GPU); memory floor: the bytes that must move over the bandwidth of a large copy.
+docs/benchmarks.md; on a GPU, the GPU check's op benchmark (docs/gpu_check.md). Peers, where
+importable: torchvision's ``ps_roi_pool`` / ``ps_roi_align``, and mmcv's ``roi_align`` giving as
+many output values; ``--peers ours`` times our op against itself. Deformable PS RoI pooling is
+timed against our ps_roi_align with the same samples (docs/op.md). Times: medians of alternating
+rounds after a warm-up (``mmdet_psroi_tools.timing``; CUDA events on a GPU); memory floor: the
+bytes that must move over the bandwidth of a large copy.
 
-    python tools/benchmark_op.py [--quick] [--self-check] [--device cuda --dtype float32 float16]
+    python tools/benchmark_op.py [--self-check] [--device cuda --dtype float32 float16]
 """
 import argparse
-import json
-import os
 import sys
 
 import torch
 
 from mmdet_psroi.ops import deform_ps_roi_pool, ps_roi_align, ps_roi_pool
 from mmdet_psroi_tools.devices import parse_device
-from mmdet_psroi_tools.tables import row, table
+from mmdet_psroi_tools.outputs import row, table, write_json
 from mmdet_psroi_tools.timing import interleaved_rounds, per_round_ratio, synchronized
 
 SPATIAL_SCALE = 1 / 16
@@ -219,12 +218,9 @@ def parse_args(argv=None):
                              'times our op against itself (a dry run where none is importable)')
     parser.add_argument('--rounds', type=int, default=7)
     parser.add_argument('--reps', type=int, default=5, help='calls per timed round')
-    parser.add_argument('--quick', action='store_true', help='3 rounds of 2 calls')
     parser.add_argument('--self-check', action='store_true')
     parser.add_argument('--json', default='work_dirs/benchmark_op.json')
     args = parser.parse_args(argv)
-    if args.quick:
-        args.rounds, args.reps = 3, 2
     for name, value in (('--rounds', args.rounds), ('--reps', args.reps)):
         if value < 1:
             parser.error(f'{name} must be >= 1, got {value}')
@@ -272,9 +268,7 @@ def main(argv=None):
         name = next(iter(peers))
         results['self_check_peer'] = name
         results['self_check_ratio'] = self_check(name, peers[name], args)
-    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
-    with open(args.json, 'w') as f:
-        json.dump(results, f, indent=2)
+    write_json(args.json, results)
     print(f'\nwrote {args.json}')
     return 0
 

@@ -6,14 +6,13 @@ A run is a dict with at least ``model``, ``seed``, the metrics in :data:`METRICS
 ``train_seconds``; after timing also ``inference_ms`` (per timing round, the median ms per
 image of one pass over the val split) and ``inference_ms_median``.
 """
-import json
 import os
 import os.path as osp
 import platform
 import statistics
 
+from ..outputs import replaced, table, write_json
 from ..seed_statistics import CI_METHOD, mean_std, over_seeds, paired_over_seeds
-from ..tables import table
 
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75')
 LABELS = dict(bbox_mAP='mAP', bbox_mAP_50='AP50', bbox_mAP_75='AP75')
@@ -211,9 +210,9 @@ def write_results(runs, models, baseline, out_dir):
     summaries = summarize(runs, models, baseline)
     env = environment()
     public_runs = [{k: v for k, v in r.items() if k != 'config_sha256'} for r in runs]
-    with open(osp.join(out_dir, 'results.json'), 'w') as f:
-        json.dump(dict(**env, seeds=sorted({r['seed'] for r in runs}), baseline=baseline,
-                       models=summaries, runs=public_runs), f, indent=2)
-    with open(osp.join(out_dir, 'results.md'), 'w') as f:
+    write_json(osp.join(out_dir, 'results.json'), dict(
+        **env, seeds=sorted({r['seed'] for r in runs}), baseline=baseline, models=summaries,
+        runs=public_runs))
+    with replaced(osp.join(out_dir, 'results.md')) as tmp, open(tmp, 'w') as f:
         f.write(markdown(summaries, runs, baseline, env))
     plot(summaries, runs, out_dir, env)

@@ -10,8 +10,9 @@ its config.py and checkpoint.
 import glob
 import hashlib
 import json
-import os
 import os.path as osp
+
+from ..outputs import write_json
 
 RECORD = 'run.json'
 
@@ -51,10 +52,7 @@ def save_run(work_dir, identity, record):
     record = dict(record, config_sha256=config_hash(identity))
     with open(osp.join(work_dir, 'config.py'), 'w') as f:
         f.write(identity)
-    partial = osp.join(work_dir, RECORD + '.part')
-    with open(partial, 'w') as f:
-        json.dump(record, f, indent=2)
-    os.replace(partial, osp.join(work_dir, RECORD))
+    write_json(osp.join(work_dir, RECORD), record)
     return record
 
 

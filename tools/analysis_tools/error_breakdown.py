@@ -22,8 +22,8 @@ import torch
 
 from mmdet_psroi_tools.ablation.report import difference_with_interval, mean_pm_std
 from mmdet_psroi_tools.ablation.run_cache import load_run
+from mmdet_psroi_tools.outputs import table, write_json
 from mmdet_psroi_tools.seed_statistics import CI_METHOD, over_seeds, paired_over_seeds
-from mmdet_psroi_tools.tables import table
 
 MAX_DETS = 1000
 PROPOSAL_IOU = 0.5
@@ -243,10 +243,9 @@ def main(argv=None):
             results[model].append(evaluate_run(run_dir, args.iou_thrs, args.cfg_options,
                                                args.unregressed))
     summaries = summarize(results, args.baseline)
-    with open(args.out, 'w') as f:
-        json.dump(dict(iou_thrs=args.iou_thrs, baseline=args.baseline, ci_method=CI_METHOD,
-                       cfg_options=args.cfg_options, unregressed=args.unregressed,
-                       models=summaries, runs=results), f, indent=2)
+    write_json(args.out, dict(iou_thrs=args.iou_thrs, baseline=args.baseline,
+                              ci_method=CI_METHOD, cfg_options=args.cfg_options,
+                              unregressed=args.unregressed, models=summaries, runs=results))
     print('\n' + markdown(summaries, args.baseline))
     print(f'[error_breakdown] wrote {args.out}')
 

@@ -7,9 +7,10 @@
 """
 import argparse
 import json
-import os
 import os.path as osp
 import statistics
+
+from mmdet_psroi_tools.outputs import replaced
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_DATA = osp.join(REPO, 'docs', 'data', 'neon_trees_seeds.json')
@@ -36,14 +37,8 @@ def mean_std(values):
 
 
 def _save(fig, out_dir, name):
-    """Writes the figure through a temporary file, so that a failure leaves no half a PNG."""
-    tmp = osp.join(out_dir, f'.{name}.{os.getpid()}.tmp.png')
-    try:
+    with replaced(osp.join(out_dir, name)) as tmp:
         fig.savefig(tmp, dpi=100)
-        os.replace(tmp, osp.join(out_dir, name))
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
 
 
 def plot(data, out_dir):

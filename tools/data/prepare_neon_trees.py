@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 
 import cv2
 
+from mmdet_psroi_tools.outputs import write_json
 from mmdet_psroi_tools.wheels import downloaded_wheel
 
 PACKAGE = 'deepforest==2.1.0'
@@ -144,11 +145,7 @@ def prepare(raw_dir, out_dir, tile=400, min_visible=0.5, scenes=SCENES):
         coco = tile_scene(raw_dir, scene, split, out_dir, tile, min_visible)
         coco['info'] = dict(description=f'NEON tree crowns from {PACKAGE}, {tile} px tiles',
                             settings=settings)
-        os.makedirs(os.path.dirname(ann_file), exist_ok=True)
-        tmp_file = ann_file + '.tmp'
-        with open(tmp_file, 'w') as f:
-            json.dump(coco, f)
-        os.replace(tmp_file, ann_file)
+        write_json(ann_file, coco, indent=None)
         print(f'[data] {split}: {len(coco["images"])} tiles, {len(coco["annotations"])} boxes '
               f'-> {ann_file}', flush=True)
     return files

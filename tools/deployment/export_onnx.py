@@ -8,12 +8,11 @@ The file is written under a temporary name beside OUT, checked with onnx.checker
 to OUT at the end: a failed export leaves no OUT.
 """
 import argparse
-import os
 import os.path as osp
-import tempfile
 
 from mmdet_psroi_tools import onnx_runtime
 from mmdet_psroi_tools.onnx_runtime import DYNAMO_MIN_OPSET, EXPORTERS
+from mmdet_psroi_tools.outputs import replaced
 
 # the PS ops' decompositions (RoiAlign's half_pixel mode, mmcv's aligned=True: 16)
 MIN_OPSET = dict(torchscript=17, dynamo=DYNAMO_MIN_OPSET)
@@ -73,16 +72,12 @@ def default_input_shape(cfg):
 
 
 def export(graph, image, output, opset, exporter='torchscript'):
-    """Traces ``graph`` on ``image`` with ``exporter`` ('torchscript' or 'dynamo') into a
-    temporary file next to ``output``, checks it with ``onnx.checker`` and for standard
-    operators only, and renames it to ``output``; on any failure removes the temporary file
-    and leaves ``output`` as it was."""
+    """Traces ``graph`` on ``image`` with ``exporter`` into a temporary file beside
+    ``output``, checks it (``onnx.checker``, standard operators only) and renames it to
+    ``output``: a failure leaves ``output`` as it was."""
     import onnx
 
-    fd, tmp = tempfile.mkstemp(suffix='.onnx.partial', prefix=osp.basename(output) + '.',
-                               dir=osp.dirname(osp.abspath(output)))
-    os.close(fd)
-    try:
+    with replaced(output) as tmp:
         onnx_runtime.export_detector(graph, image, tmp, opset, exporter)
         onnx.checker.check_model(tmp, full_check=True)
         custom = sorted({f'{node.domain}::{node.op_type}' for node in onnx.load(tmp).graph.node
@@ -90,10 +85,6 @@ def export(graph, image, output, opset, exporter='torchscript'):
         if custom:
             raise SystemExit(f'not exported: the graph has operators outside the standard '
                              f'domain: {custom}')
-        os.replace(tmp, output)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
 
 
 def main(argv=None):
