@@ -32,3 +32,26 @@ def replaced(path):
 def write_json(path, data, indent=2):
     with replaced(path) as tmp, open(tmp, 'w') as f:
         json.dump(data, f, indent=indent)
+
+
+@contextlib.contextmanager
+def figure(path, title, ylabel, xticks=None, size=(8, 4.5), fontsize=None):
+    """Yields the axes of a new matplotlib figure and the colour cycle; then sets the title,
+    the y label and the x tick labels (one per integer x) and writes the figure whole to
+    ``path``."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=size)
+    try:
+        yield ax, plt.rcParams['axes.prop_cycle'].by_key()['color']
+        if xticks is not None:
+            ax.set_xticks(range(len(xticks)), xticks, fontsize=fontsize)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        fig.tight_layout()
+        with replaced(path) as tmp:
+            fig.savefig(tmp, dpi=100)
+    finally:
+        plt.close(fig)

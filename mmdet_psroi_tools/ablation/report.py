@@ -11,7 +11,7 @@ import os.path as osp
 import platform
 import statistics
 
-from ..outputs import replaced, table, write_json
+from ..outputs import figure, replaced, table, write_json
 from ..seed_statistics import CI_METHOD, mean_std, over_seeds, paired_over_seeds
 
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75')
@@ -104,60 +104,38 @@ def short_name(model):
 def plot(summaries, runs, out_dir, environment):
     """ap.png (mean bars, std error bars, seed points), latency.png (likewise, when timed),
     loss_curves.png (one line per seed)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    import numpy as np
-
     names = [short_name(s['model']) for s in summaries]
-    x = np.arange(len(summaries))
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    for offset, key in zip((-0.27, 0, 0.27), METRICS):
-        means = [s[key]['mean'] for s in summaries]
-        stds = [s[key]['std'] or 0.0 for s in summaries]
-        ax.bar(x + offset, means, 0.25, yerr=stds, capsize=3, label=LABELS[key], alpha=0.7)
-        for index, s in enumerate(summaries):
-            ax.scatter([x[index] + offset] * len(s[key]['values']), s[key]['values'], s=12,
-                       color='black', zorder=3)
-    ax.set_xticks(x, names)
-    ax.set_ylabel('AP (val)')
-    ax.legend()
     seeds = max(len(s['seeds']) for s in summaries)
-    ax.set_title(f'Accuracy over {seeds} seed(s): mean, ± std, points = seeds')
-    fig.tight_layout()
-    fig.savefig(osp.join(out_dir, 'ap.png'), dpi=100)
-    plt.close(fig)
-
-    if all('inference_ms_median' in s for s in summaries):
-        fig, ax = plt.subplots(figsize=(8, 4.5))
-        ax.bar(x, [s['inference_ms_median'] for s in summaries], 0.5, alpha=0.7)
-        for index, s in enumerate(summaries):
-            per_seed = s['inference_ms_median_per_seed']
-            ax.scatter([x[index]] * len(per_seed), per_seed, s=12, color='black', zorder=3)
-        ax.set_xticks(x, names)
-        ax.set_ylabel('ms / image (median; points = seeds)')
-        ax.set_title(f"Inference on the CPU, {environment['threads']} threads")
-        fig.tight_layout()
-        fig.savefig(osp.join(out_dir, 'latency.png'), dpi=100)
-        plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
-    for index, s in enumerate(summaries):
-        labelled = False
-        for r in runs:
-            if r['model'] == s['model'] and r['loss_curve']:
-                iters, losses = zip(*r['loss_curve'])
-                ax.plot(iters, losses, color=colors[index % len(colors)], linewidth=1,
-                        label=None if labelled else names[index])
-                labelled = True
-    ax.set_xlabel('iteration')
-    ax.set_ylabel('training loss (one line per seed)')
-    if ax.get_legend_handles_labels()[0]:
+    with figure(osp.join(out_dir, 'ap.png'), f'Accuracy over {seeds} seed(s): mean, ± std, '
+                'points = seeds', 'AP (val)', names) as (ax, _):
+        for offset, key in zip((-0.27, 0, 0.27), METRICS):
+            ax.bar([i + offset for i in range(len(summaries))],
+                   [s[key]['mean'] for s in summaries], 0.25, capsize=3, label=LABELS[key],
+                   yerr=[s[key]['std'] or 0.0 for s in summaries], alpha=0.7)
+            for index, s in enumerate(summaries):
+                ax.scatter([index + offset] * len(s[key]['values']), s[key]['values'], s=12,
+                           color='black', zorder=3)
         ax.legend()
-    fig.tight_layout()
-    fig.savefig(osp.join(out_dir, 'loss_curves.png'), dpi=100)
-    plt.close(fig)
+    if all('inference_ms_median' in s for s in summaries):
+        with figure(osp.join(out_dir, 'latency.png'), 'Inference on the CPU, '
+                    f"{environment['threads']} threads", 'ms / image (median; points = seeds)',
+                    names) as (ax, _):
+            ax.bar(range(len(summaries)), [s['inference_ms_median'] for s in summaries], 0.5,
+                   alpha=0.7)
+            for index, s in enumerate(summaries):
+                per_seed = s['inference_ms_median_per_seed']
+                ax.scatter([index] * len(per_seed), per_seed, s=12, color='black', zorder=3)
+    with figure(osp.join(out_dir, 'loss_curves.png'), None,
+                'training loss (one line per seed)') as (ax, colors):
+        for index, s in enumerate(summaries):
+            curves = [r['loss_curve'] for r in runs if r['model'] == s['model'] and r['loss_curve']]
+            for number, curve in enumerate(curves):
+                iters, losses = zip(*curve)
+                ax.plot(iters, losses, color=colors[index % len(colors)], linewidth=1,
+                        label=None if number else names[index])
+        ax.set_xlabel('iteration')
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
 
 
 def draw_predictions(model, dataloader, name, out_dir, count, score_thr=0.3):

@@ -10,7 +10,7 @@ import json
 import os.path as osp
 import statistics
 
-from mmdet_psroi_tools.outputs import replaced
+from mmdet_psroi_tools.outputs import figure
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_DATA = osp.join(REPO, 'docs', 'data', 'neon_trees_seeds.json')
@@ -36,53 +36,30 @@ def mean_std(values):
     return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
-def _save(fig, out_dir, name):
-    with replaced(osp.join(out_dir, name)) as tmp:
-        fig.savefig(tmp, dpi=100)
-
-
 def plot(data, out_dir):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
     models = data['models']
     labels = [f"{m['label']}\n({len(m['ap50_per_seed'])} seeds)".replace(', ', ',\n', 1)
               for m in models]
-    x = range(len(models))
-
-    fig, ax = plt.subplots(figsize=(9, 4.8))
-    stats = [mean_std(m['ap50_per_seed']) for m in models]
-    ax.errorbar(x, [s[0] for s in stats], yerr=[s[1] for s in stats], fmt='_', markersize=30,
-                capsize=6, color='tab:blue', label='mean ± std')
-    for index, m in enumerate(models):
-        ax.scatter([index + 0.12] * len(m['ap50_per_seed']), m['ap50_per_seed'], s=14,
-                   color='black', zorder=3, label='one seed' if index == 0 else None)
-    ax.set_xlim(-0.5, len(models) - 0.5)
-    ax.legend(fontsize=8)
-    ax.set_xticks(list(x), labels, fontsize=8)
-    ax.set_ylabel('AP50 on the 12 val tiles')
-    ax.set_title('NEON tree crowns: AP50 over seeds (recorded values)')
-    fig.tight_layout()
-    _save(fig, out_dir, AP50_PLOT)
-    plt.close(fig)
-
-    fig, ax = plt.subplots(figsize=(9, 4.8))
-    runs = list(data['runs'])
-    colors = plt.rcParams['axes.prop_cycle'].by_key()['color']
-    for run_index, run in enumerate(runs):
-        members = [i for i, m in enumerate(models) if m['run'] == run]
-        ax.bar(members, [models[i]['inference_ms_median'] for i in members], 0.55, alpha=0.7,
-               color=colors[run_index % len(colors)],
-               label=f"timed in the {run} run ({data['runs'][run]['date']})")
-    ax.set_xticks(list(x), labels, fontsize=8)
-    ax.set_ylabel('ms per val tile (median)')
-    ax.set_title('NEON tree crowns: inference on 2 CPU threads (recorded values)')
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    _save(fig, out_dir, LATENCY_PLOT)
-    plt.close(fig)
-    return [osp.join(out_dir, AP50_PLOT), osp.join(out_dir, LATENCY_PLOT)]
+    paths = [osp.join(out_dir, AP50_PLOT), osp.join(out_dir, LATENCY_PLOT)]
+    with figure(paths[0], 'NEON tree crowns: AP50 over seeds (recorded values)',
+                'AP50 on the 12 val tiles', labels, (9, 4.8), fontsize=8) as (ax, _):
+        stats = [mean_std(m['ap50_per_seed']) for m in models]
+        ax.errorbar(range(len(models)), [s[0] for s in stats], yerr=[s[1] for s in stats],
+                    fmt='_', markersize=30, capsize=6, color='tab:blue', label='mean ± std')
+        for index, m in enumerate(models):
+            ax.scatter([index + 0.12] * len(m['ap50_per_seed']), m['ap50_per_seed'], s=14,
+                       color='black', zorder=3, label='one seed' if index == 0 else None)
+        ax.set_xlim(-0.5, len(models) - 0.5)
+        ax.legend(fontsize=8)
+    with figure(paths[1], 'NEON tree crowns: inference on 2 CPU threads (recorded values)',
+                'ms per val tile (median)', labels, (9, 4.8), fontsize=8) as (ax, colors):
+        for run_index, (run, recorded) in enumerate(data['runs'].items()):
+            members = [i for i, m in enumerate(models) if m['run'] == run]
+            ax.bar(members, [models[i]['inference_ms_median'] for i in members], 0.55,
+                   alpha=0.7, color=colors[run_index % len(colors)],
+                   label=f"timed in the {run} run ({recorded['date']})")
+        ax.legend(fontsize=8)
+    return paths
 
 
 def main(argv=None):
