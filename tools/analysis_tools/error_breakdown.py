@@ -30,11 +30,8 @@ PROPOSAL_IOU = 0.5
 
 
 def finished_runs(model_dir):
-    """``{seed: run dir}`` of the finished runs (with a run.json) in ``model_dir``.
-
-    Raises:
-        ValueError: when it has none, or two finished runs of one seed (two configs).
-    """
+    """``{seed: run dir}`` of the finished runs (with a run.json) in ``model_dir``; ValueError
+    for none, or two of one seed (two configs)."""
     runs = {}
     for record_path in sorted(glob.glob(osp.join(model_dir, 'seed_*', 'run.json'))):
         with open(record_path) as f:
@@ -51,9 +48,8 @@ def finished_runs(model_dir):
 
 
 def coco_at_ious(coco_gt, detections, iou_thrs, max_dets=MAX_DETS):
-    """AP and recall of ``detections`` (COCO result dicts) at each IoU threshold, all areas,
-    averaged over categories as COCO's summary does: ``{'AP@0.5': ..., 'recall@0.5': ...}``.
-    No detections give 0."""
+    """``{'AP@0.5': ..., 'recall@0.5': ...}`` of ``detections`` (COCO result dicts) at each
+    IoU threshold, all areas, averaged over categories as COCO's summary does; 0 for none."""
     from pycocotools.cocoeval import COCOeval
 
     if not detections:
@@ -95,10 +91,9 @@ def gt_boxes_xyxy(coco_gt, image_id):
 
 
 def keep_proposals(model):
-    """Wraps ``model.rpn_head.predict_by_feat`` (the proposals' decoding, which every
-    two-stage detector's predict calls, RFCN's in float32 included) so that every call appends
-    its proposals (one ``(P, 4)`` tensor per image) to the returned list; ``None`` for a model
-    without an RPN."""
+    """Wraps ``model.rpn_head.predict_by_feat`` (which every two-stage detector's predict
+    calls) so that every call appends its proposals (a ``(P, 4)`` tensor per image) to the
+    returned list; ``None`` for a model without an RPN."""
     rpn_head = getattr(model, 'rpn_head', None)
     if rpn_head is None:
         return None
@@ -115,9 +110,8 @@ def keep_proposals(model):
 
 
 def skip_box_regression(model):
-    """Makes the RoI head's box coder decode, in place of the predicted deltas, the deltas that
-    encode no move (``encode(boxes, boxes)``): the detections become the scored, unregressed
-    proposals, clipped to the image by the coder itself."""
+    """Makes the RoI head's box coder decode the deltas of no move (``encode(boxes, boxes)``)
+    instead of the predicted ones: the detections become the scored, unregressed proposals."""
     coder = model.roi_head.bbox_head.bbox_coder
     decode = coder.decode
 
@@ -128,8 +122,7 @@ def skip_box_regression(model):
 
 
 def evaluate_run(run_dir, iou_thrs, cfg_options=None, unregressed=False):
-    """The breakdown of one finished run: AP/recall at each IoU and the proposal recall.
-    With ``unregressed`` the detections are the scored proposals (:func:`skip_box_regression`)."""
+    """One finished run's AP/recall at each IoU and its proposal recall."""
     from pycocotools.coco import COCO
 
     model, dataloader, record, cfg = load_run(run_dir, cfg_options)
@@ -165,9 +158,8 @@ def evaluate_run(run_dir, iou_thrs, cfg_options=None, unregressed=False):
 
 
 def summarize(results, baseline):
-    """Per model: mean/std and values of every key over its seeds (a key that is ``None``, the
-    proposal recall of a model without an RPN, is left out), and the difference to the
-    baseline paired by seed."""
+    """Per model: every key over its seeds (not one that is ``None``: the proposal recall of a
+    model without an RPN), and the difference to the baseline paired by seed."""
     summaries = {}
     for model, runs in results.items():
         keys = [k for k in runs[0] if '@' in k and runs[0][k] is not None]
