@@ -13,18 +13,8 @@ visits boxes of equal score by index, as the graph's ``NonMaxSuppression`` does.
 import argparse
 import contextlib
 
-from mmdet_psroi_tools.onnx_runtime import (
-    BACKENDS,
-    build_test_dataloader,
-    check_backends,
-    check_graph,
-    inference_session,
-    load_config,
-    load_pytorch_model,
-    nms_ties_by_index,
-    require_files,
-    run_onnx,
-)
+from mmdet_psroi_tools import onnx_runtime
+from mmdet_psroi_tools.onnx_runtime import BACKENDS, check_graph
 
 
 def parse_args(argv=None):
@@ -46,13 +36,13 @@ def parse_args(argv=None):
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, key=value pairs')
     args = parser.parse_args(argv)
-    require_files(args, 'config', 'model', 'checkpoint')
+    onnx_runtime.require_files(args, 'config', 'model', 'checkpoint')
     if args.threads < 0:
         raise SystemExit(f'--threads must be >= 0, got {args.threads}')
     if args.nms_ties_by_index and args.checkpoint is None:
         raise SystemExit('--nms-ties-by-index changes how the PyTorch model runs: it needs '
                          '--checkpoint')
-    check_backends([args.backend])
+    onnx_runtime.check_backends([args.backend])
     return args
 
 
@@ -96,23 +86,23 @@ def main(argv=None):
     args = parse_args(argv)
     import torch
 
-    cfg = load_config(args.config, args.cfg_options)
-    session = inference_session(args.model, args.backend, args.threads)
+    cfg = onnx_runtime.load_config(args.config, args.cfg_options)
+    session = onnx_runtime.inference_session(args.model, args.backend, args.threads)
     check_graph(session)
-    dataloader = build_test_dataloader(cfg)
+    dataloader = onnx_runtime.build_test_dataloader(cfg)
     evaluator = build_evaluator(cfg, dataloader.dataset)
     model = None
     if args.checkpoint:
-        model = load_pytorch_model(cfg, args.checkpoint)
+        model = onnx_runtime.load_pytorch_model(cfg, args.checkpoint)
         torch_evaluator = build_evaluator(cfg, dataloader.dataset)
         worst = [0.0, 0.0, 0, 0, 0]
     for data_batch in dataloader:
         sample = data_batch['data_samples'][0]
-        sample.pred_instances = run_onnx(session, data_batch)
+        sample.pred_instances = onnx_runtime.run_onnx(session, data_batch)
         evaluator.process(data_samples=[sample], data_batch=data_batch)
         if model is not None:
-            ties = nms_ties_by_index() if args.nms_ties_by_index else contextlib.nullcontext()
-            with torch.no_grad(), ties:
+            with torch.no_grad(), (onnx_runtime.nms_ties_by_index() if args.nms_ties_by_index
+                                   else contextlib.nullcontext()):
                 reference = model.test_step(data_batch)[0]
             torch_evaluator.process(data_samples=[reference], data_batch=data_batch)
             box, score, matched, lost, extra = match_detections(reference.pred_instances,
