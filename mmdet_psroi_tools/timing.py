@@ -58,12 +58,13 @@ def synchronized(device, calls=1):
 
         if device.type != 'cuda':
             return wall_clock(run) / calls
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        torch.cuda.synchronize(device)
-        start.record()
-        run()
-        end.record()
-        end.synchronize()
+        with torch.cuda.device(device):  # the events are recorded on its current stream
+            start, end = (torch.cuda.Event(enable_timing=True) for _ in range(2))
+            torch.cuda.synchronize()
+            start.record()
+            run()
+            end.record()
+            end.synchronize()
         return start.elapsed_time(end) / 1e3 / calls
 
     return measure
