@@ -7,7 +7,7 @@ and the map size ``(H, W)`` stay dynamic; ``kh, kw``, the channels, ``spatial_sc
 ``sampling_ratio`` / ``sample_per_part`` and ``trans_std`` are baked into the graph.
 
 Layout shared by the decompositions: the map ``(N, C_out*kh*kw, H, W)`` is rearranged once into
-rows ``(n, i, j, [g,] y, x)`` of ``C_out`` (or ``C_out / G``) columns, so one ``Gather`` reads,
+rows ``(n, [g,] i, j, y, x)`` of ``C_out`` (or ``C_out / G``) columns, so one ``Gather`` reads,
 for every RoI, bin and sample point, exactly the channels that bin pools.
 
 - ``ps_roi_pool`` (torchvision's quantisation): bin sums from prefix sums that never run
