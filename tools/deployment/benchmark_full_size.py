@@ -17,8 +17,8 @@ weights), with ``test_cfg.rpn.max_per_img = --proposals``; the image is uniform 
   exported file), and of one that only imports the runtime, for reference;
 - RoI stage: the extractor's pooling of the RoIs of that image, the compiled op
   (``PSRoIExtractor.pool``) against the graph (``mmdet_psroi.deploy.roi_pooling``), exported
-  alone and run by onnxruntime; with ``--profile``, also the graph's slowest nodes in one more
-  run (onnxruntime's profiler), ms and share of the nodes' total.
+  alone and run by onnxruntime; with ``--profile``, also the graph's slowest nodes in a second
+  run of a new session (onnxruntime's profiler), ms and share of the nodes' total.
 
 ``--roi-stage-only`` skips the latency and memory of the whole model (the RoIs still come from
 a PyTorch run of it).
@@ -204,7 +204,8 @@ def roi_stage(model, image, args):
 
 def print_profile(nodes, top=8):
     total = sum(ms for ms, _, _ in nodes)
-    print(f'  graph profile, one run: {total:.1f} ms in {len(nodes)} nodes; slowest:')
+    print(f'  graph profile, second run of a session: {total:.1f} ms in {len(nodes)} nodes; '
+          'slowest:')
     for ms, op_type, name in nodes[:top]:
         print(f'    {ms:9.1f} ms {100 * ms / total:5.1f} %  {op_type} {name}')
 
