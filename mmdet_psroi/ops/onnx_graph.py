@@ -7,7 +7,7 @@ and the map size ``(H, W)`` stay dynamic; ``kh, kw``, the channels, ``spatial_sc
 ``sampling_ratio`` / ``sample_per_part`` and ``trans_std`` are baked into the graph.
 
 Layout shared by the decompositions: the map ``(N, C_out*kh*kw, H, W)`` is rearranged once into
-rows ``(n, i, j, [g,] y, x)`` of ``C_out`` (or ``C_out / G``) columns, so one ``Gather`` reads,
+rows ``(n, [g,] i, j, y, x)`` of ``C_out`` (or ``C_out / G``) columns, so one ``Gather`` reads,
 for every RoI, bin and sample point, exactly the channels that bin pools.
 
 - ``ps_roi_pool`` (torchvision's quantisation): bin sums from prefix sums that never run
@@ -152,13 +152,14 @@ def _read_rois(b, input, rois):
     return (b.op('Cast', valid, to=FLOAT), batch) + tuple(b.column(rois, i) for i in range(1, 5))
 
 
-def _rows(b, input, channels, kh, kw, groups, pad=0):
-    """The map ``(N, C, H, W)`` as rows ``(n, i, j, g, y, x)`` of ``C_out / groups`` columns
-    (``pad``: the map was padded to ``(H + pad, W + pad)``)."""
+def _rows(b, input, channels, kh, kw, groups):
+    """The map ``(N, C, H, W)`` as rows ``(n, g, i, j, y, x)`` of ``C_out / groups`` columns:
+    one Transpose moving the ``C_out / groups`` axis last over ``kh * kw * H * W`` (a single
+    axis moved, which onnxruntime does about 6x faster than the same move written in 7-D)."""
     per_group = channels // (kh * kw * groups)
-    height, width = b.dim(input, 2), b.dim(input, 3)
-    x = b.reshape(input, 0, groups, per_group, kh, kw, height, width)
-    x = b.op('Transpose', x, perm=[0, 3, 4, 1, 5, 6, 2])
+    cells = b.op('Mul', b.op('Mul', b.dim(input, 2), b.dim(input, 3)), b.ints(kh * kw))
+    x = b.reshape(input, 0, groups, per_group, cells)
+    x = b.op('Transpose', x, perm=[0, 1, 3, 2])  # (N, G, kh * kw * H * W, C_out / G)
     return b.reshape(x, -1, per_group)
 
 
@@ -167,9 +168,10 @@ def _bin_base(b, batch, kh, kw, groups, plane):
     i = b.e.constant([[[[v] for v in range(kh)]]], INT64)  # (1, 1, kh, 1)
     j = b.e.constant(list(range(kw)), INT64)  # (kw,)
     g = b.e.constant([[[[v]] for v in range(groups)]], INT64)  # (1, G, 1, 1)
-    bin_index = b.op('Add', b.op('Mul', b.op('Add', b.op('Mul', b.reshape(batch, 0, 1, 1, 1),
-                                                         b.ints(kh)), i), b.ints(kw)), j)
-    return b.op('Mul', b.op('Add', b.op('Mul', bin_index, b.ints(groups)), g), plane)
+    image_group = b.op('Add', b.op('Mul', b.reshape(batch, 0, 1, 1, 1), b.ints(groups)), g)
+    bin_index = b.op('Add', b.op('Mul', b.op('Add', b.op('Mul', image_group, b.ints(kh)), i),
+                                 b.ints(kw)), j)
+    return b.op('Mul', bin_index, plane)
 
 
 def ps_roi_pool(emitter, input, rois, spatial_scale, kh, kw, channels):
@@ -342,7 +344,9 @@ def bilinear_ps_pool(emitter, input, rois, spatial_scale, kh, kw, channels, samp
                  b.unsqueeze(x_index, 4))  # (K, G, kh, kw, 2S, 2S)
     weight = b.op('Mul', b.unsqueeze(y_weight, 5), b.unsqueeze(x_weight, 4))
     gathered = b.op('Gather', rows, b.reshape(index, -1, taps), axis=0)  # (B, taps, c)
-    pooled = b.sum(b.op('Mul', gathered, b.reshape(weight, -1, taps, 1)), 1)  # (B, c)
+    # the weighted sum of each bin's taps as a (1, taps) x (taps, c) product: onnxruntime's
+    # MatMul does it about 3x faster than Mul and ReduceSum, and without a (B, taps, c) temporary
+    pooled = b.op('MatMul', b.reshape(weight, -1, 1, taps), gathered)  # (B, 1, c)
     pooled = b.reshape(pooled, -1, groups, kh, kw, per_group)  # (K, G, kh, kw, c)
     if deform:
         count = b.op('Mul', b.sum(y_inside, 4), b.sum(x_inside, 4))  # (K, G|1, kh, kw)

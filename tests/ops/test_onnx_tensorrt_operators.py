@@ -16,7 +16,7 @@ onnx = pytest.importorskip('onnx', reason='onnx is not installed (requirements/c
 TENSORRT_OPERATORS = {
     'Abs', 'Add', 'And', 'Cast', 'Ceil', 'Clip', 'Concat', 'Constant', 'ConstantOfShape',
     'CumSum', 'Div', 'Equal', 'Expand', 'Floor', 'Gather', 'Greater', 'GreaterOrEqual',
-    'Identity', 'Less', 'LessOrEqual', 'Max', 'Min', 'Mul', 'Not', 'Or', 'Pad', 'Range',
+    'Identity', 'Less', 'LessOrEqual', 'MatMul', 'Max', 'Min', 'Mul', 'Not', 'Or', 'Pad', 'Range',
     'ReduceSum', 'Reshape', 'Shape', 'Sign', 'Slice', 'Split', 'Squeeze', 'Sub', 'Transpose',
     'Unsqueeze', 'Where',
 }

@@ -4,7 +4,7 @@ and the position-sensitive RoI stage of the graph against the compiled op.
 
     python tools/deployment/benchmark_full_size.py CONFIG [--input-shape 800 1333]
         [--proposals 1000] [--threads 1] [--rounds 3] [--exporter auto|dynamo|torchscript]
-        [--runtimes pytorch onnxruntime openvino]
+        [--runtimes pytorch onnxruntime openvino] [--roi-stage-only] [--profile]
 
 The model is the config's, as built (PyTorch's default initialisation, seed 0; no pretrained
 weights), with ``test_cfg.rpn.max_per_img = --proposals``; the image is uniform noise of
@@ -17,7 +17,11 @@ weights), with ``test_cfg.rpn.max_per_img = --proposals``; the image is uniform 
   exported file), and of one that only imports the runtime, for reference;
 - RoI stage: the extractor's pooling of the RoIs of that image, the compiled op
   (``PSRoIExtractor.pool``) against the graph (``mmdet_psroi.deploy.roi_pooling``), exported
-  alone and run by onnxruntime.
+  alone and run by onnxruntime; with ``--profile``, also the graph's slowest nodes in a second
+  run of a new session (onnxruntime's profiler), ms and share of the nodes' total.
+
+``--roi-stage-only`` skips the latency and memory of the whole model (the RoIs still come from
+a PyTorch run of it).
 """
 import argparse
 import os.path as osp
@@ -44,6 +48,10 @@ def parse_args(argv=None):
                         default='auto')
     parser.add_argument('--runtimes', nargs='+', choices=RUNTIMES,
                         default=['pytorch', 'onnxruntime'])
+    parser.add_argument('--roi-stage-only', action='store_true',
+                        help='only the RoI stage (no whole-model latency or memory)')
+    parser.add_argument('--profile', action='store_true',
+                        help="print the RoI stage graph's slowest nodes (onnxruntime's profiler)")
     # internal: one runtime's peak memory, in a fresh process
     parser.add_argument('--peak-memory-of', choices=RUNTIMES + ('import-only', ),
                         help=argparse.SUPPRESS)
@@ -190,6 +198,16 @@ def roi_stage(model, image, args):
     for name, value in times.items():
         print(f'  {name:12s} {_ms(value)} ms per call')
     print(f'  graph / compiled op: {per_round_ratio(times["graph"], times["compiled op"])}')
+    if args.profile:
+        print_profile(onnx_runtime.profiled_nodes(buffer.getvalue(), feeds, args.threads))
+
+
+def print_profile(nodes, top=8):
+    total = sum(ms for ms, _, _ in nodes)
+    print(f'  graph profile, second run of a session: {total:.1f} ms in {len(nodes)} nodes; '
+          'slowest:')
+    for ms, op_type, name in nodes[:top]:
+        print(f'    {ms:9.1f} ms {100 * ms / total:5.1f} %  {op_type} {name}')
 
 
 def _ms(rounds):
@@ -202,11 +220,20 @@ def main(argv=None):
         return measure_peak_memory(args)
     import torch
 
-    from mmdet_psroi.deploy import ExportableDetector
-
     torch.set_num_threads(args.threads)
     model = build_model(args.config, args.proposals)
     image = noise_image(*args.input_shape)
+    if not args.roi_stage_only:
+        whole_model(model, image, args)
+    roi_stage(model, image, args)
+
+
+def whole_model(model, image, args):
+    """Latency of each runtime and peak memory of the exported model."""
+    import torch
+
+    from mmdet_psroi.deploy import ExportableDetector
+
     with tempfile.TemporaryDirectory() as tmp:
         onnx_path = osp.join(tmp, 'model.onnx')
         opset = onnx_runtime.DYNAMO_MIN_OPSET if args.exporter == 'dynamo' else 17
@@ -228,7 +255,6 @@ def main(argv=None):
         peaks = peak_memory(args, onnx_path)
         print('peak resident memory of a process that loads and runs the model twice, MiB: '
               + ', '.join(f'{name} {peak:.0f}' for name, peak in peaks.items()))
-    roi_stage(model, image, args)
 
 
 if __name__ == '__main__':
