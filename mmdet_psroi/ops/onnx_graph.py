@@ -10,18 +10,20 @@ Layout shared by the decompositions: the map ``(N, C_out*kh*kw, H, W)`` is rearr
 rows ``(n, i, j, [g,] y, x)`` of ``C_out`` (or ``C_out / G``) columns, so one ``Gather`` reads,
 for every RoI, bin and sample point, exactly the channels that bin pools.
 
-- ``ps_roi_pool`` (torchvision's quantisation): bin sums from prefix sums that never run
-  over the whole map, in float32. Each channel is centred on its mean; prefix sums along W
-  (``CumSum``) give any row segment's sum as a difference of two values; rows are grouped in
-  segments of ``SEGMENT_ROWS`` with exclusive prefix sums inside each segment and each
-  segment's total, so a bin's sum is two in-segment differences plus the totals of the whole
-  segments it spans (a ``Range`` over the segments, masked). The bin average is that sum over
-  its area plus the channel's mean (0 when empty). The bin edges' ``floor``/``ceil`` of
+- ``ps_roi_pool`` (both rules, ``'torchvision'`` and ``'caffe'``): bin sums from prefix sums
+  that never run over the whole map, in float32. Each channel is centred on its mean, prefix
+  sums along W (``CumSum``) give any row segment's sum as a difference of two values; rows are
+  grouped in segments of ``SEGMENT_ROWS`` with exclusive prefix sums inside each segment and
+  each segment's total, so a bin's sum is two in-segment differences plus the totals of the
+  whole segments it spans (a ``Range`` over the segments, masked). The bin average is that sum
+  over its area plus the channel's mean (0 when empty). The bin edges' ``floor``/``ceil`` of
   multiples of ``roi_size / bins`` use that quotient rounded as IEEE float32 division rounds
-  it, computed from exact integer and float operations (:meth:`_Builder.integer_quotient`).
-- ``ps_roi_align`` and ``deform_ps_roi_pool``: the ``S x S`` sample points of each bin, their
-  bilinear taps (clamped as the kernels do) gathered and weighted; ``ps_roi_align`` divides by
-  ``S*S``, ``deform_ps_roi_pool`` by the number of samples inside ``[-1, H] x [-1, W]``.
+  it, computed from exact integer and float operations (:meth:`_Builder.exact_quotient`);
+  C's ``round`` (halves away from zero) is written with ``Floor``.
+- ``ps_roi_align`` and ``deform_ps_roi_pool`` (both rules, ``'torchvision'`` and
+  ``'mxnet'``): the ``S x S`` sample points of each bin, their bilinear taps (clamped as the
+  kernels do) gathered and weighted; ``ps_roi_align`` divides by ``S*S``,
+  ``deform_ps_roi_pool`` by the number of samples inside its rule's window.
 
 Every tensor is float32, int64 or bool (no float64), every tensor has rank <= 7, and only
 operators of TensorRT's ONNX parser support matrix are used, with their ``axes`` / ``axis``
@@ -31,6 +33,9 @@ A RoI with a non-finite coordinate or a batch index outside ``[0, N)`` pools 0 (
 refuses the latter with an error; a graph cannot raise). Maps with no pixels (H or W = 0) are
 not supported by the graphs (their ``Gather`` has nothing to read).
 """
+import math
+import struct
+
 # ONNX TensorProto data types.
 FLOAT, INT64 = 1, 7
 COORDINATE_LIMIT = float(1 << 24)  # kCoordinateLimit in csrc/common/ps_roi_math.h
@@ -317,14 +322,17 @@ def _mxnet_positions(b, lo, hi, bins, samples, spatial_scale):
     return b.op('Add', first, b.op('Mul', point, step)), b.unsqueeze(size, 2)
 
 
+def _float32(value):
+    """``value`` rounded to float32 (from a float64 that holds the exact result or a float64
+    rounding of it that is no float32 tie: division and product of small integers)."""
+    return struct.unpack('f', struct.pack('f', value))[0]
+
+
 def _mxnet_parts(bins, parts):
     """The part of each bin in Deformable-ConvNets' rule: ``floor(i / bins * parts)`` in
     float32 (``deform_part``), at most ``parts - 1``."""
-    import numpy
-
-    i = numpy.arange(bins, dtype=numpy.float32)
-    part = numpy.floor(i / numpy.float32(bins) * numpy.float32(parts))
-    return [min(int(v), parts - 1) for v in part]
+    return [min(math.floor(_float32(_float32(i / bins) * parts)), parts - 1)
+            for i in range(bins)]
 
 
 def bilinear_ps_pool(emitter, input, rois, spatial_scale, kh, kw, channels, samples,
