@@ -29,9 +29,8 @@ def check_roi_head(roi_head) -> None:
 
 def check_roi_extractor(where: str, extractor) -> None:
     """Raises :class:`UnsupportedExport` unless ``extractor`` is a ``PSRoIExtractor`` (or a
-    subclass keeping its ``pool``) whose layers have a fixed sample grid and the default
-    quantisation (``rule='torchvision'``), or mmdet's ``SingleRoIExtractor`` with mmcv
-    ``RoIAlign`` layers."""
+    subclass keeping its ``pool``) whose layers have a fixed sample grid (any ``rule``), or
+    mmdet's ``SingleRoIExtractor`` with mmcv ``RoIAlign`` layers."""
     from mmdet.models.roi_heads.roi_extractors import SingleRoIExtractor
 
     from mmdet_psroi.models.roi_extractors import PSRoIExtractor
@@ -54,11 +53,6 @@ def _check_ps_layers(where, layers) -> None:
                                     f'{layer.sampling_ratio}: the adaptive sample grid depends '
                                     'on each RoI\'s size, which the ONNX graph cannot; set a '
                                     'fixed number of samples (e.g. 2)')
-        if getattr(layer, 'original', False):
-            raise UnsupportedExport(f'{where}.rule',
-                                    f'{layer.rule!r} (the original Caffe/MXNet quantisation) '
-                                    "has no ONNX form; export with rule='torchvision' (the "
-                                    'default)')
 
 
 def _check_roi_align_layers(where, layers) -> None:

@@ -10,14 +10,16 @@ pass ``custom_translation_table=mmdet_psroi.ops.onnx_translation_table()``.
 ...                   custom_translation_table=mmdet_psroi.ops.onnx_translation_table(),
 ...                   dynamic_shapes=...)
 
-The graphs are those of :mod:`mmdet_psroi.ops.onnx_graph`. What cannot be exported raises
-:class:`OnnxExportError` naming the argument: ``ps_roi_align`` with an adaptive
-``sampling_ratio`` (<= 0), ``rule='caffe'``/``'mxnet'`` (the op's ``original=True``), maps
-that are not float32, or a channel count the traced graph does not know.
+The graphs are those of :mod:`mmdet_psroi.ops.onnx_graph`, for every rule of the ops
+(``ps_roi_pool``'s ``'torchvision'`` and ``'caffe'``, ``deform_ps_roi_pool``'s
+``'torchvision'`` and ``'mxnet'``). What cannot be exported raises :class:`OnnxExportError`
+naming the argument: ``ps_roi_align`` with an adaptive ``sampling_ratio`` (<= 0), maps that are
+not float32, or a channel count the traced graph does not know.
 """
 import torch
 
 from . import onnx_graph
+from .ps_roi import DEFORM_RULES, POOL_RULES
 
 OPSET = 17  # the opset the TorchScript symbolics are registered from
 _TORCH_DTYPES = {onnx_graph.FLOAT: torch.float32, onnx_graph.INT64: torch.int64}
@@ -27,12 +29,7 @@ class OnnxExportError(ValueError):
     """An op call that the ONNX export cannot represent."""
 
 
-def _check_export_args(name, channels, dtype_is_float32, kh, kw, original):
-    if original:
-        raise OnnxExportError(
-            f"{name}: rule='caffe'/'mxnet' (the op's original=True: the original Caffe/MXNet "
-            "quantisation) has no ONNX export; export a model whose roi_layer has "
-            "rule='torchvision' (the default)")
+def _check_export_args(name, channels, dtype_is_float32, kh, kw):
     if channels is None:
         raise OnnxExportError(f'{name}: the channel count of input is not known to the '
                               'exporter; it must be static (only N, H, W may be dynamic)')
@@ -51,6 +48,12 @@ def _check_sampling_ratio(sampling_ratio):
             'output_size) points per bin side, a number that depends on each RoI) has no '
             'static ONNX form; export with a fixed sampling_ratio > 0 (config key '
             'roi_layer.sampling_ratio, e.g. 2)')
+
+
+def _rule(original, rules):
+    """The rule that the op's ``original`` argument names (``rules[1]`` when set)."""
+    return rules[1] if original else rules[0]
+
 
 
 def _deform_groups(offset_shape, num_parts):
@@ -111,15 +114,16 @@ def _ts_ps_roi_pool(g, input, rois, spatial_scale, kh, kw, original=None):
     kh, kw = _ts_const(kh, 'i'), _ts_const(kw, 'i')
     sizes, is_float = _ts_input_info(input)
     original = original is not None and bool(_ts_const(original, 'b'))
-    _check_export_args('ps_roi_pool', sizes[1], is_float, kh, kw, original)
+    _check_export_args('ps_roi_pool', sizes[1], is_float, kh, kw)
     return onnx_graph.ps_roi_pool(_TorchScriptEmitter(g), input, rois,
-                                  _ts_const(spatial_scale, 'f'), kh, kw, sizes[1])
+                                  _ts_const(spatial_scale, 'f'), kh, kw, sizes[1],
+                                  _rule(original, POOL_RULES))
 
 
 def _ts_ps_roi_align(g, input, rois, spatial_scale, kh, kw, sampling_ratio):
     kh, kw = _ts_const(kh, 'i'), _ts_const(kw, 'i')
     sizes, is_float = _ts_input_info(input)
-    _check_export_args('ps_roi_align', sizes[1], is_float, kh, kw, False)
+    _check_export_args('ps_roi_align', sizes[1], is_float, kh, kw)
     sampling_ratio = _ts_const(sampling_ratio, 'i')
     _check_sampling_ratio(sampling_ratio)
     return onnx_graph.bilinear_ps_pool(_TorchScriptEmitter(g), input, rois,
@@ -132,12 +136,12 @@ def _ts_deform_ps_roi_pool(g, input, rois, offset, spatial_scale, kh, kw, sample
     kh, kw = _ts_const(kh, 'i'), _ts_const(kw, 'i')
     sizes, is_float = _ts_input_info(input)
     original = original is not None and bool(_ts_const(original, 'b'))
-    _check_export_args('deform_ps_roi_pool', sizes[1], is_float, kh, kw, original)
+    _check_export_args('deform_ps_roi_pool', sizes[1], is_float, kh, kw)
     groups, parts = _deform_groups(_ts_offset_sizes(offset), (kh, kw))
     return onnx_graph.bilinear_ps_pool(
         _TorchScriptEmitter(g), input, rois, _ts_const(spatial_scale, 'f'), kh, kw, sizes[1],
         _ts_const(sample_per_part, 'i'), offset=offset, groups=groups, parts=parts,
-        trans_std=_ts_const(trans_std, 'f'))
+        trans_std=_ts_const(trans_std, 'f'), rule=_rule(original, DEFORM_RULES))
 
 
 _TORCHSCRIPT_SYMBOLICS = {'ps_roi_pool': _ts_ps_roi_pool, 'ps_roi_align': _ts_ps_roi_align,
@@ -182,14 +186,14 @@ def _dynamo_input_info(value):
 
 def _dynamo_ps_roi_pool(input, rois, spatial_scale, kh, kw, original=False):
     sizes, is_float = _dynamo_input_info(input)
-    _check_export_args('ps_roi_pool', sizes[1], is_float, kh, kw, original)
+    _check_export_args('ps_roi_pool', sizes[1], is_float, kh, kw)
     return onnx_graph.ps_roi_pool(_OnnxscriptEmitter(), input, rois, float(spatial_scale),
-                                  kh, kw, sizes[1])
+                                  kh, kw, sizes[1], _rule(original, POOL_RULES))
 
 
 def _dynamo_ps_roi_align(input, rois, spatial_scale, kh, kw, sampling_ratio):
     sizes, is_float = _dynamo_input_info(input)
-    _check_export_args('ps_roi_align', sizes[1], is_float, kh, kw, False)
+    _check_export_args('ps_roi_align', sizes[1], is_float, kh, kw)
     _check_sampling_ratio(sampling_ratio)
     return onnx_graph.bilinear_ps_pool(_OnnxscriptEmitter(), input, rois,
                                        float(spatial_scale), kh, kw, sizes[1], sampling_ratio)
@@ -198,11 +202,12 @@ def _dynamo_ps_roi_align(input, rois, spatial_scale, kh, kw, sampling_ratio):
 def _dynamo_deform_ps_roi_pool(input, rois, offset, spatial_scale, kh, kw, sample_per_part,
                                trans_std, original=False):
     sizes, is_float = _dynamo_input_info(input)
-    _check_export_args('deform_ps_roi_pool', sizes[1], is_float, kh, kw, original)
+    _check_export_args('deform_ps_roi_pool', sizes[1], is_float, kh, kw)
     groups, parts = _deform_groups(_dynamo_input_info(offset)[0], (kh, kw))
     return onnx_graph.bilinear_ps_pool(
         _OnnxscriptEmitter(), input, rois, float(spatial_scale), kh, kw, sizes[1],
-        sample_per_part, offset=offset, groups=groups, parts=parts, trans_std=float(trans_std))
+        sample_per_part, offset=offset, groups=groups, parts=parts, trans_std=float(trans_std),
+        rule=_rule(original, DEFORM_RULES))
 
 
 def onnx_translation_table():

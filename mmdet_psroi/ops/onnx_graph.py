@@ -10,18 +10,20 @@ Layout shared by the decompositions: the map ``(N, C_out*kh*kw, H, W)`` is rearr
 rows ``(n, [g,] i, j, y, x)`` of ``C_out`` (or ``C_out / G``) columns, so one ``Gather`` reads,
 for every RoI, bin and sample point, exactly the channels that bin pools.
 
-- ``ps_roi_pool`` (torchvision's quantisation): bin sums from prefix sums that never run
-  over the whole map, in float32. Each channel is centred on its mean; prefix sums along W
-  (``CumSum``) give any row segment's sum as a difference of two values; rows are grouped in
-  segments of ``SEGMENT_ROWS`` with exclusive prefix sums inside each segment and each
-  segment's total, so a bin's sum is two in-segment differences plus the totals of the whole
-  segments it spans (a ``Range`` over the segments, masked). The bin average is that sum over
-  its area plus the channel's mean (0 when empty). The bin edges' ``floor``/``ceil`` of
+- ``ps_roi_pool`` (both rules, ``'torchvision'`` and ``'caffe'``): bin sums from prefix sums
+  that never run over the whole map, in float32. Each channel is centred on its mean, prefix
+  sums along W (``CumSum``) give any row segment's sum as a difference of two values; rows are
+  grouped in segments of ``SEGMENT_ROWS`` with exclusive prefix sums inside each segment and
+  each segment's total, so a bin's sum is two in-segment differences plus the totals of the
+  whole segments it spans (a ``Range`` over the segments, masked). The bin average is that sum
+  over its area plus the channel's mean (0 when empty). The bin edges' ``floor``/``ceil`` of
   multiples of ``roi_size / bins`` use that quotient rounded as IEEE float32 division rounds
-  it, computed from exact integer and float operations (:meth:`_Builder.integer_quotient`).
-- ``ps_roi_align`` and ``deform_ps_roi_pool``: the ``S x S`` sample points of each bin, their
-  bilinear taps (clamped as the kernels do) gathered and weighted; ``ps_roi_align`` divides by
-  ``S*S``, ``deform_ps_roi_pool`` by the number of samples inside ``[-1, H] x [-1, W]``.
+  it, computed from exact integer and float operations (:meth:`_Builder.exact_quotient`);
+  C's ``round`` (halves away from zero) is written with ``Floor``.
+- ``ps_roi_align`` and ``deform_ps_roi_pool`` (both rules, ``'torchvision'`` and
+  ``'mxnet'``): the ``S x S`` sample points of each bin, their bilinear taps (clamped as the
+  kernels do) gathered and weighted; ``ps_roi_align`` divides by ``S*S``,
+  ``deform_ps_roi_pool`` by the number of samples inside its rule's window.
 
 Every tensor is float32, int64 or bool (no float64), every tensor has rank <= 7, and only
 operators of TensorRT's ONNX parser support matrix are used, with their ``axes`` / ``axis``
@@ -31,6 +33,9 @@ A RoI with a non-finite coordinate or a batch index outside ``[0, N)`` pools 0 (
 refuses the latter with an error; a graph cannot raise). Maps with no pixels (H or W = 0) are
 not supported by the graphs (their ``Gather`` has nothing to read).
 """
+import math
+import struct
+
 # ONNX TensorProto data types.
 FLOAT, INT64 = 1, 7
 COORDINATE_LIMIT = float(1 << 24)  # kCoordinateLimit in csrc/common/ps_roi_math.h
@@ -97,23 +102,26 @@ class _Builder:
     def sum(self, x, *axes, keepdims=0):
         return self.op('ReduceSum', x, self.ints(*axes), keepdims=keepdims)
 
-    def integer_quotient(self, x, divisor):
-        """``x / divisor`` rounded to float32 as IEEE division rounds it, for float32 ``x``
-        holding integers in ``[1, 2**25]`` and an integer ``divisor`` in ``[1, 127]``, from
-        operations every runtime computes exactly (OpenVINO's CPU plugin divides floats
-        approximately, which moves ``floor``/``ceil`` of multiples of the quotient). ``x`` is
-        scaled by a power of two ``2**s`` (found by bisection, ``s < 32``) so that the quotient
-        has 24 significant bits, the integer quotient is rounded half to even, and scaled
-        back; every integer stays below ``2**31``."""
+    def exact_quotient(self, x, divisor):
+        """``x / divisor`` rounded to float32 as IEEE division rounds it, for float32 ``x`` in
+        ``[2**-30, 2**26]`` and an integer ``divisor`` in ``[1, 127]``, from operations every
+        runtime computes exactly (OpenVINO's CPU plugin divides floats approximately, which
+        moves ``floor``/``ceil`` of multiples of the quotient); a larger ``x`` is divided by
+        ``Div``. ``x`` is scaled by a power of two ``2**s`` (found by bisection, ``-3 <= s <=
+        60``) so that it is an integer whose quotient has 24 significant bits, the integer
+        quotient is rounded half to even, and scaled back; every integer stays below
+        ``2**31``."""
+        limit = self.f32(2.0 ** 26)
         target = self.f32(divisor * 2 ** 23)
-        scaled, scale_back = x, self.f32(1)
-        for bit in (16, 8, 4, 2, 1):
+        scaled = self.op('Mul', self.op('Min', x, limit), self.f32(2.0 ** -3))
+        scale_back = self.f32(2.0 ** 3)
+        for bit in (32, 16, 8, 4, 2, 1):
             # scale more while x * 2**(s + bit - 1) stays below the target
             more = self.op('Less', self.op('Mul', scaled, self.f32(2.0 ** (bit - 1))), target)
             scaled = self.where(more, self.op('Mul', scaled, self.f32(2.0 ** bit)), scaled)
             scale_back = self.where(more, self.op('Mul', scale_back, self.f32(2.0 ** -bit)),
                                     scale_back)
-        scaled = self.op('Cast', scaled, to=INT64)  # < divisor * 2**24
+        scaled = self.op('Cast', scaled, to=INT64)  # in [divisor * 2**23, divisor * 2**24)
         quotient = self.op('Div', scaled, self.ints(divisor))
         twice_rest = self.op('Mul', self.op('Sub', scaled, self.op('Mul', quotient,
                                                                    self.ints(divisor))),
@@ -124,7 +132,9 @@ class _Builder:
                      self.op('And', self.op('Equal', twice_rest, self.ints(divisor)),
                              self.op('Equal', odd, self.ints(1))))
         quotient = self.op('Add', quotient, self.op('Cast', up, to=INT64))
-        return self.op('Mul', self.op('Cast', quotient, to=FLOAT), scale_back)
+        exact = self.op('Mul', self.op('Cast', quotient, to=FLOAT), scale_back)
+        return self.where(self.op('LessOrEqual', x, limit), exact,
+                          self.op('Div', x, self.f32(divisor)))
 
     def round_half_away(self, x):
         """C's ``round``: halves away from zero (ONNX ``Round`` rounds them to even)."""
@@ -174,32 +184,45 @@ def _bin_base(b, batch, kh, kw, groups, plane):
     return b.op('Mul', bin_index, plane)
 
 
-def ps_roi_pool(emitter, input, rois, spatial_scale, kh, kw, channels):
-    """torchvision's ps_roi_pool rule (``csrc/common/ps_roi_math.h``: ``pool_roi``,
-    ``pool_bin``): each bin's sum from row-wise prefix sums in float32 (see the module's
-    docstring), divided by its integer area."""
+def ps_roi_pool(emitter, input, rois, spatial_scale, kh, kw, channels, rule='torchvision'):
+    """PS RoI Pool (``csrc/common/ps_roi_math.h``: ``pool_roi``, ``pool_bin``) by either rule,
+    ``'torchvision'`` or ``'caffe'``: each bin's sum from row-wise prefix sums in float32 (see
+    the module's docstring), divided by its integer area."""
     b = _Builder(emitter)
+    caffe = rule == 'caffe'
     valid, batch, x1, y1, x2, y2 = _read_rois(b, input, rois)
     height, width = b.dim(input, 2, FLOAT), b.dim(input, 3, FLOAT)
 
-    def corner(v):
-        v = b.op('Clip', b.op('Mul', v, b.f32(spatial_scale)), b.f32(-COORDINATE_LIMIT),
-                 b.f32(COORDINATE_LIMIT))
-        return b.round_half_away(v)
+    def clamp(v):
+        return b.op('Clip', v, b.f32(-COORDINATE_LIMIT), b.f32(COORDINATE_LIMIT))
+
+    def corner(v, end):
+        """torchvision: ``round(v * scale)``; caffe: ``round(v) * scale`` (the end one cell
+        further: ``(round(v) + 1) * scale``)."""
+        if not caffe:
+            return b.round_half_away(clamp(b.op('Mul', v, b.f32(spatial_scale))))
+        v = b.round_half_away(v)
+        return clamp(b.op('Mul', b.op('Add', v, b.f32(1)) if end else v, b.f32(spatial_scale)))
 
     def edges(start, end, bins, size):
-        """Bin edges ``(K, bins)`` start and end, clipped to ``[0, size]``, as float32."""
-        length = b.op('Max', b.op('Sub', end, start), b.f32(1))
-        bin_size = b.integer_quotient(length, bins)
+        """Bin edges ``(K, bins)`` start and end, clipped to ``[0, size]``, as float32:
+        torchvision: ``floor(i * bin) + start``, caffe: ``floor(i * bin + start)`` (ends
+        likewise with ``ceil``)."""
+        length = b.op('Max', b.op('Sub', end, start), b.f32(0.1 if caffe else 1))
+        bin_size = b.exact_quotient(length, bins)
         index = b.e.constant([float(v) for v in range(bins)], FLOAT)
-        lo = b.op('Floor', b.op('Mul', index, bin_size))
-        hi = b.op('Ceil', b.op('Mul', b.op('Add', index, b.f32(1)), bin_size))
-        lo = b.op('Min', b.op('Max', b.op('Add', lo, start), b.f32(0)), size)
-        hi = b.op('Min', b.op('Max', b.op('Add', hi, start), b.f32(0)), size)
+        lo = b.op('Mul', index, bin_size)
+        hi = b.op('Mul', b.op('Add', index, b.f32(1)), bin_size)
+        if caffe:
+            lo, hi = b.op('Floor', b.op('Add', lo, start)), b.op('Ceil', b.op('Add', hi, start))
+        else:
+            lo, hi = b.op('Add', b.op('Floor', lo), start), b.op('Add', b.op('Ceil', hi), start)
+        lo = b.op('Min', b.op('Max', lo, b.f32(0)), size)
+        hi = b.op('Min', b.op('Max', hi, b.f32(0)), size)
         return lo, hi
 
-    y_lo, y_hi = edges(corner(y1), corner(y2), kh, height)  # (K, kh)
-    x_lo, x_hi = edges(corner(x1), corner(x2), kw, width)  # (K, kw)
+    y_lo, y_hi = edges(corner(y1, False), corner(y2, True), kh, height)  # (K, kh)
+    x_lo, x_hi = edges(corner(x1, False), corner(x2, True), kw, width)  # (K, kw)
     area = b.op('Mul', b.unsqueeze(b.op('Sub', y_hi, y_lo), 2),
                 b.unsqueeze(b.op('Sub', x_hi, x_lo), 1))  # (K, kh, kw)
 
@@ -259,13 +282,14 @@ def ps_roi_pool(emitter, input, rois, spatial_scale, kh, kw, channels):
     return b.op('Transpose', pooled, perm=[0, 3, 1, 2])
 
 
-def _axis_taps(b, position, size, samples):
+def _axis_taps(b, position, size, samples, margin=1.0):
     """Bilinear taps along one axis (``bilinear_taps`` in ``ps_roi_math.h``) of the sample
     positions ``(K, A, B, C, S)`` (``S = samples``): their indices (int64) and weights (0
-    outside ``[-1, size]``) ``(K, A, B, C, 2S)``, two per sample, and the inside mask
-    ``(K, A, B, C, S)`` (float)."""
-    inside = b.op('And', b.op('GreaterOrEqual', position, b.f32(-1)),
-                  b.op('LessOrEqual', position, size))
+    outside the window ``[-margin, size - 1 + margin]``, ``margin`` 1 or 0.5) ``(K, A, B, C,
+    2S)``, two per sample, and the inside mask ``(K, A, B, C, S)`` (float)."""
+    last_inside = size if margin == 1 else b.op('Sub', size, b.f32(1 - margin))
+    inside = b.op('And', b.op('GreaterOrEqual', position, b.f32(-margin)),
+                  b.op('LessOrEqual', position, last_inside))
     p = b.where(inside, b.op('Max', position, b.f32(0)), b.f32(0))
     low = b.op('Floor', p)
     last = b.op('Sub', size, b.f32(1))
@@ -282,19 +306,56 @@ def _axis_taps(b, position, size, samples):
             b.reshape(weight, 0, 0, 0, 0, 2 * samples), inside)
 
 
+def _mxnet_positions(b, lo, hi, bins, samples, spatial_scale):
+    """Deformable-ConvNets' sample coordinates ``(K, bins, S)`` along one axis (``deform_bin``
+    and ``deform_sample`` of ``deform_ps_roi_math.h``, ``original``): the RoI spans
+    ``round(lo) * scale - 0.5`` to ``(round(hi) + 1) * scale - 0.5``, at least 0.1 cell; sample
+    ``s`` of bin ``i`` lies at ``i * bin + start + s * (bin / S)``. Also the RoI size ``(K, 1,
+    1)``, which the offsets are multiples of."""
+    scale, half = b.f32(spatial_scale), b.f32(0.5)
+    start = b.op('Sub', b.op('Mul', b.round_half_away(lo), scale), half)
+    end = b.op('Sub', b.op('Mul', b.op('Add', b.round_half_away(hi), b.f32(1)), scale), half)
+    size = b.op('Max', b.op('Sub', end, start), b.f32(0.1))
+    bin_size = b.exact_quotient(size, bins)
+    step = b.unsqueeze(b.exact_quotient(bin_size, samples), 2)  # (K, 1, 1)
+    index = b.e.constant([[[float(v)] for v in range(bins)]], FLOAT)  # (1, bins, 1)
+    point = b.e.constant([[[float(v) for v in range(samples)]]], FLOAT)  # (1, 1, S)
+    first = b.op('Add', b.op('Mul', index, b.unsqueeze(bin_size, 2)), b.unsqueeze(start, 2))
+    return b.op('Add', first, b.op('Mul', point, step)), b.unsqueeze(size, 2)
+
+
+def _float32(value):
+    """``value`` rounded to float32 (from a float64 that holds the exact result or a float64
+    rounding of it that is no float32 tie: division and product of small integers)."""
+    return struct.unpack('f', struct.pack('f', value))[0]
+
+
+def _mxnet_parts(bins, parts):
+    """The part of each bin in Deformable-ConvNets' rule: ``floor(i / bins * parts)`` in
+    float32 (``deform_part``), at most ``parts - 1``."""
+    return [min(math.floor(_float32(_float32(i / bins) * parts)), parts - 1)
+            for i in range(bins)]
+
+
 def bilinear_ps_pool(emitter, input, rois, spatial_scale, kh, kw, channels, samples,
-                     offset=None, groups=1, parts=None, trans_std=0.0):
+                     offset=None, groups=1, parts=None, trans_std=0.0, rule='torchvision'):
     """PS RoI Align (``offset=None``, mean over all ``samples**2`` points) and deformable PS RoI
-    pooling (``offset (K, 2*groups, *parts)``, mean over the points inside the map)."""
+    pooling (``offset (K, 2*groups, *parts)``, mean over the points inside the map), whose
+    samples ``rule`` places: ``'torchvision'`` (PS RoI Align's) or ``'mxnet'``
+    (Deformable-ConvNets'; the sum of a sample's bin start, offset and step is associated
+    differently from the kernel's, to within a float32 rounding)."""
     b = _Builder(emitter)
     deform = parts is not None
+    mxnet = rule == 'mxnet'
     valid, batch, x1, y1, x2, y2 = _read_rois(b, input, rois)
     height, width = b.dim(input, 2, FLOAT), b.dim(input, 3, FLOAT)
     scale, half = b.f32(spatial_scale), b.f32(0.5)
 
     def positions(lo, hi, bins):
         """Sample coordinates ``(K, bins, S)`` along one axis (``align_roi``/``align_sample``),
-        and the bin size ``(K, 1, 1)``."""
+        and the bin size ``(K, 1, 1)`` (mxnet: the RoI size)."""
+        if mxnet:
+            return _mxnet_positions(b, lo, hi, bins, samples, spatial_scale)
         start = b.op('Sub', b.op('Mul', lo, scale), half)
         length = b.op('Sub', b.op('Sub', b.op('Mul', hi, scale), half), start)
         bin_size = b.unsqueeze(b.op('Div', length, b.f32(bins)), 2)  # (K, 1, 1)
@@ -312,8 +373,12 @@ def bilinear_ps_pool(emitter, input, rois, spatial_scale, kh, kw, channels, samp
         g = groups
         if g:
             # offset of each bin's part: (K, 2G, kh, kw) -> (K, G, 2, kh, kw)
-            part_h = b.e.constant([i * parts[0] // kh for i in range(kh)], INT64)
-            part_w = b.e.constant([j * parts[1] // kw for j in range(kw)], INT64)
+            if mxnet:
+                part_h, part_w = _mxnet_parts(kh, parts[0]), _mxnet_parts(kw, parts[1])
+            else:
+                part_h = [i * parts[0] // kh for i in range(kh)]
+                part_w = [j * parts[1] // kw for j in range(kw)]
+            part_h, part_w = b.e.constant(part_h, INT64), b.e.constant(part_w, INT64)
             moved = b.op('Gather', b.op('Gather', b.op('Cast', offset, to=FLOAT), part_h,
                                         axis=2), part_w, axis=3)
             moved = b.reshape(moved, 0, g, 2, kh, kw)
@@ -322,14 +387,19 @@ def bilinear_ps_pool(emitter, input, rois, spatial_scale, kh, kw, channels, samp
             def shift(axis, bin_size, bins):
                 value = b.op('Squeeze', b.op('Slice', moved, b.ints(axis), b.ints(axis + 1),
                                              b.ints(2)), b.ints(2))  # (K, G, kh, kw)
+                if mxnet:  # (offset * trans_std) * RoI size
+                    moved_by = b.op('Mul', b.op('Mul', value, std), b.unsqueeze(bin_size, 3))
+                    return b.unsqueeze(moved_by, -1)
                 per_offset = b.op('Mul', b.op('Mul', std, bin_size), b.f32(bins))
                 return b.unsqueeze(b.op('Mul', value, b.unsqueeze(per_offset, 3)), -1)
 
             y = b.op('Add', y, shift(1, bin_h, kh))  # (K, G, kh, kw, S)
             x = b.op('Add', x, shift(0, bin_w, kw))
         groups = max(g, 1)
-    y_index, y_weight, y_inside = _axis_taps(b, y, height, samples)  # (K, G|1, kh, kw|1, 2S)
-    x_index, x_weight, x_inside = _axis_taps(b, x, width, samples)
+    margin = 0.5 if mxnet else 1.0  # the window: [-margin, size - 1 + margin]
+    # (K, G|1, kh, kw|1, 2S)
+    y_index, y_weight, y_inside = _axis_taps(b, y, height, samples, margin)
+    x_index, x_weight, x_inside = _axis_taps(b, x, width, samples, margin)
 
     # The gather's indices and weights have rank <= 6 and the taps of a bin are
     # flattened before they are weighted: the (K, G, kh, kw, S, 2, S, 2, c) broadcast of a

@@ -124,9 +124,6 @@ def test_unsupported_parts_are_named():
     with pytest.raises(UnsupportedExport, match=r"model\.rpn_head\.bbox_coder: .*"
                                                 "'TBLRBBoxCoder'"):
         check_detector(_with(model, 'rpn_head.bbox_coder', TBLRBBoxCoder()))
-    with pytest.raises(UnsupportedExport, match=r"roi_layer\.rule: 'caffe'"):
-        check_detector(_with(build_tiny('rfcn_fpn_psroipool'),
-                             'roi_head.bbox_roi_extractor.roi_layers.0.rule', 'caffe'))
     with pytest.raises(UnsupportedExport, match="model: type 'Sequential'"):
         check_detector(torch.nn.Sequential())
     with pytest.raises(UnsupportedExport, match='model.roi_head.mask_head'):

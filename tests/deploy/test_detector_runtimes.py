@@ -18,7 +18,8 @@ pytest.importorskip('onnx', reason='onnx is not installed (requirements/constrai
 
 
 @pytest.fixture(scope='module', params=['rfcn_c4_psroialign', 'rfcn_fpn_psroipool',
-                                        'lighthead_fpn', 'deformable_rfcn_fpn'])
+                                        'rfcn_fpn_psroipool_caffe_rule', 'lighthead_fpn',
+                                        'deformable_rfcn_fpn', 'deformable_rfcn_fpn_mxnet_rule'])
 def exported(request):
     graph = ExportableDetector(build_tiny(request.param))
     buffer = io.BytesIO()

@@ -52,14 +52,15 @@ def tiny_lighthead_fpn_cfg():
     return cfg
 
 
-def tiny_deformable_fpn_cfg():
-    """Deformable R-FCN's RoI head (k=3, 2x2 samples per part) on the tiny FPN."""
+def tiny_deformable_fpn_cfg(rule='torchvision'):
+    """Deformable R-FCN's RoI head (k=3, 2x2 samples per part, the samples placed by
+    ``rule``) on the tiny FPN."""
     cfg = tiny_rfcn_fpn_cfg()
     cfg.roi_head.update(type='DeformableRFCNRoIHead')
     cfg.roi_head.bbox_roi_extractor.update(
         type='PSRoIExtractor',
         roi_layer=dict(type='DeformPSRoIPool', output_size=3, part_size=3, sample_per_part=2,
-                       trans_std=0.1))
+                       trans_std=0.1, rule=rule))
     cfg.roi_head.bbox_head.type = 'DeformablePSBBoxHead'
     return cfg
 
@@ -82,10 +83,15 @@ def tiny_py_faster_rcnn_cfg():
 CASES = {
     'rfcn_c4_psroialign': (lambda: tiny_rfcn_cfg(roi_layer='PSRoIAlign'), None),
     'rfcn_fpn_psroipool': (lambda: tiny_rfcn_fpn_cfg(), None),
+    # the original quantisation of the converted R-FCN (on the FPN: its stride-4 maps give
+    # random weights' RoIs fewer bitwise-equal scores than the C4 map)
+    'rfcn_fpn_psroipool_caffe_rule': (lambda: tiny_rfcn_fpn_cfg(roi_rule='caffe'), None),
     'rfcn_c4_py_faster_rcnn': (tiny_py_faster_rcnn_cfg, None),
     'faster_rcnn_fpn_roialign': (tiny_faster_rcnn_fpn_cfg, None),
     'lighthead_fpn': (tiny_lighthead_fpn_cfg, 'projects.LightHeadRCNN.lighthead_rcnn'),
     'deformable_rfcn_fpn': (tiny_deformable_fpn_cfg, 'projects.DeformableRFCN.deformable_rfcn'),
+    'deformable_rfcn_fpn_mxnet_rule': (lambda: tiny_deformable_fpn_cfg(rule='mxnet'),
+                                       'projects.DeformableRFCN.deformable_rfcn'),
 }
 
 

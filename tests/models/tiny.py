@@ -8,10 +8,14 @@ import torch
 from mmengine.config import ConfigDict
 
 
-def tiny_rfcn_cfg(num_classes=2, k=3, roi_layer='PSRoIPool', rcnn_sampler=None):
+def tiny_rfcn_cfg(num_classes=2, k=3, roi_layer='PSRoIPool', rcnn_sampler=None,
+                  roi_rule=None):
     """An RFCN model config: ResNet-18 with a dilated conv5, RPN on conv4, head on conv5; k is
-    stated once, in the box head (``roi_feat_size``), which sets the extractor's output size."""
+    stated once, in the box head (``roi_feat_size``), which sets the extractor's output size.
+    ``roi_rule``: the roi_layer's ``rule`` (None: its default)."""
     layer = dict(type=roi_layer)
+    if roi_rule is not None:
+        layer['rule'] = roi_rule
     if roi_layer == 'PSRoIAlign':
         layer['sampling_ratio'] = 2
     sampler = rcnn_sampler or dict(type='RandomSampler', num=64, pos_fraction=0.25,

@@ -1,5 +1,5 @@
 """tools/deployment/export_onnx.py: arguments, refused configs, no half-written output, and
-(slow) a whole tiny R-FCN exported and run in ONNX Runtime."""
+(slow) a whole tiny R-FCN and the converted configs exported and run in ONNX Runtime."""
 import os
 
 import pytest
@@ -7,9 +7,10 @@ import torch
 from mmengine.config import Config
 
 from tests.deploy.onnx_runtime import exporters
+from tests.deploy.test_detector import assert_same_detections
 from tests.deploy.tiny_detectors import build_tiny, mmdet_predict, sample_image
 from tests.models.tiny import tiny_rfcn_cfg
-from tests.tools.tool_module import load_tool
+from tests.tools.tool_module import ROOT, load_tool
 
 export_onnx = load_tool('deployment/export_onnx.py', 'export_onnx')
 onnx = pytest.importorskip('onnx')
@@ -131,3 +132,42 @@ def test_exports_a_tiny_rfcn_that_onnxruntime_runs_at_other_sizes(tiny_files, tm
         torch.testing.assert_close(torch.from_numpy(dets[:, :4]), bboxes, rtol=0, atol=1e-2)
         torch.testing.assert_close(torch.from_numpy(dets[:, 4]), scores, rtol=0, atol=1e-4)
         assert labels.tolist() == expected_labels.tolist()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('config', [
+    'configs/rfcn/converted/rfcn_r101-c4_deformable-convnets_coco.py',  # rule='caffe'
+    'projects/DeformableRFCN/configs/converted/'
+    'deformable-rfcn_r101-c4-dconv-c5_deformable-convnets_coco.py',  # rule='mxnet'
+])
+def test_exports_a_converted_config_as_it_is(config, tmp_path):
+    """The converted configs export with their original pooling rules: random weights
+    (``init_weights``, then Deformable R-FCN's offset convs reset so that the offsets move the
+    bins; ResNet-50 for ResNet-101, for time), exported at one size, and onnxruntime's
+    detections at another pair with mmdet's ``predict`` (two near ties allowed: PSRoIPool's
+    quantised bins give distinct RoIs bitwise-equal scores, and NMS keeps either box)."""
+    from mmdet.registry import MODELS
+
+    ort = pytest.importorskip('onnxruntime')
+    config = os.path.join(ROOT, config)
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict({'model.backbone.depth': 50})
+    assert cfg.model.roi_head.bbox_roi_extractor.roi_layer.rule in ('caffe', 'mxnet')
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    for name, module in model.roi_head.bbox_head.named_children():
+        if name.endswith('_offset'):
+            module.reset_parameters()
+    checkpoint = str(tmp_path / 'random.pth')
+    torch.save(dict(state_dict=model.state_dict()), checkpoint)
+    output = tmp_path / 'converted.onnx'
+    _main(config, checkpoint, output, '--exporter', 'torchscript', '--cfg-options',
+          'model.backbone.depth=50')
+    session = ort.InferenceSession(str(output), providers=['CPUExecutionProvider'])
+    image = sample_image(200, 300)
+    dets, labels = session.run(None, {'image': image[None].float().numpy()})
+    expected = mmdet_predict(model.eval(), image)
+    assert len(expected[0]) > 5
+    assert_same_detections(torch.from_numpy(dets), torch.from_numpy(labels), expected,
+                           box_atol=1e-2, score_atol=1e-4, near_ties=2)

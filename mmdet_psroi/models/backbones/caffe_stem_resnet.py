@@ -12,9 +12,16 @@ class CaffeStemResNet(ResNet):
     is one pixel up and left of Caffe's, so weights trained with Caffe's stem see shifted
     features there.
 
+    The rounded-up pooling is written as one row and column of ``-inf`` at the bottom and right
+    and pooling rounded down: the same windows (rounding up adds at most the one window that
+    starts on the last pixel, whose padded cells never win the max), which the ONNX exporters
+    trace with dynamic image sizes (torch 2.1's TorchScript exporter refuses ``ceil_mode`` with
+    a dynamic input size).
+
     Args: those of mmdet's ``ResNet`` (use ``style='caffe'`` for these models).
     """
 
     def _make_stem_layer(self, in_channels: int, stem_channels: int) -> None:
         super()._make_stem_layer(in_channels, stem_channels)
-        self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=0, ceil_mode=True)
+        self.maxpool = nn.Sequential(nn.ConstantPad2d((0, 1, 0, 1), float('-inf')),
+                                     nn.MaxPool2d(kernel_size=3, stride=2, padding=0))
