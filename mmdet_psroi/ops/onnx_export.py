@@ -55,7 +55,6 @@ def _rule(original, rules):
     return rules[1] if original else rules[0]
 
 
-
 def _deform_groups(offset_shape, num_parts):
     """``(groups, parts)`` of an offset of shape ``(K, 2*G, ph, pw)`` (``G = 0``: no offsets)."""
     channels, parts_h, parts_w = offset_shape[1:]
