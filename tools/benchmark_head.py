@@ -12,7 +12,7 @@ import argparse
 
 import torch
 
-from mmdet_psroi_tools.devices import parse_device
+from mmdet_psroi_tools import arguments
 from mmdet_psroi_tools.head_benchmark import CONFIGS, IMAGE_SHAPE, RPN_TOP_BOXES, Workload
 from mmdet_psroi_tools.outputs import row, table, write_json
 from mmdet_psroi_tools.timing import interleaved_rounds, per_round_ratio, synchronized
@@ -25,7 +25,8 @@ def parse_args(argv=None):
     parser.add_argument('--rois', type=int, nargs='+', default=[300, 1000, 2000])
     parser.add_argument('--rounds', type=int, default=3)
     parser.add_argument('--quick', action='store_true', help='inference rows only')
-    parser.add_argument('--device', default='cpu', help='cpu (default) or cuda[:index]')
+    parser.add_argument('--device', type=arguments.device, default='cpu',
+                        help='cpu (default) or cuda[:index]')
     parser.add_argument('--amp', choices=sorted(AMP_MODES), default='off',
                         help='time under torch.autocast too (both) or only (on)')
     parser.add_argument('--image-size', type=int, nargs=2, default=IMAGE_SHAPE,
@@ -36,7 +37,6 @@ def parse_args(argv=None):
         parser.error('--rounds, --rois and --image-size take positive integers')
     if max(args.rois) > RPN_TOP_BOXES:
         parser.error(f'--rois takes at most {RPN_TOP_BOXES} (the RPN boxes kept per image)')
-    args.device = parse_device(parser, args.device)
     if args.amp != 'off' and args.device.type != 'cuda':
         parser.error(f'--amp {args.amp} needs --device cuda: on the CPU, mmcv\'s NMS does not '
                      'take the bfloat16 scores that autocast gives')

@@ -15,7 +15,7 @@ import sys
 import torch
 
 from mmdet_psroi.ops import deform_ps_roi_pool, ps_roi_align, ps_roi_pool
-from mmdet_psroi_tools.devices import parse_device
+from mmdet_psroi_tools import arguments
 from mmdet_psroi_tools.outputs import row, table, write_json
 from mmdet_psroi_tools.timing import interleaved_rounds, per_round_ratio, synchronized
 
@@ -205,7 +205,8 @@ def cases(args):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--device', default='cpu', help='cpu (default) or cuda[:index]')
+    parser.add_argument('--device', type=arguments.device, default='cpu',
+                        help='cpu (default) or cuda[:index]')
     parser.add_argument('--dtype', nargs='+', default=['float32'], choices=sorted(DTYPES))
     parser.add_argument('--classes', type=int, nargs='+',
                         help='class counts (incl. background) timed at every --rois; default: '
@@ -226,7 +227,6 @@ def parse_args(argv=None):
             parser.error(f'{name} must be >= 1, got {value}')
     if any(n < 1 for n in args.threads + args.rois + (args.classes or [])):
         parser.error('--threads, --rois and --classes take positive integers')
-    args.device = parse_device(parser, args.device)
     try:
         args.peer_ops = find_peers(args.peers)
     except RuntimeError as error:
