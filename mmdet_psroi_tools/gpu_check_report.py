@@ -1,6 +1,5 @@
-"""The GPU check's report (tools/gpu_check.sh): the counts of pytest's JUnit XML, the speed
-target, and gpu_check.md rendered from the check's record (its ``gpu_check.json``), which
-holds the op benchmark's and the head benchmark's JSON output as they wrote it."""
+"""The GPU check's report (tools/gpu_check.sh, docs/gpu_check.md): pytest's JUnit XML counted,
+the speed target, and gpu_check.md rendered from the check's record (gpu_check.json)."""
 import xml.etree.ElementTree as ElementTree
 
 from .outputs import table
@@ -96,10 +95,8 @@ def op_benchmark_markdown(report):
 def head_benchmark_markdown(report):
     data = report['head_benchmark']
     title = '## R-FCN vs Faster R-CNN C4 per image (tools/benchmark_head.py)'
-    if not data:
-        return [title, '', 'not run']
-    if 'skipped' in data:
-        return [title, '', f"Skipped: {data['skipped']}."]
+    if not data or 'skipped' in data:
+        return [title, '', f"Skipped: {data['skipped']}." if data else 'not run']
     return [title, '', f"{data['device_name']}, image {data['image'][0]}x{data['image'][1]}, "
                        f"ResNet-50, random weights, median of {data['rounds']} alternating "
                        f"rounds; {data['versions']}.", ''] + table(

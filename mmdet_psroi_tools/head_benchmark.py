@@ -6,7 +6,6 @@ RoIs): the RPN keeps its 6000 top-scoring boxes (``nms_pre``, as mmdet's C4 test
 suppresses none (NMS at IoU 1.0; over every anchor it would add seconds no head causes) and
 returns ``max_per_img`` = RoIs of them. Weights are random (no download).
 """
-import contextlib
 import copy
 import os
 
@@ -37,42 +36,30 @@ def build(config, num_rois):
     without_pretrained(cfg)
     every_proposal = dict(nms_pre=RPN_TOP_BOXES, max_per_img=num_rois,
                           nms=dict(type='nms', iou_threshold=1.0), min_bbox_size=0)
-    cfg.test_cfg.rpn = every_proposal
+    cfg.test_cfg.rpn = cfg.train_cfg.rpn_proposal = every_proposal
     cfg.test_cfg.rcnn.update(score_thr=0.0, max_per_img=100)
-    cfg.train_cfg.rpn_proposal = every_proposal
     cfg.train_cfg.rcnn.sampler = dict(type='RandomSampler', num=num_rois, pos_fraction=0.25,
                                       neg_pos_ub=-1, add_gt_as_proposals=False)
     torch.manual_seed(0)
     return MODELS.build(cfg)
 
 
-def make_batch(model, image_shape):
-    from mmdet.testing import demo_mm_inputs
-
-    torch.manual_seed(0)
-    packed = demo_mm_inputs(batch_size=1, image_shapes=[(3, *image_shape)], num_items=[5],
-                            num_classes=80)
-    return model.data_preprocessor(packed, True)
-
-
-def features(model, batch):
-    """(features the RPN reads, features the RoI head reads)."""
-    x = model.extract_feat(batch['inputs'])
-    return model.route_features(x) if isinstance(model, RFCN) else (x, x)
-
-
 class Workload:
     """The four timed callables of the model of ``config`` at one RoI count, on a device, with
-    or without autocast (``amp``, set between timings)."""
+    or without float16 autocast (``amp``, set between timings; no loss scaling)."""
 
     def __init__(self, config, num_rois, device, image_shape):
-        self.model = build(config, num_rois).to(device)
-        self.batch = make_batch(self.model, image_shape)
-        self.device = torch.device(device)
+        from mmdet.testing import demo_mm_inputs
+
+        self.model = build(config, num_rois).to(device).eval()
+        torch.manual_seed(0)
+        self.batch = self.model.data_preprocessor(demo_mm_inputs(
+            batch_size=1, image_shapes=[(3, *image_shape)], num_items=[5], num_classes=80), True)
         self.amp = False
-        self.model.eval()
-        with torch.no_grad():
-            x_rpn, self.x_roi = features(self.model, self.batch)
+        with torch.no_grad():  # (features the RPN reads, features the RoI head reads)
+            x = self.model.extract_feat(self.batch['inputs'])
+            x_rpn, self.x_roi = self.model.route_features(x) if isinstance(self.model, RFCN) \
+                else (x, x)
             self.proposals = self.model.rpn_head.predict(x_rpn, self.batch['data_samples'],
                                                          rescale=False)
         assert len(self.proposals[0]) == num_rois, (config, len(self.proposals[0]))
@@ -83,9 +70,7 @@ class Workload:
         return copy.deepcopy(self.batch['data_samples'])
 
     def autocast(self):
-        if not self.amp:
-            return contextlib.nullcontext()
-        return torch.autocast('cuda', dtype=torch.float16)
+        return torch.autocast('cuda', dtype=torch.float16, enabled=self.amp)
 
     def _infer(self, predict):
         self.model.eval()

@@ -2,8 +2,7 @@
 
 Of the whole model and of the RoI head alone, at fixed RoI counts (docs/benchmarks.md; the
 set-up: ``mmdet_psroi_tools/head_benchmark.py``). Medians of alternating rounds after a warm-up;
-speed-up = Faster R-CNN time / R-FCN time. ``--amp on|both`` (GPU only): the forward under
-float16 autocast too, no loss scaling.
+speed-up = Faster R-CNN time / R-FCN time.
 
     python tools/benchmark_head.py [--rois 300 1000 2000] [--rounds 3] [--quick]
     python tools/benchmark_head.py --device cuda --rois 300 2000 --amp both   # the GPU check's
@@ -12,7 +11,7 @@ import argparse
 
 import torch
 
-from mmdet_psroi_tools import arguments
+from mmdet_psroi_tools.arguments import at_least, device
 from mmdet_psroi_tools.head_benchmark import CONFIGS, IMAGE_SHAPE, RPN_TOP_BOXES, Workload
 from mmdet_psroi_tools.outputs import row, table, write_json
 from mmdet_psroi_tools.timing import interleaved_rounds, per_round_ratio, synchronized
@@ -22,19 +21,17 @@ AMP_MODES = {'off': (False,), 'on': (True,), 'both': (False, True)}
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--rois', type=int, nargs='+', default=[300, 1000, 2000])
-    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--rois', type=at_least(1), nargs='+', default=[300, 1000, 2000])
+    parser.add_argument('--rounds', type=at_least(1), default=3)
     parser.add_argument('--quick', action='store_true', help='inference rows only')
-    parser.add_argument('--device', type=arguments.device, default='cpu',
-                        help='cpu (default) or cuda[:index]')
+    parser.add_argument('--device', type=device, default='cpu', help='cpu or cuda[:index]')
     parser.add_argument('--amp', choices=sorted(AMP_MODES), default='off',
-                        help='time under torch.autocast too (both) or only (on)')
-    parser.add_argument('--image-size', type=int, nargs=2, default=IMAGE_SHAPE,
+                        help='GPU only: the forward under float16 autocast too (both) or only '
+                             '(on)')
+    parser.add_argument('--image-size', type=at_least(1), nargs=2, default=IMAGE_SHAPE,
                         metavar=('H', 'W'), help='default: %(default)s (smaller: dry runs)')
     parser.add_argument('--json', default='work_dirs/benchmark_head.json')
     args = parser.parse_args(argv)
-    if args.rounds < 1 or any(n < 1 for n in args.rois + list(args.image_size)):
-        parser.error('--rounds, --rois and --image-size take positive integers')
     if max(args.rois) > RPN_TOP_BOXES:
         parser.error(f'--rois takes at most {RPN_TOP_BOXES} (the RPN boxes kept per image)')
     if args.amp != 'off' and args.device.type != 'cuda':
@@ -45,29 +42,27 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    device = args.device
-    where = (torch.cuda.get_device_name(device) if device.type == 'cuda'
+    where = (torch.cuda.get_device_name(args.device) if args.device.type == 'cuda'
              else f'{torch.get_num_threads()} threads')
     height, width = args.image_size
     print(f'torch {torch.__version__}, {where}, image {height}x{width}, ResNet-50, times per '
           f'image, median of {args.rounds} alternating rounds\n')
     amp_column = ['AMP'] if args.amp != 'off' else []
-    print('\n'.join(table(['RoIs', 'phase', 'part'] + amp_column
-                          + ['R-FCN s', 'Faster R-CNN C4 s', 'speed-up'])))
+    print('\n'.join(table(['RoIs', 'phase', 'part', *amp_column, 'R-FCN s', 'Faster R-CNN C4 s',
+                           'speed-up'])))
     rows = []
-    phases = (('inference', 'infer'),) if args.quick else (('inference', 'infer'),
-                                                           ('training step', 'train'))
+    phases = {'inference': 'infer', 'training step': 'train'}
     for num_rois in args.rois:
-        rfcn, faster = (Workload(CONFIGS[name], num_rois, device, args.image_size)
+        rfcn, faster = (Workload(CONFIGS[name], num_rois, args.device, args.image_size)
                         for name in ('R-FCN', 'Faster R-CNN C4'))
-        for phase, prefix in phases:
+        for phase in list(phases)[:1 if args.quick else 2]:
             for part, suffix in (('whole model', 'model'), ('RoI head', 'head')):
                 for amp in AMP_MODES[args.amp]:
                     rfcn.amp = faster.amp = amp
-                    method = f'{prefix}_{suffix}'
+                    method = f'{phases[phase]}_{suffix}'
                     times = interleaved_rounds(
                         {'a': getattr(rfcn, method), 'b': getattr(faster, method)}, args.rounds,
-                        measure=synchronized(device))
+                        measure=synchronized(args.device))
                     a, b = times['a'].median, times['b'].median
                     ratio = per_round_ratio(times['b'], times['a']).median
                     rows.append(dict(rois=num_rois, phase=phase, part=part, amp=amp, rfcn_s=a,
@@ -75,9 +70,9 @@ def main(argv=None):
                     print(row([num_rois, phase, part] + [('yes' if amp else 'no')] * len(amp_column)
                               + [f'{a:.3f}', f'{b:.3f}', f'**{ratio:.1f}x**']), flush=True)
         del rfcn, faster
-    write_json(args.json, dict(torch=torch.__version__, device=str(device), device_name=where,
-                               threads=torch.get_num_threads(), image=[height, width],
-                               rounds=args.rounds, amp=args.amp, rows=rows))
+    write_json(args.json, dict(torch=torch.__version__, device=str(args.device),
+                               device_name=where, threads=torch.get_num_threads(),
+                               image=[height, width], rounds=args.rounds, amp=args.amp, rows=rows))
     print(f'\nwrote {args.json}')
 
 

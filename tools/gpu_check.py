@@ -1,19 +1,15 @@
-"""The GPU check: the op built, tested and benchmarked on a CUDA machine.
+"""The GPU check: the op built, tested and benchmarked on a CUDA machine (docs/gpu_check.md).
 
-``tools/gpu_check.sh OUT_DIR``, ``make gpu-check``; docs/gpu_check.md. On a CUDA machine with
-python3, torch, torchvision, pytest and nvcc and nothing of this project installed, runs its
-steps in turn (torch's collect_env, setup.py, pytest, the two benchmarks) and renders what they
-wrote (``mmdet_psroi_tools/gpu_check_report.py``). ``--dry-run``: the same steps on the CPU with
-tiny sizes; ``GPU_CHECK_FAIL_STEP=<step>`` makes a step fail."""
+Run by ``tools/gpu_check.sh OUT_DIR`` with a python that has torch, torchvision, pytest and
+nvcc and nothing of this project installed: torch's collect_env, setup.py, pytest and the two
+benchmarks in turn, then a report of what they wrote (``mmdet_psroi_tools/gpu_check_report.py``)."""
 import argparse
 import contextlib
 import datetime
-import glob
 import importlib.metadata
 import importlib.util
 import json
 import os
-import platform
 import signal
 import subprocess
 import sys
@@ -26,18 +22,16 @@ sys.path.insert(0, str(ROOT))
 from mmdet_psroi_tools.gpu_check_report import junit_counts, markdown, targets  # noqa: E402
 
 STEPS = ('environment', 'build', 'op-tests', 'op-benchmark', 'head-benchmark', 'report')
-PREREQUISITES = ('environment', 'build')  # a failure here stops the check
 FAIL_ENV = 'GPU_CHECK_FAIL_STEP'
-BUDGET_S = 480
 SELF_CHECK_RANGE = (0.5, 2.0)  # torchvision timed against itself: outside, timing is broken
 REPORT_KEYS = ('schema', 'dry_run', 'ok', 'failed_step', 'error', 'date', 'seconds',
                'environment', 'steps', 'op_tests', 'op_benchmark', 'head_benchmark', 'targets')
 PARITY_TEST = 'tests/ops/test_torchvision_parity.py'
-# Sizes: the GPU check's, and the dry run's (tiny, CPU).
-OP_BENCHMARK = dict(rois=['300', '2000'], rounds='7', reps='10')
-OP_BENCHMARK_DRY = dict(rois=['4', '8'], rounds='1', reps='1')
+# The benchmarks' sizes on the GPU and in the dry run (tiny, on the CPU, no AMP); 2 RoI counts.
+OP_BENCHMARK = ['--rois', '300', '2000', '--rounds', '7', '--reps', '10']
+OP_BENCHMARK_DRY = ['--rois', '4', '8', '--rounds', '1', '--reps', '1', '--threads', '1']
 HEAD_BENCHMARK = ['--rois', '300', '2000', '--rounds', '3', '--amp', 'both']
-HEAD_BENCHMARK_DRY = ['--rois', '8', '--rounds', '1', '--image-size', '64', '64']  # no CPU AMP
+HEAD_BENCHMARK_DRY = ['--rois', '8', '--rounds', '1', '--image-size', '64', '64']
 # Not run on the GPU (the dry run collects every op test): the nvcc build for sm_75/80/90 (here
 # the build step built for this GPU), and the CPU's stand-in for the CUDA kernels.
 IGNORED_TESTS = ('tests/ops/test_cuda_build*.py', 'tests/ops/test_cuda_emulation*.py')
@@ -76,22 +70,25 @@ class GPUCheck:
         self.start = time.monotonic()
         self.log = open(out_dir / 'gpu_check.log', 'w')
         self.report = dict.fromkeys(REPORT_KEYS)
-        self.report.update(schema=2, dry_run=dry_run, ok=False, steps=[],
-                           date=datetime.datetime.now(datetime.timezone.utc).isoformat(
-                               timespec='seconds'))
+        self.report.update(schema=2, dry_run=dry_run, steps=[], date=datetime.datetime.now(
+            datetime.timezone.utc).isoformat(timespec='seconds'))
         # This python's bin folder (its ninja) first on PATH, the checkout on PYTHONPATH, no
         # MMDET_PSROI_LIBRARY until the build step sets its own.
-        self.env = {k: v for k, v in os.environ.items() if k != 'MMDET_PSROI_LIBRARY'}
-        self.env.update(PYTHONUNBUFFERED='1',
-                        PATH=os.pathsep.join([os.path.dirname(self.python), self.env['PATH']]),
-                        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
-                                                                 self.env.get('PYTHONPATH')])))
+        env = {k: v for k, v in os.environ.items() if k != 'MMDET_PSROI_LIBRARY'}
+        paths = filter(None, [str(ROOT), env.get('PYTHONPATH')])
+        self.env = dict(env, PYTHONUNBUFFERED='1', PYTHONPATH=os.pathsep.join(paths),
+                        PATH=os.pathsep.join([os.path.dirname(self.python), env['PATH']]))
         self.info = {}
 
+    def echo(self, text):
+        """Writes ``text`` to stdout and to gpu_check.log; returns it."""
+        for stream in (sys.stdout, self.log):
+            stream.write(text)
+            stream.flush()
+        return text
+
     def say(self, message):
-        print(f'[gpu-check] {message}', flush=True)
-        self.log.write(f'[gpu-check] {message}\n')
-        self.log.flush()
+        self.echo(f'[gpu-check] {message}\n')
 
     def remaining_s(self):
         return self.budget_s - (time.monotonic() - self.start)
@@ -102,8 +99,9 @@ class GPUCheck:
         spent = StepFailed(f'stopped at the {self.budget_s:g} s budget of the whole check')
         if self.remaining_s() <= 0:
             raise spent
-        self.say('$ ' + ' '.join(map(str, cmd)))
-        proc = subprocess.Popen(list(map(str, cmd)), cwd=ROOT, env=env or self.env, text=True,
+        cmd = list(map(str, cmd))
+        self.say('$ ' + ' '.join(cmd))
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env or self.env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
@@ -114,11 +112,7 @@ class GPUCheck:
         timer = threading.Timer(self.remaining_s(), stop)
         timer.start()
         try:
-            lines = []
-            for line in proc.stdout:
-                sys.stdout.write(line)
-                self.log.write(line)
-                lines.append(line)
+            output = ''.join(map(self.echo, proc.stdout))
             status = proc.wait()
         except BaseException:  # Ctrl-C included: no compiler left running
             stop()
@@ -127,7 +121,7 @@ class GPUCheck:
             timer.cancel()
         if self.remaining_s() <= 0:
             raise spent
-        return status, ''.join(lines)
+        return status, output
 
     def check(self, code, *argv):
         """The last output line of ``python -c code argv``, or StepFailed with it."""
@@ -149,8 +143,7 @@ class GPUCheck:
         found = dict(line.split(': ', 1) for line in out.splitlines() if ': ' in line)
         gpu = torch.cuda.get_device_properties(0) if torch.cuda.is_available() else None
         info = self.info = self.report['environment'] = dict(
-            python=platform.python_version(), torch=torch.__version__,
-            torch_cuda=torch.version.cuda,
+            python=sys.version.split()[0], torch=torch.__version__, torch_cuda=torch.version.cuda,
             torchvision=(importlib.metadata.version('torchvision') if installed('torchvision')
                          else None),
             cuda_home=CUDA_HOME, nvcc=CUDA_HOME and found.get('CUDA runtime version'),
@@ -173,27 +166,22 @@ class GPUCheck:
         return 'ok', (f"{where}: torch {info['torch']} (CUDA {info['torch_cuda']}), "
                       f"torchvision {info['torchvision'] or 'not importable'}")
 
-    def build_env(self):
-        """FORCE_CUDA=1 for this GPU's architecture; the CUDA headers of pip-installed
-        toolkits (nvidia/*/include) after the toolkit's own."""
-        if self.dry:
-            return dict(self.env, FORCE_CUDA='0')
-        env = dict(self.env, FORCE_CUDA='1', CUDA_HOME=self.info['cuda_home'],
-                   TORCH_CUDA_ARCH_LIST='{}.{}'.format(*self.info['capability']),
-                   MAX_JOBS=self.env.get('MAX_JOBS', str(os.cpu_count() or 1)))
-        nvidia = importlib.util.find_spec('nvidia')  # pip-installed CUDA toolkits
-        includes = sorted(d for p in (nvidia.submodule_search_locations if nvidia else [])
-                          for d in glob.glob(os.path.join(p, '*', 'include')))
-        env['CPATH'] = os.pathsep.join(filter(None, includes + [env.get('CPATH')]))
-        return env
-
     def build(self):
         """Builds the op out of tree, in build/gpu_check/torch-<version>/ (a check run with
-        another python must not replace the checkout's own build), and makes every later step
-        load that library."""
+        another python must not replace the checkout's own build), for this GPU's architecture
+        with the headers of pip-installed CUDA toolkits too, and makes every later step load
+        that library. On a GPU always rebuilt: a CPU-only build may be newer than the sources."""
         out = ROOT / 'build' / 'gpu_check' / f"torch-{self.info['torch']}"
-        env = self.build_env()
-        # On a GPU always rebuild: an earlier CPU-only build may be newer than the sources.
+        env, for_arch = dict(self.env, FORCE_CUDA='0'), ''
+        if not self.dry:
+            arch = '{}.{}'.format(*self.info['capability'])
+            for_arch = f' for {arch}'
+            nvidia = importlib.util.find_spec('nvidia')  # pip-installed CUDA toolkits
+            includes = sorted(str(d) for p in (nvidia.submodule_search_locations if nvidia else [])
+                              for d in Path(p).glob('*/include'))
+            env.update(FORCE_CUDA='1', CUDA_HOME=self.info['cuda_home'], TORCH_CUDA_ARCH_LIST=arch,
+                       MAX_JOBS=env.get('MAX_JOBS', str(os.cpu_count() or 1)),
+                       CPATH=os.pathsep.join(filter(None, includes + [env.get('CPATH')])))
         status, _ = self.run([self.python, 'setup.py', '-q', 'build_ext', '--build-lib',
                               out / 'lib', '--build-temp', out / 'temp']
                              + ([] if self.dry else ['--force']), env)
@@ -212,14 +200,13 @@ class GPUCheck:
                     'runtime of its own into the op crashes so: build with the system '
                     'compiler (CXX=/usr/bin/g++)') from None
             raise StepFailed(f'the built op does not run on {self.device}: {error}') from None
-        arch = '' if self.dry else f" for {env['TORCH_CUDA_ARCH_LIST']}"
-        return 'ok', (f'built{arch}: {built[0].relative_to(ROOT)} loads and raises its errors '
-                      f'on {self.device}')
+        return 'ok', (f'built{for_arch}: {built[0].relative_to(ROOT)} loads and raises its '
+                      f'errors on {self.device}')
 
     def op_tests(self):
         ignored = () if self.dry else IGNORED_TESTS
-        cmd = [self.python, '-m', 'pytest', 'tests/ops', '-p', 'no:cacheprovider']
-        cmd += [f'--ignore-glob={pattern}' for pattern in ignored]
+        cmd = [self.python, '-m', 'pytest', 'tests/ops', '-p', 'no:cacheprovider',
+               *(f'--ignore-glob={pattern}' for pattern in ignored)]
         result = self.report['op_tests'] = dict(ignored=ignored)
         if self.dry:
             status, out = self.run(cmd + ['--collect-only', '-q'])
@@ -229,14 +216,13 @@ class GPUCheck:
                 raise StepFailed(f'pytest --collect-only exited with {status}, '
                                  f'{collected} tests collected')
             return 'ok', f'dry run: {collected} op tests collected, not run'
-        if self.info['xdist']:  # a test that crashes its worker is then reported by name
-            cmd += ['-n', 'auto']
         junit = self.out / 'op_tests.xml'
-        status, _ = self.run(cmd + ['-q', '-ra', f'--junitxml={junit}'])
+        # With xdist, a test that crashes its worker is reported by name.
+        status, _ = self.run(cmd + (['-n', 'auto'] if self.info['xdist'] else [])
+                             + ['-q', '-ra', f'--junitxml={junit}'])
         if not junit.is_file():
             raise StepFailed(f'pytest exited with {status} and wrote no {junit.name}')
-        counts = junit_counts(junit)
-        parity = junit_counts(junit, Path(PARITY_TEST).stem)
+        counts, parity = junit_counts(junit), junit_counts(junit, Path(PARITY_TEST).stem)
         result.update(ran=True, **counts, torchvision_parity=parity)
         summary = (f"{counts['passed']} passed ({counts['cuda_passed']} of them CUDA cases; "
                    f"{parity['cuda_passed']} CUDA cases of {PARITY_TEST}), "
@@ -258,13 +244,11 @@ class GPUCheck:
         return json.loads(path.read_text())
 
     def op_benchmark(self):
-        sizes = OP_BENCHMARK_DRY if self.dry else OP_BENCHMARK
         peer = 'torchvision' if self.info.get('torchvision') or not self.dry else 'ours'
         data = self.report['op_benchmark'] = self.benchmark(
-            'benchmark_op', '--dtype', 'float32', 'float16', '--classes', '21', '81', '--rois',
-            *sizes['rois'], '--rounds', sizes['rounds'], '--reps', sizes['reps'], '--peers',
-            peer, '--self-check', *(['--threads', '1'] if self.dry else []))
-        expected = 2 * 2 * len(sizes['rois']) * 2 * 2  # ops, classes, RoI counts, dtypes, phases
+            'benchmark_op', '--dtype', 'float32', 'float16', '--classes', '21', '81', '--peers',
+            peer, '--self-check', *(OP_BENCHMARK_DRY if self.dry else OP_BENCHMARK))
+        expected = 2 * 2 * 2 * 2 * 2  # ops, classes, RoI counts, dtypes, phases
         if len(data['rows']) != expected:
             raise StepFailed(f"{len(data['rows'])} benchmark rows, expected {expected}")
         ratio, (low, high) = data['self_check_ratio'], SELF_CHECK_RANGE
@@ -287,23 +271,22 @@ class GPUCheck:
 
     def report_step(self):
         self.report['targets'] = targets(self.report['op_benchmark'])
-        self.report['ok'] = self.report['failed_step'] is None
         self.write_outputs()
         return 'ok', f'wrote gpu_check.json and gpu_check.md to {self.out}'
 
     def write_outputs(self):
-        self.report['seconds'] = round(time.monotonic() - self.start, 1)
+        self.report.update(ok=self.report['failed_step'] is None,
+                           seconds=round(time.monotonic() - self.start, 1))
         (self.out / 'gpu_check.json').write_text(json.dumps(self.report, indent=2) + '\n')
         (self.out / 'gpu_check.md').write_text(markdown(self.report))
 
     def main(self):
-        steps = dict(zip(STEPS, (self.environment, self.build, self.op_tests,
-                                 self.op_benchmark, self.head_benchmark, self.report_step)))
         mode = 'DRY RUN on the CPU' if self.dry else 'GPU check'
         self.say(f'{mode}; outputs in {self.out}; budget {self.budget_s:g} s')
+        steps = dict(zip(STEPS, (self.environment, self.build, self.op_tests,
+                                 self.op_benchmark, self.head_benchmark, self.report_step)))
         for name, step in steps.items():
-            started = time.monotonic()
-            record = dict(name=name)
+            started, record = time.monotonic(), dict(name=name)
             self.report['steps'].append(record)
             self.say(f'--- step {name}')
             try:
@@ -315,17 +298,17 @@ class GPUCheck:
                     f'{type(error).__name__}: {error}'
                 record.update(status='failed', detail=message)
                 if self.report['failed_step'] is None:  # the first failure is the verdict
-                    self.report.update(ok=False, failed_step=name, error=message)
+                    self.report.update(failed_step=name, error=message)
             record['seconds'] = round(time.monotonic() - started, 1)
             self.say(f"step {name}: {record['status']}: {record['detail']} "
                      f"({record['seconds']} s)")
-            if record['status'] == 'failed' and (name in PREREQUISITES
-                                                 or self.remaining_s() <= 0):
+            stop = name in ('environment', 'build') or self.remaining_s() <= 0
+            if record['status'] == 'failed' and stop:  # nothing after them can run
                 break
         done = {r['name'] for r in self.report['steps']}
         self.report['steps'] += [dict(name=n, status='not run') for n in STEPS if n not in done]
         self.write_outputs()  # again, with the report step's own record
-        if self.report['failed_step'] is None:
+        if self.report['ok']:
             self.say(f'PASSED in {self.report["seconds"]} s: {self.out}/gpu_check.md')
             return 0
         self.say(f"FAILED in step {self.report['failed_step']}: {self.report['error']}")
@@ -340,7 +323,7 @@ def parse_args(argv=None):
                         help='where gpu_check.json and gpu_check.md go (created)')
     parser.add_argument('--dry-run', action='store_true',
                         help='no GPU: the same steps on the CPU with tiny sizes')
-    parser.add_argument('--budget-s', type=float, default=BUDGET_S,
+    parser.add_argument('--budget-s', type=float, default=480,
                         help='fail when the whole check runs longer (default: %(default)s)')
     args = parser.parse_args(argv)
     if not args.budget_s > 0:
@@ -360,10 +343,6 @@ def parse_args(argv=None):
     return args
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    return GPUCheck(args.out_dir, args.dry_run, args.budget_s).main()
-
-
 if __name__ == '__main__':
-    sys.exit(main())
+    args = parse_args()
+    sys.exit(GPUCheck(args.out_dir, args.dry_run, args.budget_s).main())

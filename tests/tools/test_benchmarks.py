@@ -50,8 +50,9 @@ def test_cpu_float32_table_keeps_its_layout():
 
 @pytest.mark.parametrize('argv, message', [
     (['--device', 'tpu'], '--device'),
-    (['--rounds', '0'], '--rounds must be >= 1'),
-    (['--classes', '0'], '--threads, --rois and --classes take positive integers'),
+    (['--rounds', '0'], 'argument --rounds: must be >= 1, got 0'),
+    (['--classes', '0'], 'argument --classes: must be >= 1, got 0'),
+    (['--threads', '2', '0'], 'argument --threads: must be >= 1, got 0'),
 ])
 def test_benchmark_op_bad_arguments(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -71,7 +72,8 @@ def test_cuda_without_a_gpu_is_refused(module, capsys):
 
 @pytest.mark.parametrize('argv, message', [
     (['--amp', 'sometimes'], "argument --amp: invalid choice: 'sometimes'"),
-    (['--image-size', '0', '64'], '--image-size take positive integers'),
+    (['--image-size', '0', '64'], 'argument --image-size: must be >= 1, got 0'),
+    (['--rounds', '0'], 'argument --rounds: must be >= 1, got 0'),
     (['--rois', '7000'], '--rois takes at most 6000'),
     (['--amp', 'both'], '--amp both needs --device cuda'),
 ])
