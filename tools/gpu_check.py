@@ -1,8 +1,7 @@
 """The GPU check: the op built, tested and benchmarked on a CUDA machine (docs/gpu_check.md).
 
-Run by ``tools/gpu_check.sh OUT_DIR`` with a python that has torch, torchvision, pytest and
-nvcc and nothing of this project installed: torch's collect_env, setup.py, pytest and the two
-benchmarks in turn, then a report of what they wrote (``mmdet_psroi_tools/gpu_check_report.py``)."""
+``tools/gpu_check.sh OUT_DIR`` runs collect_env, setup.py, pytest and the two benchmarks in turn
+and renders what they wrote (``mmdet_psroi_tools/gpu_check_report.py``)."""
 import argparse
 import contextlib
 import datetime
@@ -167,10 +166,9 @@ class GPUCheck:
                       f"torchvision {info['torchvision'] or 'not importable'}")
 
     def build(self):
-        """Builds the op out of tree, in build/gpu_check/torch-<version>/ (a check run with
-        another python must not replace the checkout's own build), for this GPU's architecture
-        with the headers of pip-installed CUDA toolkits too, and makes every later step load
-        that library. On a GPU always rebuilt: a CPU-only build may be newer than the sources."""
+        """Builds the op for this GPU in build/gpu_check/torch-<version>/ (not the checkout's own
+        build: a check run with another python must not replace it) and makes every later step
+        load it. On a GPU always rebuilt: a CPU-only build may be newer than the sources."""
         out = ROOT / 'build' / 'gpu_check' / f"torch-{self.info['torch']}"
         env, for_arch = dict(self.env, FORCE_CUDA='0'), ''
         if not self.dry:
@@ -246,8 +244,8 @@ class GPUCheck:
     def op_benchmark(self):
         peer = 'torchvision' if self.info.get('torchvision') or not self.dry else 'ours'
         data = self.report['op_benchmark'] = self.benchmark(
-            'benchmark_op', '--dtype', 'float32', 'float16', '--classes', '21', '81', '--peers',
-            peer, '--self-check', *(OP_BENCHMARK_DRY if self.dry else OP_BENCHMARK))
+            'benchmark_op', '--dtype', 'float32', 'float16', '--classes', '21', '81',
+            *(OP_BENCHMARK_DRY if self.dry else OP_BENCHMARK), '--peers', peer, '--self-check')
         expected = 2 * 2 * 2 * 2 * 2  # ops, classes, RoI counts, dtypes, phases
         if len(data['rows']) != expected:
             raise StepFailed(f"{len(data['rows'])} benchmark rows, expected {expected}")
@@ -302,8 +300,8 @@ class GPUCheck:
             record['seconds'] = round(time.monotonic() - started, 1)
             self.say(f"step {name}: {record['status']}: {record['detail']} "
                      f"({record['seconds']} s)")
-            stop = name in ('environment', 'build') or self.remaining_s() <= 0
-            if record['status'] == 'failed' and stop:  # nothing after them can run
+            prerequisite = name in ('environment', 'build')  # nothing runs without them
+            if record['status'] == 'failed' and (prerequisite or self.remaining_s() <= 0):
                 break
         done = {r['name'] for r in self.report['steps']}
         self.report['steps'] += [dict(name=n, status='not run') for n in STEPS if n not in done]

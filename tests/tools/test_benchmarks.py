@@ -1,6 +1,8 @@
-"""tools/benchmark_op.py (devices, dtypes, JSON) and the options of tools/benchmark_head.py.
+"""tools/benchmark_op.py (devices, dtypes, JSON) and the options of tools/benchmark_head.py
+(mmdet_psroi_tools/head_benchmark.py).
 The head benchmark itself runs in the GPU check's dry run; the agreement of our op with
 torchvision's is tests/ops/test_torchvision_parity.py's."""
+import importlib
 import json
 
 import pytest
@@ -13,7 +15,7 @@ benchmark_op = load_tool('benchmark_op.py', 'benchmark_op')
 
 def load_benchmark_head():
     pytest.importorskip('mmdet')
-    return load_tool('benchmark_head.py', 'benchmark_head')
+    return importlib.import_module('mmdet_psroi_tools.head_benchmark')
 
 DEVICES = ['cpu', pytest.param('cuda', marks=pytest.mark.skipif(
     not torch.cuda.is_available(), reason='no CUDA device'))]
