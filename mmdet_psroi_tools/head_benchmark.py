@@ -138,15 +138,15 @@ def main(argv=None):
     print('\n'.join(table(['RoIs', 'phase', 'part', *amp_column, 'R-FCN s', 'Faster R-CNN C4 s',
                            'speed-up'])))
     rows = []
-    phases = {'inference': 'infer', 'training step': 'train'}
+    phases = [('inference', 'infer')] + ([] if args.quick else [('training step', 'train')])
     for num_rois in args.rois:
         rfcn, faster = (Workload(CONFIGS[name], num_rois, args.device, args.image_size)
                         for name in ('R-FCN', 'Faster R-CNN C4'))
-        for phase in list(phases)[:1 if args.quick else 2]:
+        for phase, prefix in phases:
             for part, suffix in (('whole model', 'model'), ('RoI head', 'head')):
                 for amp in AMP_MODES[args.amp]:
                     rfcn.amp = faster.amp = amp
-                    method = f'{phases[phase]}_{suffix}'
+                    method = f'{prefix}_{suffix}'
                     times = interleaved_rounds(
                         {'a': getattr(rfcn, method), 'b': getattr(faster, method)}, args.rounds,
                         measure=synchronized(args.device))

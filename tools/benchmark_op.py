@@ -33,9 +33,8 @@ def find_peers(wanted=None):
         errors['torchvision'] = error
     try:
         from mmcv.ops import roi_align
-        peers['mmcv RoIAlign'] = {
-            'align': lambda x, rois, k, scale, ratio: roi_align(x, rois, k, scale, ratio, 'avg',
-                                                                True)}
+        # (x, rois, k, scale, sampling_ratio) as ours, average pooling, aligned corners
+        peers['mmcv RoIAlign'] = {'align': lambda *args: roi_align(*args, 'avg', True)}
     except Exception as error:  # noqa: BLE001
         errors['mmcv RoIAlign'] = error
     if wanted is None:
