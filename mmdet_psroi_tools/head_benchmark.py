@@ -1,11 +1,9 @@
 """R-FCN vs Faster R-CNN C4 (RoI Align): inference and training-step time per image.
 
-``tools/benchmark_head.py`` (docs/benchmarks.md); ``Workload`` is projects/LightHeadRCNN's too.
-Of the whole model and of the RoI head alone, at RoI counts fixed by the RPN (its 6000 top boxes,
-``nms_pre`` as mmdet's C4 test config, none suppressed: NMS at IoU 1.0 over every anchor would
-add seconds no head causes; ``max_per_img`` = RoIs) and in training by the RoI sampler (``num``
-= RoIs); random weights. Medians of alternating rounds after a warm-up; speed-up = Faster R-CNN
-time / R-FCN time.
+``tools/benchmark_head.py``, docs/benchmarks.md; ``Workload`` serves projects/LightHeadRCNN too.
+Random weights; the RoI count is fixed by the RPN (its 6000 top boxes, as mmdet's C4 test config,
+none suppressed: NMS at IoU 1.0, which over every anchor would cost seconds no head causes) and
+in training by the RoI sampler. Speed-up: Faster R-CNN time / R-FCN time, per round.
 """
 import argparse
 import copy
