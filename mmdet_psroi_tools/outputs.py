@@ -5,12 +5,11 @@ import os
 
 
 def row(cells):
-    """One table line; cells formatted by ``str``."""
     return '| ' + ' | '.join(map(str, cells)) + ' |'
 
 
 def table(columns, rows=()):
-    """A table's lines: the header, its rule, one line per row."""
+    """A table's lines: the header, its rule, one line per row (cells formatted by ``str``)."""
     return [row(columns), '|---' * len(columns) + '|'] + [row(r) for r in rows]
 
 
@@ -37,8 +36,7 @@ def write_json(path, data, indent=2):
 @contextlib.contextmanager
 def figure(path, title, ylabel, xticks=None, size=(8, 4.5), fontsize=None):
     """Yields the axes of a new matplotlib figure and the colour cycle; then sets the title,
-    the y label and the x tick labels (one per integer x) and writes the figure whole to
-    ``path``."""
+    the y label and the x tick labels (one per integer x) and writes the figure to ``path``."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -55,3 +53,10 @@ def figure(path, title, ylabel, xticks=None, size=(8, 4.5), fontsize=None):
             fig.savefig(tmp, dpi=100)
     finally:
         plt.close(fig)
+
+
+def seed_points(ax, positions, values, label=None):
+    """One black point per seed: ``values[i]`` (a list) above x = ``positions[i]``."""
+    for index, (x, per_seed) in enumerate(zip(positions, values)):
+        ax.scatter([x] * len(per_seed), per_seed, s=12, color='black', zorder=3,
+                   label=None if index else label)

@@ -1,6 +1,6 @@
-"""Inference time of the ablation's trained models: every model and seed in one process,
-in interleaved rounds (each round times one pass of every model over its val split and keeps
-its median ms per image), so that a change in the machine's speed hits all alike."""
+"""Inference time of the ablation's trained models, in one process and interleaved rounds
+(each times one pass of every model over its val split), so that a change in the machine's
+speed hits all alike."""
 import functools
 import statistics
 import time
@@ -28,11 +28,9 @@ def inference_seconds(model, dataloader, warmup=2):
 
 
 def time_interleaved(trained, rounds):
-    """Per (model, dataloader) of ``trained``: in each of ``rounds`` interleaved rounds, the
-    median ms per image of one pass over its val split."""
-    passes = {index: functools.partial(inference_seconds, model, dataloader)
-              for index, (model, dataloader) in enumerate(trained)}
+    """Per (model, dataloader) of ``trained``: per round, the median ms per image of a pass."""
     times = interleaved_rounds(
-        passes, rounds, warmup=0, measure=lambda one_pass: statistics.median(one_pass()),
+        {index: functools.partial(inference_seconds, *pair) for index, pair in enumerate(trained)},
+        rounds, warmup=0, measure=lambda one_pass: statistics.median(one_pass()),
         on_round=lambda index, total: say(f'timing inference, round {index}/{total}'))
-    return [[seconds * 1e3 for seconds in times[index].values] for index in passes]
+    return [[seconds * 1e3 for seconds in per_model.values] for per_model in times.values()]

@@ -8,9 +8,9 @@
 import argparse
 import json
 import os.path as osp
-import statistics
 
-from mmdet_psroi_tools.outputs import figure
+from mmdet_psroi_tools.outputs import figure, seed_points
+from mmdet_psroi_tools.seed_statistics import mean_std
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_DATA = osp.join(REPO, 'docs', 'data', 'neon_trees_seeds.json')
@@ -31,11 +31,6 @@ def load(path):
     return data
 
 
-def mean_std(values):
-    """(mean, sample standard deviation; 0 for a single value)."""
-    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
-
-
 def plot(data, out_dir):
     models = data['models']
     labels = [f"{m['label']}\n({len(m['ap50_per_seed'])} seeds)".replace(', ', ',\n', 1)
@@ -44,11 +39,11 @@ def plot(data, out_dir):
     with figure(paths[0], 'NEON tree crowns: AP50 over seeds (recorded values)',
                 'AP50 on the 12 val tiles', labels, (9, 4.8), fontsize=8) as (ax, _):
         stats = [mean_std(m['ap50_per_seed']) for m in models]
-        ax.errorbar(range(len(models)), [s[0] for s in stats], yerr=[s[1] for s in stats],
-                    fmt='_', markersize=30, capsize=6, color='tab:blue', label='mean ± std')
-        for index, m in enumerate(models):
-            ax.scatter([index + 0.12] * len(m['ap50_per_seed']), m['ap50_per_seed'], s=14,
-                       color='black', zorder=3, label='one seed' if index == 0 else None)
+        ax.errorbar(range(len(models)), [s['mean'] for s in stats],
+                    yerr=[s['std'] or 0.0 for s in stats], fmt='_', markersize=30, capsize=6,
+                    color='tab:blue', label='mean ± std')
+        seed_points(ax, [index + 0.12 for index in range(len(models))],
+                    [m['ap50_per_seed'] for m in models], label='one seed')
         ax.set_xlim(-0.5, len(models) - 0.5)
         ax.legend(fontsize=8)
     with figure(paths[1], 'NEON tree crowns: inference on 2 CPU threads (recorded values)',
