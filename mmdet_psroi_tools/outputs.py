@@ -55,8 +55,18 @@ def figure(path, title, ylabel, xticks=None, size=(8, 4.5), fontsize=None):
         plt.close(fig)
 
 
-def seed_points(ax, positions, values, label=None):
-    """One black point per seed: ``values[i]`` (a list) above x = ``positions[i]``."""
-    for index, (x, per_seed) in enumerate(zip(positions, values)):
-        ax.scatter([x] * len(per_seed), per_seed, s=12, color='black', zorder=3,
-                   label=None if index else label)
+def seed_bars(path, title, ylabel, names, series, size=(8, 4.5), fontsize=None):
+    """A figure with, per model (``names``) and series (``(label, per model its seeds'
+    values)``, side by side), a bar of the mean, the ± std and one point per seed."""
+    from .seed_statistics import mean_std
+
+    width = 0.8 / len(series)
+    with figure(path, title, ylabel, names, size, fontsize) as (ax, _):
+        for number, (label, per_model) in enumerate(series):
+            positions = [i + (number - (len(series) - 1) / 2) * width for i in range(len(names))]
+            stats = [mean_std(values) for values in per_model]
+            ax.bar(positions, [s['mean'] for s in stats], 0.9 * width, alpha=0.7, label=label,
+                   yerr=[s['std'] or 0.0 for s in stats], capsize=3)
+            for x, values in zip(positions, per_model):
+                ax.scatter([x] * len(values), values, s=12, color='black', zorder=3)
+        ax.legend(fontsize=fontsize)

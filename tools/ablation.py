@@ -1,11 +1,10 @@
 """Train and compare detectors that differ only in their RoI head, over seeds.
 
-`make demo`; docs/neon_demo.md. Every (seed, config) run trained with ``randomness.seed`` = the
-seed, or its finished run reused, evaluated on the val split; then inference of every model
-timed in interleaved rounds. Per model: mean and std over seeds and the difference to
-``--baseline`` paired by seed. Writes under ``--work-dir``: ``<model>/seed_<k>-<hash>/`` (a
-run), results.json (the previous one kept as results.previous.json), results.md, ap.png,
-latency.png, loss_curves.png, predictions_<model>.png. The parts: mmdet_psroi_tools/ablation/.
+docs/neon_demo.md. Every (seed, config) run trained (or its finished run reused), evaluated,
+then every model's inference timed; per model the mean and std over seeds and the difference
+to ``--baseline`` paired by seed. Writes under ``--work-dir``: ``<model>/seed_<k>-<hash>/``,
+results.json (the previous one kept as results.previous.json), results.md, ap.png, latency.png,
+loss_curves.png, predictions_<model>.png.
 
     python tools/ablation.py [CONFIG ...] [--seeds 3] [--baseline MODEL]
     python tools/ablation.py --max-iters 2 --data-root DIR   # a smoke run
@@ -21,8 +20,7 @@ import torch
 import mmdet_psroi.plugin  # noqa: F401  (registers R-FCN)
 from mmdet_psroi_tools.ablation.report import draw_predictions, write_results
 from mmdet_psroi_tools.ablation.run_cache import load_run
-from mmdet_psroi_tools.ablation.timing import time_interleaved
-from mmdet_psroi_tools.ablation.training import model_name, say, train_or_reuse
+from mmdet_psroi_tools.ablation.training import model_name, say, time_interleaved, train_or_reuse
 from mmdet_psroi_tools.arguments import at_least, existing_file
 
 DEFAULT_CONFIGS = [

@@ -22,40 +22,36 @@ DEFAULT_CONFIG = 'configs/neon_trees/rfcn_psroialign_mobilenetv2_neon-trees.py'
 METRICS = ('coco/bbox_mAP_50', 'coco/bbox_mAP')
 
 
-def start_training(config, work_dir, amp):
-    command = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config,
-               '--work-dir', work_dir] + (['--amp'] if amp else [])
-    print('[benchmark_amp] ' + ' '.join(command), flush=True)
-    os.makedirs(work_dir, exist_ok=True)
-    with open(osp.join(work_dir, 'train.log'), 'w') as log:
-        return subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-
-
-def finished(process, work_dir, amp, start):
-    """Waits for one training; its time, the last logged val metrics and training loss."""
+def finished(process, run_dir, amp, start):
+    """Waits for one training; its time, last logged val metrics and training loss."""
     if process.wait() != 0:
-        raise RuntimeError(f'training failed, see {osp.join(work_dir, "train.log")}')
+        raise RuntimeError(f'training failed, see {osp.join(run_dir, "train.log")}')
     seconds = time.perf_counter() - start
-    records = logged_scalars(work_dir)
+    records = logged_scalars(run_dir)
     if not records:
-        raise RuntimeError(f'no training log (scalars.json) under {work_dir}')
+        raise RuntimeError(f'no training log (scalars.json) under {run_dir}')
     metrics = {key: r[key] for r in records for key in METRICS if key in r}
     return dict(amp=amp, train_and_val_seconds=round(seconds, 1),
                 final_loss=next((r['loss'] for r in reversed(records) if 'loss' in r), None),
                 **{key.split('/')[-1]: metrics.get(key) for key in METRICS})
 
 
-def train_all(config, work_dir, parallel):
-    """The float32 run and the --amp run, one after the other or at the same time."""
-    runs = [(osp.abspath(osp.join(work_dir, name)), amp)
-            for name, amp in (('fp32', False), ('amp', True))]
-    if not parallel:
-        return [finished(start_training(config, run_dir, amp), run_dir, amp,
-                         time.perf_counter()) for run_dir, amp in runs]
-    start = time.perf_counter()
-    processes = [start_training(config, run_dir, amp) for run_dir, amp in runs]
-    return [finished(process, run_dir, amp, start)
-            for process, (run_dir, amp) in zip(processes, runs)]
+def train_both(config, work_dir, parallel):
+    """The results of the float32 and the --amp training (tools/train.py), one after the
+    other or at the same time."""
+    results, running = [], []
+    for name, amp in (('fp32', False), ('amp', True)):
+        run_dir = osp.abspath(osp.join(work_dir, name))
+        command = [sys.executable, osp.join(ROOT, 'tools', 'train.py'), config,
+                   '--work-dir', run_dir] + (['--amp'] if amp else [])
+        print('[benchmark_amp] ' + ' '.join(command), flush=True)
+        os.makedirs(run_dir, exist_ok=True)
+        with open(osp.join(run_dir, 'train.log'), 'w') as log:
+            process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        running.append((process, run_dir, amp, time.perf_counter()))
+        if not parallel:
+            results.append(finished(*running.pop()))
+    return results + [finished(*run) for run in running]
 
 
 def main(argv=None):
@@ -74,7 +70,7 @@ def main(argv=None):
     config = osp.abspath(osp.join(args.work_dir, 'config.py'))
     os.makedirs(args.work_dir, exist_ok=True)
     cfg.dump(config)
-    results = train_all(config, args.work_dir, args.parallel)
+    results = train_both(config, args.work_dir, args.parallel)
     write_json(osp.join(args.work_dir, 'results.json'), dict(
         config=args.config, iters=args.iters, parallel=args.parallel, runs=results), indent=1)
     print(f'\n{args.config}, {args.iters} iterations')

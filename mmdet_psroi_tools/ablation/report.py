@@ -8,7 +8,7 @@ import os.path as osp
 import platform
 import statistics
 
-from ..outputs import figure, replaced, seed_points, table, write_json
+from ..outputs import figure, replaced, seed_bars, table, write_json
 from ..seed_statistics import CI_METHOD, mean_std, over_seeds, paired_over_seeds
 
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75')
@@ -90,26 +90,18 @@ def markdown(summaries, runs, baseline, environment):
 
 
 def plot(summaries, runs, out_dir, environment):
-    """ap.png and latency.png (when timed): mean bars, std error bars, one point per seed;
-    loss_curves.png: one line per seed."""
+    """ap.png and latency.png (when timed): mean, std, one point per seed; loss_curves.png:
+    one line per seed."""
     names = [s['model'].replace('_mobilenetv2_neon-trees', '') for s in summaries]
     seeds = max(len(s['seeds']) for s in summaries)
-    with figure(osp.join(out_dir, 'ap.png'), f'Accuracy over {seeds} seed(s): mean, ± std, '
-                'points = seeds', 'AP (val)', names) as (ax, _):
-        for offset, key in zip((-0.27, 0, 0.27), METRICS):
-            positions = [i + offset for i in range(len(summaries))]
-            ax.bar(positions, [s[key]['mean'] for s in summaries], 0.25, capsize=3,
-                   label=LABELS[key], yerr=[s[key]['std'] or 0.0 for s in summaries], alpha=0.7)
-            seed_points(ax, positions, [s[key]['values'] for s in summaries])
-        ax.legend()
+    seed_bars(osp.join(out_dir, 'ap.png'), f'Accuracy over {seeds} seed(s): mean, ± std, '
+              'points = seeds', 'AP (val)', names,
+              [(LABELS[key], [s[key]['values'] for s in summaries]) for key in METRICS])
     if all('inference_ms_median' in s for s in summaries):
-        with figure(osp.join(out_dir, 'latency.png'), 'Inference on the CPU, '
-                    f"{environment['threads']} threads", 'ms / image (median; points = seeds)',
-                    names) as (ax, _):
-            ax.bar(range(len(summaries)), [s['inference_ms_median'] for s in summaries], 0.5,
-                   alpha=0.7)
-            seed_points(ax, range(len(summaries)),
-                        [s['inference_ms_median_per_seed'] for s in summaries])
+        seed_bars(osp.join(out_dir, 'latency.png'), f"Inference on the CPU, "
+                  f"{environment['threads']} threads: mean, ± std, points = seeds",
+                  'ms / image (median of a pass)', names,
+                  [('inference', [s['inference_ms_median_per_seed'] for s in summaries])])
     with figure(osp.join(out_dir, 'loss_curves.png'), None,
                 'training loss (one line per seed)') as (ax, colors):
         for index, s in enumerate(summaries):

@@ -1,13 +1,17 @@
 """The ablation's runs: a run's config, its training and evaluation with mmengine's runner,
-and the seed loop that trains only what the run cache (:mod:`.run_cache`) does not hold."""
+the seed loop that trains only what the run cache (:mod:`.run_cache`) does not hold, and the
+inference time of the trained models."""
 import datetime
+import functools
 import glob
 import json
 import os.path as osp
+import statistics
 import time
 
 import torch
 
+from ..timing import interleaved_rounds
 from .report import METRICS
 from .run_cache import finished_record, run_dir, save_run
 
@@ -45,10 +49,9 @@ def run_config(path, seed, out_dir, data_root=None, max_iters=None, cfg_options=
     cfg = Config.fromfile(path)
     if data_root:
         root = data_root.rstrip('/') + '/'
-        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            cfg[loader].dataset.data_root = root
-        for evaluator in ('val_evaluator', 'test_evaluator'):
-            cfg[evaluator].ann_file = root + 'annotations/val.json'
+        for split in ('train', 'val', 'test'):
+            cfg[f'{split}_dataloader'].dataset.data_root = root
+        cfg.val_evaluator.ann_file = cfg.test_evaluator.ann_file = root + 'annotations/val.json'
     if max_iters:
         shorten_schedule(cfg, max_iters)
     cfg.merge_from_dict(cfg_options or {})
@@ -64,8 +67,8 @@ def run_config(path, seed, out_dir, data_root=None, max_iters=None, cfg_options=
 
 
 def logged_scalars(work_dir):
-    """The records of the runner's scalars.json of the newest run in ``work_dir`` (its
-    ``<timestamp>/vis_data/``), oldest first; [] without one."""
+    """The records of the runner's scalars.json of the newest run in ``work_dir``, oldest
+    first; [] without one."""
     files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
         return []
@@ -115,3 +118,30 @@ def train_or_reuse(configs, seeds, out_dir, retrain=False, **overrides):
                 loss_curve=loss_curve(cfg.work_dir),
                 **{key: float(metrics[f'coco/{key}']) for key in METRICS}))
         yield dict(record, reused=why is None, work_dir=cfg.work_dir)
+
+
+def inference_seconds(model, dataloader, warmup=2):
+    """Seconds per image (batch 1) of one pass, the first ``warmup`` images left out."""
+    model.eval()
+    times = []
+    with torch.no_grad():
+        for index, data in enumerate(dataloader):
+            start = time.perf_counter()
+            model.test_step(data)
+            if index >= warmup:
+                times.append(time.perf_counter() - start)
+    if not times:
+        raise RuntimeError(f'not enough val images to time inference (more than {warmup} '
+                           'are needed)')
+    return times
+
+
+def time_interleaved(trained, rounds):
+    """Per (model, dataloader) of ``trained``, one per round: the median ms per image of a
+    pass. Every round times every model in turn, so a change in the machine's speed hits all
+    alike."""
+    times = interleaved_rounds(
+        {index: functools.partial(inference_seconds, *pair) for index, pair in enumerate(trained)},
+        rounds, warmup=0, measure=lambda one_pass: statistics.median(one_pass()),
+        on_round=lambda index, total: say(f'timing inference, round {index}/{total}'))
+    return [[seconds * 1e3 for seconds in per_model.values] for per_model in times.values()]

@@ -1,10 +1,9 @@
-"""Where a model's AP is lost, over the seeds of a `tools/ablation.py` run.
+"""Where a model's AP is lost, over the seeds of a `tools/ablation.py` run (docs/neon_demo.md).
 
-docs/neon_demo.md. Every finished run (``<model dir>/seed_<k>-<hash>/run.json``) evaluated
-again with pycocotools at ``--iou-thrs`` (AP and recall, up to 1000 detections per image), with
-the recall at IoU 0.5 of its RPN's proposals. Per model: mean and std over seeds and the
-difference to ``--baseline`` (default: the last model dir) paired by seed; a markdown table,
-and every number in ``--out`` (default ``error_breakdown.json`` beside the first model dir).
+Every finished run of each MODEL_DIR evaluated again with pycocotools at ``--iou-thrs`` (AP and
+recall, up to 1000 detections per image), and the recall at IoU 0.5 of its RPN's proposals. Per
+model: mean and std over seeds and the difference to ``--baseline`` (default: the last) paired
+by seed, printed and written to ``--out``.
 
     python tools/analysis_tools/error_breakdown.py WORK_DIR/MODEL_A WORK_DIR/MODEL_B ...
 """
@@ -73,11 +72,9 @@ def proposal_recall(gt_boxes, proposals, iou=PROPOSAL_IOU):
     same image (``(P, 4)`` xyxy) overlaps with IoU >= ``iou``; ``None`` without ground truth."""
     from mmdet.structures.bbox import bbox_overlaps
 
-    found = total = 0
-    for gt, boxes in zip(gt_boxes, proposals):
-        total += len(gt)
-        if len(gt) and len(boxes):
-            found += int((bbox_overlaps(gt, boxes).max(dim=1).values >= iou).sum())
+    found = sum(int((bbox_overlaps(gt, boxes).max(dim=1).values >= iou).sum())
+                for gt, boxes in zip(gt_boxes, proposals) if len(gt) and len(boxes))
+    total = sum(len(gt) for gt in gt_boxes)
     return found / total if total else None
 
 
@@ -182,14 +179,11 @@ def parse_args(argv=None):
     parser.add_argument('--baseline', help='the model (dir name) the others are compared '
                                            'with; default: the last')
     parser.add_argument('--iou-thrs', nargs='+', type=float, default=[0.1, 0.3, 0.5, 0.75])
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='merged into every run\'s config before it is loaded, e.g. '
-                             'model.test_cfg.rcnn.nms.iou_threshold=0.4')
-    parser.add_argument('--unregressed', action='store_true',
-                        help='evaluate the proposals with the RoI head\'s scores but without '
-                             'its box regression')
-    parser.add_argument('--out', help='JSON file (default: error_breakdown.json beside the '
-                                      'first model dir)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='test-time '
+                        'settings, e.g. model.test_cfg.rcnn.nms.iou_threshold=0.4')
+    parser.add_argument('--unregressed', action='store_true', help='the proposals with the '
+                        'RoI head\'s scores, without its box regression')
+    parser.add_argument('--out', help='default: error_breakdown.json beside the first MODEL_DIR')
     args = parser.parse_args(argv)
     models = [osp.basename(osp.normpath(d)) for d in args.model_dirs]
     for path in args.model_dirs:

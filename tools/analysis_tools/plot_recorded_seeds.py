@@ -9,8 +9,7 @@ import argparse
 import json
 import os.path as osp
 
-from mmdet_psroi_tools.outputs import figure, seed_points
-from mmdet_psroi_tools.seed_statistics import mean_std
+from mmdet_psroi_tools.outputs import figure, seed_bars
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_DATA = osp.join(REPO, 'docs', 'data', 'neon_trees_seeds.json')
@@ -36,16 +35,9 @@ def plot(data, out_dir):
     labels = [f"{m['label']}\n({len(m['ap50_per_seed'])} seeds)".replace(', ', ',\n', 1)
               for m in models]
     paths = [osp.join(out_dir, AP50_PLOT), osp.join(out_dir, LATENCY_PLOT)]
-    with figure(paths[0], 'NEON tree crowns: AP50 over seeds (recorded values)',
-                'AP50 on the 12 val tiles', labels, (9, 4.8), fontsize=8) as (ax, _):
-        stats = [mean_std(m['ap50_per_seed']) for m in models]
-        ax.errorbar(range(len(models)), [s['mean'] for s in stats],
-                    yerr=[s['std'] or 0.0 for s in stats], fmt='_', markersize=30, capsize=6,
-                    color='tab:blue', label='mean ± std')
-        seed_points(ax, [index + 0.12 for index in range(len(models))],
-                    [m['ap50_per_seed'] for m in models], label='one seed')
-        ax.set_xlim(-0.5, len(models) - 0.5)
-        ax.legend(fontsize=8)
+    seed_bars(paths[0], 'NEON tree crowns: AP50 over seeds (recorded values): mean, ± std, '
+              'points = seeds', 'AP50 on the 12 val tiles', labels,
+              [('AP50', [m['ap50_per_seed'] for m in models])], (9, 4.8), fontsize=8)
     with figure(paths[1], 'NEON tree crowns: inference on 2 CPU threads (recorded values)',
                 'ms per val tile (median)', labels, (9, 4.8), fontsize=8) as (ax, colors):
         for run_index, (run, recorded) in enumerate(data['runs'].items()):
