@@ -55,9 +55,9 @@ def figure(path, title, ylabel, xticks=None, size=(8, 4.5), fontsize=None):
         plt.close(fig)
 
 
-def seed_bars(path, title, ylabel, names, series, size=(8, 4.5), fontsize=None):
+def means_over_seeds(path, title, ylabel, names, series, size=(8, 4.5), fontsize=None):
     """A figure with, per model (``names``) and series (``(label, per model its seeds'
-    values)``, side by side), a bar of the mean, the ± std and one point per seed."""
+    values)``, side by side), the mean ± std and one point per seed."""
     from .seed_statistics import mean_std
 
     width = 0.8 / len(series)
@@ -65,8 +65,10 @@ def seed_bars(path, title, ylabel, names, series, size=(8, 4.5), fontsize=None):
         for number, (label, per_model) in enumerate(series):
             positions = [i + (number - (len(series) - 1) / 2) * width for i in range(len(names))]
             stats = [mean_std(values) for values in per_model]
-            ax.bar(positions, [s['mean'] for s in stats], 0.9 * width, alpha=0.7, label=label,
-                   yerr=[s['std'] or 0.0 for s in stats], capsize=3)
+            ax.errorbar(positions, [s['mean'] for s in stats], fmt='_', capsize=5,
+                        yerr=[s['std'] or 0.0 for s in stats], markersize=36 * width,
+                        label=f'{label}: mean ± std')
             for x, values in zip(positions, per_model):
-                ax.scatter([x] * len(values), values, s=12, color='black', zorder=3)
+                ax.scatter([x + width / 6] * len(values), values, s=12, color='black', zorder=3)
+        ax.set_xlim(-0.5, len(names) - 0.5)
         ax.legend(fontsize=fontsize)

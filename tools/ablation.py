@@ -18,7 +18,7 @@ import statistics
 import torch
 
 import mmdet_psroi.plugin  # noqa: F401  (registers R-FCN)
-from mmdet_psroi_tools.ablation.report import draw_predictions, write_results
+from mmdet_psroi_tools.ablation.report import checked_baseline, draw_predictions, write_results
 from mmdet_psroi_tools.ablation.run_cache import load_run
 from mmdet_psroi_tools.ablation.training import model_name, say, time_interleaved, train_or_reuse
 from mmdet_psroi_tools.arguments import at_least, existing_file
@@ -31,8 +31,7 @@ DEFAULT_CONFIGS = [
 
 
 def collect_runs(args):
-    """Trains (or reuses) every (seed, config) run, seeds outer, and rewrites the results
-    after each; their records, in that order."""
+    """The records of every (seed, config) run, trained or reused; the results after each."""
     runs = []
     for record in train_or_reuse(args.configs, args.seeds, args.work_dir, args.retrain,
                                  data_root=args.data_root, max_iters=args.max_iters,
@@ -70,14 +69,7 @@ def parse_args(argv=None):
                      'not both')
     args.configs = args.configs or args.config_list or DEFAULT_CONFIGS
     args.models = [model_name(path) for path in args.configs]
-    repeated = sorted({m for m in args.models if args.models.count(m) > 1})
-    if repeated:
-        parser.error(f'configs must have distinct file names (their runs are named after '
-                     f'them), repeated: {", ".join(repeated)}')
-    args.baseline = args.baseline or args.models[-1]
-    if args.baseline not in args.models:
-        parser.error(f'--baseline {args.baseline} is not one of the models compared: '
-                     f'{", ".join(args.models)}')
+    args.baseline = checked_baseline(parser, args.models, args.baseline)
     if any(key.startswith('randomness.seed') or key == 'randomness'
            for key in args.cfg_options or ()):
         parser.error('--cfg-options must not set randomness.seed: the seeds come from --seeds')

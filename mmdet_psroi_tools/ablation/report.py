@@ -1,18 +1,28 @@
-"""The ablation's report: per model the mean and std over seeds, every seed's values, and the
-paired difference to a baseline (:mod:`mmdet_psroi_tools.seed_statistics`), written as
-results.json, results.md and plots. A run: a dict with ``model``, ``seed``, ``config``, the
-:data:`METRICS`, ``train_seconds``, ``loss_curve``; once timed ``inference_ms`` (a median
-ms per image per round) and ``inference_ms_median``."""
+"""The ablation's report: per model the mean and std over seeds, every seed's values and the
+paired difference to a baseline, as results.json, results.md and plots. A run is a record of
+:mod:`.training` (``inference_ms``: the median ms per image of each timing round)."""
 import os
 import os.path as osp
 import platform
 import statistics
 
-from ..outputs import figure, replaced, seed_bars, table, write_json
+from ..outputs import figure, means_over_seeds, replaced, table, write_json
 from ..seed_statistics import CI_METHOD, mean_std, over_seeds, paired_over_seeds
 
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75')
 LABELS = dict(bbox_mAP='mAP', bbox_mAP_50='AP50', bbox_mAP_75='AP75')
+
+
+def checked_baseline(parser, models, baseline):
+    """``baseline`` (default: the last of ``models``); an argparse error for a repeated model
+    name (runs and results are named after them) or a baseline that is none of them."""
+    repeated = sorted({m for m in models if models.count(m) > 1})
+    if repeated:
+        parser.error(f'the models compared need distinct names, repeated: {", ".join(repeated)}')
+    if (baseline or models[-1]) not in models:
+        parser.error(f'--baseline {baseline} is not one of the models compared: '
+                     f'{", ".join(models)}')
+    return baseline or models[-1]
 
 
 def summarize(runs, models, baseline):
@@ -94,14 +104,14 @@ def plot(summaries, runs, out_dir, environment):
     one line per seed."""
     names = [s['model'].replace('_mobilenetv2_neon-trees', '') for s in summaries]
     seeds = max(len(s['seeds']) for s in summaries)
-    seed_bars(osp.join(out_dir, 'ap.png'), f'Accuracy over {seeds} seed(s): mean, ± std, '
-              'points = seeds', 'AP (val)', names,
-              [(LABELS[key], [s[key]['values'] for s in summaries]) for key in METRICS])
+    means_over_seeds(osp.join(out_dir, 'ap.png'), f'Accuracy over {seeds} seed(s), points = '
+                     'seeds', 'AP (val)', names,
+                     [(LABELS[key], [s[key]['values'] for s in summaries]) for key in METRICS])
     if all('inference_ms_median' in s for s in summaries):
-        seed_bars(osp.join(out_dir, 'latency.png'), f"Inference on the CPU, "
-                  f"{environment['threads']} threads: mean, ± std, points = seeds",
-                  'ms / image (median of a pass)', names,
-                  [('inference', [s['inference_ms_median_per_seed'] for s in summaries])])
+        means_over_seeds(osp.join(out_dir, 'latency.png'), 'Inference on the CPU, '
+                         f"{environment['threads']} threads, points = seeds",
+                         'ms / image (median of a pass)', names,
+                         [('ms', [s['inference_ms_median_per_seed'] for s in summaries])])
     with figure(osp.join(out_dir, 'loss_curves.png'), None,
                 'training loss (one line per seed)') as (ax, colors):
         for index, s in enumerate(summaries):

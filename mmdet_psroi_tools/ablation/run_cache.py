@@ -48,6 +48,24 @@ def save_run(work_dir, identity, record):
     return record
 
 
+def finished_runs(model_dir):
+    """``{seed: run dir}`` of the finished runs in ``model_dir``; ValueError for none, or two
+    of one seed (two configs)."""
+    runs = {}
+    for record_path in sorted(glob.glob(osp.join(model_dir, 'seed_*', RECORD))):
+        with open(record_path) as f:
+            seed = json.load(f)['seed']
+        if seed in runs:
+            raise ValueError(f'{model_dir} holds two finished runs of seed {seed} ({runs[seed]} '
+                             f'and {osp.dirname(record_path)}), trained with different '
+                             'configs: move one away')
+        runs[seed] = osp.dirname(record_path)
+    if not runs:
+        raise ValueError(f'{model_dir} holds no finished run (seed_<k>-<hash>/{RECORD}, as '
+                         'tools/ablation.py writes them)')
+    return dict(sorted(runs.items()))
+
+
 def load_run(work_dir, cfg_options=None):
     """A finished run's model (eval mode, CPU), test dataloader, record and config
     (``cfg_options`` merged: e.g. other test-time settings)."""

@@ -137,9 +137,8 @@ def inference_seconds(model, dataloader, warmup=2):
 
 
 def time_interleaved(trained, rounds):
-    """Per (model, dataloader) of ``trained``, one per round: the median ms per image of a
-    pass. Every round times every model in turn, so a change in the machine's speed hits all
-    alike."""
+    """Per (model, dataloader): per round the median ms per image of a pass. A round times
+    every model in turn, so a change in the machine's speed hits all alike."""
     times = interleaved_rounds(
         {index: functools.partial(inference_seconds, *pair) for index, pair in enumerate(trained)},
         rounds, warmup=0, measure=lambda one_pass: statistics.median(one_pass()),

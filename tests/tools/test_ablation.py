@@ -131,7 +131,7 @@ def test_a_changed_config_trains_beside_the_finished_runs(ablation, stub_trainin
                                     'faster-rcnn_roialign_mobilenetv2_neon-trees'),
     (['--cfg-options', 'randomness.seed=3'], '--cfg-options must not set randomness.seed'),
     (['--configs', CONFIGS[0]], 'either as positional arguments or with --configs'),
-    ([CONFIGS[0]], 'distinct file names'),
+    ([CONFIGS[0]], 'the models compared need distinct names, repeated: ' + NAMES[0]),
     (['missing.py'], 'argument CONFIG: no such file: missing.py'),
 ])
 def test_bad_arguments_are_refused_before_training(ablation, argv, message, capsys):

@@ -9,39 +9,19 @@ by seed, printed and written to ``--out``.
 """
 import argparse
 import contextlib
-import glob
 import io
-import json
 import os.path as osp
 
 import numpy as np
 import torch
 
-from mmdet_psroi_tools.ablation.report import difference_with_interval, mean_pm_std
-from mmdet_psroi_tools.ablation.run_cache import load_run
+from mmdet_psroi_tools.ablation import report
+from mmdet_psroi_tools.ablation.run_cache import finished_runs, load_run
 from mmdet_psroi_tools.outputs import table, write_json
 from mmdet_psroi_tools.seed_statistics import CI_METHOD, over_seeds, paired_over_seeds
 
 MAX_DETS = 1000
 PROPOSAL_IOU = 0.5
-
-
-def finished_runs(model_dir):
-    """``{seed: run dir}`` of the finished runs (with a run.json) in ``model_dir``; ValueError
-    for none, or two of one seed (two configs)."""
-    runs = {}
-    for record_path in sorted(glob.glob(osp.join(model_dir, 'seed_*', 'run.json'))):
-        with open(record_path) as f:
-            seed = json.load(f)['seed']
-        if seed in runs:
-            raise ValueError(f'{model_dir} holds two finished runs of seed {seed} ({runs[seed]} '
-                             f'and {osp.dirname(record_path)}), trained with different '
-                             'configs: move one away')
-        runs[seed] = osp.dirname(record_path)
-    if not runs:
-        raise ValueError(f'{model_dir} holds no finished run (seed_<k>-<hash>/run.json, as '
-                         'tools/ablation.py writes them)')
-    return dict(sorted(runs.items()))
 
 
 def coco_at_ious(coco_gt, detections, iou_thrs, max_dets=MAX_DETS):
@@ -160,9 +140,9 @@ def summarize(results, baseline):
 def markdown(summaries, baseline):
     """Mean ± std of every key per model, then the paired differences to the baseline."""
     keys = list(dict.fromkeys(k for s in summaries.values() for k in s if '@' in k))
-    means = [[model, len(s['seeds'])] + [mean_pm_std(s[k]) if k in s else '-' for k in keys]
+    means = [[model, len(s['seeds'])] + [report.mean_pm_std(s[k]) if k in s else '-' for k in keys]
              for model, s in summaries.items()]
-    differences = [[model] + [difference_with_interval(s['difference_to_baseline'][k])
+    differences = [[model] + [report.difference_with_interval(s['difference_to_baseline'][k])
                               if k in s['difference_to_baseline'] else '-' for k in keys]
                    for model, s in summaries.items() if 'difference_to_baseline' in s]
     return '\n'.join(table(['model', 'seeds'] + keys, means)
@@ -185,18 +165,14 @@ def parse_args(argv=None):
                         'RoI head\'s scores, without its box regression')
     parser.add_argument('--out', help='default: error_breakdown.json beside the first MODEL_DIR')
     args = parser.parse_args(argv)
-    models = [osp.basename(osp.normpath(d)) for d in args.model_dirs]
     for path in args.model_dirs:
         if not osp.isdir(path):
             parser.error(f'MODEL_DIR {path} is not a directory')
-    if len(set(models)) != len(models):
-        parser.error(f'MODEL_DIRs must have distinct names, got {", ".join(models)}')
+    models = [osp.basename(osp.normpath(d)) for d in args.model_dirs]
+    args.baseline = report.checked_baseline(parser, models, args.baseline)
     bad = [t for t in args.iou_thrs if not 0 < t <= 1]
     if bad:
         parser.error(f'--iou-thrs must be in (0, 1], got {bad}')
-    args.baseline = args.baseline or models[-1]
-    if args.baseline not in models:
-        parser.error(f'--baseline {args.baseline} is not one of the models: {", ".join(models)}')
     try:
         args.runs = {model: finished_runs(d) for model, d in zip(models, args.model_dirs)}
     except ValueError as error:

@@ -9,7 +9,7 @@ import argparse
 import json
 import os.path as osp
 
-from mmdet_psroi_tools.outputs import figure, seed_bars
+from mmdet_psroi_tools.outputs import figure, means_over_seeds
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_DATA = osp.join(REPO, 'docs', 'data', 'neon_trees_seeds.json')
@@ -35,9 +35,9 @@ def plot(data, out_dir):
     labels = [f"{m['label']}\n({len(m['ap50_per_seed'])} seeds)".replace(', ', ',\n', 1)
               for m in models]
     paths = [osp.join(out_dir, AP50_PLOT), osp.join(out_dir, LATENCY_PLOT)]
-    seed_bars(paths[0], 'NEON tree crowns: AP50 over seeds (recorded values): mean, ± std, '
-              'points = seeds', 'AP50 on the 12 val tiles', labels,
-              [('AP50', [m['ap50_per_seed'] for m in models])], (9, 4.8), fontsize=8)
+    means_over_seeds(paths[0], 'NEON tree crowns: AP50 over seeds (recorded values)',
+                     'AP50 on the 12 val tiles', labels,
+                     [('AP50', [m['ap50_per_seed'] for m in models])], (9, 4.8), fontsize=8)
     with figure(paths[1], 'NEON tree crowns: inference on 2 CPU threads (recorded values)',
                 'ms per val tile (median)', labels, (9, 4.8), fontsize=8) as (ax, colors):
         for run_index, (run, recorded) in enumerate(data['runs'].items()):
