@@ -1,10 +1,8 @@
 """Train and compare detectors that differ only in their RoI head, over seeds.
 
-docs/neon_demo.md. Every (seed, config) run trained (or its finished run reused), evaluated,
-then every model's inference timed; per model the mean and std over seeds and the difference
-to ``--baseline`` paired by seed. Writes under ``--work-dir``: ``<model>/seed_<k>-<hash>/``,
-results.json (the previous one kept as results.previous.json), results.md, ap.png, latency.png,
-loss_curves.png, predictions_<model>.png.
+docs/neon_demo.md. Writes under ``--work-dir``: ``<model>/seed_<k>-<hash>/`` (one run, reused
+when finished), results.json (the previous one kept as results.previous.json), results.md,
+ap.png, latency.png, loss_curves.png, predictions_<model>.png.
 
     python tools/ablation.py [CONFIG ...] [--seeds 3] [--baseline MODEL]
     python tools/ablation.py --max-iters 2 --data-root DIR   # a smoke run

@@ -1,7 +1,5 @@
-"""The ablation's run cache: a run lives in ``<out_dir>/<model>/seed_<k>-<hash>/``, ``<hash>``
-from the text of its config (so a run with another config never overwrites it). Its record
-(``run.json``: results, checkpoint, the config's hash), written last and whole, says it
-finished."""
+"""The ablation's run cache: a run in ``<out_dir>/<model>/seed_<k>-<config hash>/`` finished
+when its record (``run.json``: results, checkpoint, the config's hash), written last, is there."""
 import glob
 import hashlib
 import json

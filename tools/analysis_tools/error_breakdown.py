@@ -59,9 +59,8 @@ def proposal_recall(gt_boxes, proposals, iou=PROPOSAL_IOU):
 
 
 def keep_proposals(model):
-    """Wraps ``model.rpn_head.predict_by_feat`` (which every two-stage detector's predict
-    calls) so that the returned list holds the last call's proposals (a ``(P, 4)`` tensor per
-    image); ``None`` for a model without an RPN."""
+    """A list that holds the proposals (a ``(P, 4)`` tensor per image) of the last call of
+    ``model.rpn_head.predict_by_feat`` (two-stage predict calls it); ``None`` without an RPN."""
     rpn_head = getattr(model, 'rpn_head', None)
     if rpn_head is None:
         return None
