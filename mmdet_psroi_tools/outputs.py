@@ -5,12 +5,11 @@ import os
 
 
 def row(cells):
-    """One table line; cells formatted by ``str``."""
     return '| ' + ' | '.join(map(str, cells)) + ' |'
 
 
 def table(columns, rows=()):
-    """A table's lines: the header, its rule, one line per row."""
+    """A table's lines: the header, its rule, one line per row (cells formatted by ``str``)."""
     return [row(columns), '|---' * len(columns) + '|'] + [row(r) for r in rows]
 
 
@@ -37,8 +36,7 @@ def write_json(path, data, indent=2):
 @contextlib.contextmanager
 def figure(path, title, ylabel, xticks=None, size=(8, 4.5), fontsize=None):
     """Yields the axes of a new matplotlib figure and the colour cycle; then sets the title,
-    the y label and the x tick labels (one per integer x) and writes the figure whole to
-    ``path``."""
+    the y label and the x tick labels (one per integer x) and writes the figure to ``path``."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -55,3 +53,22 @@ def figure(path, title, ylabel, xticks=None, size=(8, 4.5), fontsize=None):
             fig.savefig(tmp, dpi=100)
     finally:
         plt.close(fig)
+
+
+def means_over_seeds(path, title, ylabel, names, series, size=(8, 4.5), fontsize=None):
+    """A figure with, per model (``names``) and series (``(label, per model its seeds'
+    values)``, side by side), the mean ± std and one point per seed."""
+    from .seed_statistics import mean_std
+
+    width = 0.8 / len(series)
+    with figure(path, title, ylabel, names, size, fontsize) as (ax, _):
+        for number, (label, per_model) in enumerate(series):
+            positions = [i + (number - (len(series) - 1) / 2) * width for i in range(len(names))]
+            stats = [mean_std(values) for values in per_model]
+            ax.errorbar(positions, [s['mean'] for s in stats], fmt='_', capsize=5,
+                        yerr=[s['std'] or 0.0 for s in stats], markersize=36 * width,
+                        label=f'{label}: mean ± std')
+            for x, values in zip(positions, per_model):
+                ax.scatter([x + width / 6] * len(values), values, s=12, color='black', zorder=3)
+        ax.set_xlim(-0.5, len(names) - 0.5)
+        ax.legend(fontsize=fontsize)

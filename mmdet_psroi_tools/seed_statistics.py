@@ -1,9 +1,7 @@
-"""Statistics over training seeds: a metric's mean and standard deviation, and the difference
-between two models with a paired t interval (:data:`CI_METHOD`): two models trained with the
-same seed share its data order, augmentations and initialisation of the common parts, so their
-per-seed differences are less noisy than two independent means. One seed gives no standard
-deviation and no interval (``None``).
-"""
+"""Statistics over training seeds: mean and standard deviation, and the difference of two
+models with a paired t interval (two models trained with one seed share its data order,
+augmentations and initialisation, so their per-seed differences are less noisy). One seed
+gives no standard deviation and no interval (``None``). docs/neon_demo.md."""
 import math
 import statistics
 
@@ -13,15 +11,14 @@ CI_METHOD = ('paired t interval over seeds: d = model - baseline per seed, '
 
 
 def t_quantile(probability, dof):
-    """The ``probability`` quantile of Student's t with ``dof`` degrees of freedom (scipy)."""
+    """The ``probability`` quantile of Student's t with ``dof`` degrees of freedom."""
     from scipy.stats import t
 
     return float(t.ppf(probability, dof))
 
 
 def mean_std(values):
-    """``dict(n, mean, std)`` of ``values`` (sample std, n - 1; ``None`` for one value);
-    ValueError for none."""
+    """``dict(n, mean, std)`` (sample std, n - 1); ValueError for no values."""
     values = [float(v) for v in values]
     if not values:
         raise ValueError('mean_std needs at least one value, got none')
@@ -30,10 +27,9 @@ def mean_std(values):
 
 
 def paired_difference(values, baseline, confidence=0.95):
-    """Mean difference ``values - baseline`` (paired by position, i.e. by seed) with its
-    paired t interval: ``differences``, ``n``, ``mean``, ``std``, ``confidence``, ``low`` and
-    ``high`` (``None`` for one pair). ValueError for lists of other or no length, or a
-    ``confidence`` outside (0, 1)."""
+    """Mean of ``values - baseline`` (paired by position) with :func:`mean_std`'s keys,
+    ``differences``, ``confidence`` and the interval's ``low`` and ``high``. ValueError for
+    lists of other or no length, or a ``confidence`` outside (0, 1)."""
     if len(values) != len(baseline):
         raise ValueError(f'paired_difference needs one baseline value per value, got '
                          f'{len(values)} values and {len(baseline)} baseline values')
@@ -50,15 +46,15 @@ def paired_difference(values, baseline, confidence=0.95):
 
 
 def over_seeds(runs, keys):
-    """Per key: every run's value (``values``, in ``runs`` order) and their
-    :func:`mean_std`. A run is a dict with ``seed`` and the keys."""
+    """Per key: the runs' ``values`` (in ``runs`` order) and their :func:`mean_std`."""
     return {key: dict(values=[r[key] for r in runs], **mean_std([r[key] for r in runs]))
             for key in keys}
 
 
 def paired_over_seeds(runs, baseline_runs, keys):
-    """Per key: :func:`paired_difference` of ``runs`` against ``baseline_runs`` over the seeds
-    both have (``seeds``, in ``runs`` order); ``{}`` when they share no seed."""
+    """Per key: :func:`paired_difference` of ``runs`` against ``baseline_runs`` (dicts with
+    ``seed`` and the keys) over the seeds both have (``seeds``, in ``runs`` order); ``{}``
+    when they share none."""
     baseline_by_seed = {r['seed']: r for r in baseline_runs}
     paired = [r for r in runs if r['seed'] in baseline_by_seed]
     if not paired:

@@ -1,55 +1,57 @@
-"""The ablation's report: per model the mean and standard deviation over seeds, every seed's
-values, and the difference to a baseline with a paired confidence interval
-(:mod:`mmdet_psroi_tools.seed_statistics`), written as results.json, results.md and plots.
-
-A run is a dict with at least ``model``, ``seed``, the metrics in :data:`METRICS` and
-``train_seconds``; after timing also ``inference_ms`` (per timing round, the median ms per
-image of one pass over the val split) and ``inference_ms_median``.
-"""
+"""The ablation's report: per model the mean and std over seeds, every seed's values and the
+paired difference to a baseline, as results.json, results.md and plots. A run is a record of
+:mod:`.training` (``inference_ms``: the median ms per image of each timing round)."""
 import os
 import os.path as osp
 import platform
 import statistics
 
-from ..outputs import figure, replaced, table, write_json
+from ..outputs import figure, means_over_seeds, replaced, table, write_json
 from ..seed_statistics import CI_METHOD, mean_std, over_seeds, paired_over_seeds
 
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75')
 LABELS = dict(bbox_mAP='mAP', bbox_mAP_50='AP50', bbox_mAP_75='AP75')
 
 
+def checked_baseline(parser, models, baseline):
+    """``baseline`` (default: the last of ``models``); an argparse error for a repeated model
+    name (runs and results are named after them) or a baseline that is none of them."""
+    repeated = sorted({m for m in models if models.count(m) > 1})
+    if repeated:
+        parser.error(f'the models compared need distinct names, repeated: {", ".join(repeated)}')
+    if (baseline or models[-1]) not in models:
+        parser.error(f'--baseline {baseline} is not one of the models compared: '
+                     f'{", ".join(models)}')
+    return baseline or models[-1]
+
+
 def summarize(runs, models, baseline):
-    """Per model (in ``models`` order, those with at least one run): metrics over seeds,
-    inference time over all its seeds' images, and the paired difference to ``baseline``
-    over the seeds both ran."""
+    """Per model (in ``models`` order, those with a run): metrics over seeds, the median
+    inference time over all its seeds' images, and the paired difference to ``baseline``."""
     by_model = {name: sorted((r for r in runs if r['model'] == name), key=lambda r: r['seed'])
                 for name in models}
     summaries = []
-    for name in models:
-        model_runs = by_model[name]
+    for name, model_runs in by_model.items():
         if not model_runs:
             continue
         summary = dict(model=name, config=model_runs[0]['config'],
                        seeds=[r['seed'] for r in model_runs],
                        reused_seeds=[r['seed'] for r in model_runs if r.get('reused')],
-                       train_seconds=mean_std([r['train_seconds'] for r in model_runs]))
-        summary.update(over_seeds(model_runs, METRICS))
+                       train_seconds=mean_std([r['train_seconds'] for r in model_runs]),
+                       **over_seeds(model_runs, METRICS))
         if all('inference_ms' in r for r in model_runs):
-            summary['inference_ms_median'] = statistics.median(
-                t for r in model_runs for t in r['inference_ms'])
-            summary['inference_ms_median_per_seed'] = [r['inference_ms_median']
-                                                       for r in model_runs]
-        difference = (paired_over_seeds(model_runs, by_model[baseline], METRICS)
-                      if name != baseline else {})
-        if difference:
+            summary.update(
+                inference_ms_median=statistics.median(
+                    t for r in model_runs for t in r['inference_ms']),
+                inference_ms_median_per_seed=[r['inference_ms_median'] for r in model_runs])
+        if name != baseline and (difference := paired_over_seeds(model_runs, by_model[baseline],
+                                                                 METRICS)):
             summary['difference_to_baseline'] = difference
         summaries.append(summary)
-    baseline_summary = next((s for s in summaries if s['model'] == baseline), None)
-    if baseline_summary and 'inference_ms_median' in baseline_summary:
-        for summary in summaries:
-            if 'inference_ms_median' in summary:
-                summary['inference_vs_baseline'] = (summary['inference_ms_median'] /
-                                                    baseline_summary['inference_ms_median'])
+    timed = {s['model']: s['inference_ms_median'] for s in summaries if 'inference_ms_median' in s}
+    for summary in summaries:
+        if baseline in timed and summary['model'] in timed:
+            summary['inference_vs_baseline'] = timed[summary['model']] / timed[baseline]
     return summaries
 
 
@@ -97,41 +99,25 @@ def markdown(summaries, runs, baseline, environment):
     return '\n'.join(lines) + '\n'
 
 
-def short_name(model):
-    return model.replace('_mobilenetv2_neon-trees', '')
-
-
 def plot(summaries, runs, out_dir, environment):
-    """ap.png (mean bars, std error bars, seed points), latency.png (likewise, when timed),
-    loss_curves.png (one line per seed)."""
-    names = [short_name(s['model']) for s in summaries]
+    """ap.png and latency.png (when timed): mean, std, one point per seed; loss_curves.png:
+    one line per seed."""
+    names = [s['model'].replace('_mobilenetv2_neon-trees', '') for s in summaries]
     seeds = max(len(s['seeds']) for s in summaries)
-    with figure(osp.join(out_dir, 'ap.png'), f'Accuracy over {seeds} seed(s): mean, ± std, '
-                'points = seeds', 'AP (val)', names) as (ax, _):
-        for offset, key in zip((-0.27, 0, 0.27), METRICS):
-            ax.bar([i + offset for i in range(len(summaries))],
-                   [s[key]['mean'] for s in summaries], 0.25, capsize=3, label=LABELS[key],
-                   yerr=[s[key]['std'] or 0.0 for s in summaries], alpha=0.7)
-            for index, s in enumerate(summaries):
-                ax.scatter([index + offset] * len(s[key]['values']), s[key]['values'], s=12,
-                           color='black', zorder=3)
-        ax.legend()
+    means_over_seeds(osp.join(out_dir, 'ap.png'), f'Accuracy over {seeds} seed(s), points = '
+                     'seeds', 'AP (val)', names,
+                     [(LABELS[key], [s[key]['values'] for s in summaries]) for key in METRICS])
     if all('inference_ms_median' in s for s in summaries):
-        with figure(osp.join(out_dir, 'latency.png'), 'Inference on the CPU, '
-                    f"{environment['threads']} threads", 'ms / image (median; points = seeds)',
-                    names) as (ax, _):
-            ax.bar(range(len(summaries)), [s['inference_ms_median'] for s in summaries], 0.5,
-                   alpha=0.7)
-            for index, s in enumerate(summaries):
-                per_seed = s['inference_ms_median_per_seed']
-                ax.scatter([index] * len(per_seed), per_seed, s=12, color='black', zorder=3)
+        means_over_seeds(osp.join(out_dir, 'latency.png'), 'Inference on the CPU, '
+                         f"{environment['threads']} threads, points = seeds",
+                         'ms / image (median of a pass)', names,
+                         [('ms', [s['inference_ms_median_per_seed'] for s in summaries])])
     with figure(osp.join(out_dir, 'loss_curves.png'), None,
                 'training loss (one line per seed)') as (ax, colors):
         for index, s in enumerate(summaries):
             curves = [r['loss_curve'] for r in runs if r['model'] == s['model'] and r['loss_curve']]
             for number, curve in enumerate(curves):
-                iters, losses = zip(*curve)
-                ax.plot(iters, losses, color=colors[index % len(colors)], linewidth=1,
+                ax.plot(*zip(*curve), color=colors[index % len(colors)], linewidth=1,
                         label=None if number else names[index])
         ax.set_xlabel('iteration')
         if ax.get_legend_handles_labels()[0]:
@@ -151,13 +137,11 @@ def draw_predictions(model, dataloader, name, out_dir, count, score_thr=0.3):
         for _, data in zip(range(count), dataloader):
             sample = model.test_step(data)[0]
             image = cv2.imread(sample.img_path)
-            truth = sample.gt_instances.bboxes
-            pred = sample.pred_instances
+            truth, pred = sample.gt_instances.bboxes, sample.pred_instances
             for boxes, color in ((getattr(truth, 'tensor', truth), (0, 200, 0)),
                                  (pred.bboxes[pred.scores >= score_thr], (0, 0, 255))):
-                for box in boxes.tolist():
-                    cv2.rectangle(image, tuple(map(int, box[:2])), tuple(map(int, box[2:])),
-                                  color, 1)
+                for box in boxes.int().tolist():
+                    cv2.rectangle(image, tuple(box[:2]), tuple(box[2:]), color, 1)
             tiles.append(image)
     if tiles:
         height = min(t.shape[0] for t in tiles)
@@ -168,29 +152,22 @@ def draw_predictions(model, dataloader, name, out_dir, count, score_thr=0.3):
 def cpu_name():
     try:
         with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def environment():
-    import torch
-
-    return dict(torch=torch.__version__, threads=torch.get_num_threads(), cpu=cpu_name(),
-                logical_cpus=os.cpu_count())
+            return next(line.split(':', 1)[1].strip() for line in f
+                        if line.startswith('model name'))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
 
 
 def write_results(runs, models, baseline, out_dir):
     """results.json (every run, every statistic), results.md and the plots."""
+    import torch
+
     summaries = summarize(runs, models, baseline)
-    env = environment()
-    public_runs = [{k: v for k, v in r.items() if k != 'config_sha256'} for r in runs]
+    env = dict(torch=torch.__version__, threads=torch.get_num_threads(), cpu=cpu_name(),
+               logical_cpus=os.cpu_count())
     write_json(osp.join(out_dir, 'results.json'), dict(
         **env, seeds=sorted({r['seed'] for r in runs}), baseline=baseline, models=summaries,
-        runs=public_runs))
+        runs=[{k: v for k, v in r.items() if k != 'config_sha256'} for r in runs]))
     with replaced(osp.join(out_dir, 'results.md')) as tmp, open(tmp, 'w') as f:
         f.write(markdown(summaries, runs, baseline, env))
     plot(summaries, runs, out_dir, env)

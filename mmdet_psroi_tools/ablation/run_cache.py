@@ -1,12 +1,5 @@
-"""The ablation's run cache: one directory per (model, seed, config), and the record that
-says a run finished.
-
-A run lives in ``<out_dir>/<model>/seed_<k>-<hash>/``, ``<hash>`` the start of the sha256 of
-the text that identifies its config, so a run with another config never overwrites it. Its
-record (``run.json``: results, checkpoint file, the config's full hash) is written last,
-through a temporary file: a run without one did not finish. A finished run's model loads from
-its config.py and checkpoint.
-"""
+"""The ablation's run cache: a run in ``<out_dir>/<model>/seed_<k>-<config hash>/`` finished
+when its record (``run.json``: results, checkpoint, the config's hash), written last, is there."""
 import glob
 import hashlib
 import json
@@ -22,7 +15,6 @@ def config_hash(identity):
 
 
 def run_dir(out_dir, name, seed, identity):
-    """``<out_dir>/<name>/seed_<seed>-<config hash>``."""
     return osp.join(out_dir, name, f'seed_{seed}-{config_hash(identity)[:8]}')
 
 
@@ -30,12 +22,11 @@ def finished_record(work_dir, identity):
     """The record of the finished run in ``work_dir`` with this config, or (None, why not)."""
     path = osp.join(work_dir, RECORD)
     if not osp.isfile(path):
-        others = sorted(glob.glob(osp.join(osp.dirname(work_dir),
-                                           osp.basename(work_dir).split('-')[0] + '-*',
-                                           RECORD)))
+        seed_dirs = osp.join(osp.dirname(work_dir), osp.basename(work_dir).split('-')[0] + '-*')
+        others = sorted(osp.dirname(p) for p in glob.glob(osp.join(seed_dirs, RECORD)))
         if others:
             return None, ('the finished runs of this seed have other configs (kept: '
-                          + ', '.join(osp.dirname(o) for o in others) + ')')
+                          f'{", ".join(others)})')
         return None, 'no finished run'
     with open(path) as f:
         record = json.load(f)
@@ -47,8 +38,7 @@ def finished_record(work_dir, identity):
 
 
 def save_run(work_dir, identity, record):
-    """Writes the run's config.py, then its record (with the config's hash) through a
-    temporary file; returns the record as written."""
+    """Writes the run's config.py, then its record with the config's hash; the record."""
     record = dict(record, config_sha256=config_hash(identity))
     with open(osp.join(work_dir, 'config.py'), 'w') as f:
         f.write(identity)
@@ -56,9 +46,27 @@ def save_run(work_dir, identity, record):
     return record
 
 
+def finished_runs(model_dir):
+    """``{seed: run dir}`` of the finished runs in ``model_dir``; ValueError for none, or two
+    of one seed (two configs)."""
+    runs = {}
+    for record_path in sorted(glob.glob(osp.join(model_dir, 'seed_*', RECORD))):
+        with open(record_path) as f:
+            seed = json.load(f)['seed']
+        if seed in runs:
+            raise ValueError(f'{model_dir} holds two finished runs of seed {seed} ({runs[seed]} '
+                             f'and {osp.dirname(record_path)}), trained with different '
+                             'configs: move one away')
+        runs[seed] = osp.dirname(record_path)
+    if not runs:
+        raise ValueError(f'{model_dir} holds no finished run (seed_<k>-<hash>/{RECORD}, as '
+                         'tools/ablation.py writes them)')
+    return dict(sorted(runs.items()))
+
+
 def load_run(work_dir, cfg_options=None):
-    """The trained model of a finished run (eval mode, CPU), its test dataloader, its record
-    and its config (``cfg_options`` merged: e.g. other test-time settings)."""
+    """A finished run's model (eval mode, CPU), test dataloader, record and config
+    (``cfg_options`` merged: e.g. other test-time settings)."""
     from mmdet.apis import init_detector
     from mmengine.config import Config
     from mmengine.runner import Runner
@@ -66,8 +74,6 @@ def load_run(work_dir, cfg_options=None):
     with open(osp.join(work_dir, RECORD)) as f:
         record = json.load(f)
     cfg = Config.fromfile(osp.join(work_dir, 'config.py'))  # imports its custom_imports
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    model = init_detector(cfg, osp.join(work_dir, record['checkpoint']), device='cpu')
-    model.eval()
+    cfg.merge_from_dict(cfg_options or {})
+    model = init_detector(cfg, osp.join(work_dir, record['checkpoint']), device='cpu').eval()
     return model, Runner.build_dataloader(cfg.test_dataloader), record, cfg

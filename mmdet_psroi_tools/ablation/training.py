@@ -1,14 +1,17 @@
-"""The ablation's runs: a run's config (seed and overrides applied), its training and
-evaluation with mmengine's runner, and the seed loop that trains only what the run cache
-(:mod:`.run_cache`) does not hold yet."""
+"""The ablation's runs: a run's config, its training and evaluation with mmengine's runner,
+the seed loop that trains only what the run cache (:mod:`.run_cache`) does not hold, and the
+inference time of the trained models."""
 import datetime
+import functools
 import glob
 import json
 import os.path as osp
+import statistics
 import time
 
 import torch
 
+from ..timing import interleaved_rounds
 from .report import METRICS
 from .run_cache import finished_record, run_dir, save_run
 
@@ -21,26 +24,37 @@ def model_name(config_path):
     return osp.splitext(osp.basename(config_path))[0]
 
 
+def shorten_schedule(cfg, iters, constant_lr=True):
+    """Sets ``cfg`` to train ``iters`` iterations, evaluated and saved once at the end, with a
+    constant learning rate or (``constant_lr=False``) its steps scaled, the warm-up kept."""
+    old_iters = cfg.train_cfg.max_iters
+    cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = iters
+    cfg.default_hooks.checkpoint.interval = iters
+    cfg.default_hooks.logger.interval = min(cfg.default_hooks.logger.interval, iters)
+    if constant_lr:
+        cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
+        return
+    for scheduler in cfg.get('param_scheduler') or []:
+        if scheduler.get('end', 0) >= old_iters:
+            scheduler.end = iters
+        if 'milestones' in scheduler:
+            scheduler.milestones = [round(m * iters / old_iters) for m in scheduler.milestones]
+
+
 def run_config(path, seed, out_dir, data_root=None, max_iters=None, cfg_options=None):
     """The config of one run, and the text that identifies it (its dump before the output
-    paths are set, so a moved work dir is still reused). ``max_iters`` shortens the schedule
-    (constant learning rate, one checkpoint at the end)."""
+    paths are set, so a moved work dir is still reused)."""
     from mmengine.config import Config
 
     cfg = Config.fromfile(path)
     if data_root:
         root = data_root.rstrip('/') + '/'
-        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            cfg[loader].dataset.data_root = root
-        for evaluator in ('val_evaluator', 'test_evaluator'):
-            cfg[evaluator].ann_file = root + 'annotations/val.json'
+        for split in ('train', 'val', 'test'):
+            cfg[f'{split}_dataloader'].dataset.data_root = root
+        cfg.val_evaluator.ann_file = cfg.test_evaluator.ann_file = root + 'annotations/val.json'
     if max_iters:
-        cfg.train_cfg.max_iters = cfg.train_cfg.val_interval = max_iters
-        cfg.default_hooks.checkpoint.interval = max_iters
-        cfg.default_hooks.logger.interval = min(cfg.default_hooks.logger.interval, max_iters)
-        cfg.param_scheduler = [dict(type='ConstantLR', factor=1.0, by_epoch=False)]
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
+        shorten_schedule(cfg, max_iters)
+    cfg.merge_from_dict(cfg_options or {})
     cfg.randomness = dict(cfg.get('randomness', {}), seed=seed)
     identity = cfg.pretty_text
     # Evaluated once, by runner.test() after training: no validation loop at the last iteration.
@@ -53,8 +67,8 @@ def run_config(path, seed, out_dir, data_root=None, max_iters=None, cfg_options=
 
 
 def logged_scalars(work_dir):
-    """The records of the runner's scalars.json of the newest run in ``work_dir`` (its
-    ``<timestamp>/vis_data/``), oldest first; [] without one."""
+    """The records of the runner's scalars.json of the newest run in ``work_dir``, oldest
+    first; [] without one."""
     files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
         return []
@@ -63,7 +77,6 @@ def logged_scalars(work_dir):
 
 
 def loss_curve(work_dir):
-    """[(iter, loss), ...] of the newest run in work_dir."""
     return [(r['iter'], r['loss']) for r in logged_scalars(work_dir) if 'loss' in r and 'iter' in r]
 
 
@@ -81,34 +94,53 @@ def train_and_evaluate(cfg):
         return train_s, metrics, osp.basename(f.read().strip())
 
 
-def train_run(cfg, identity, path, seed):
-    """Train and evaluate one run; saves it in the run cache; its record."""
-    name = model_name(path)
-    say(f'training {name} seed {seed} for {cfg.train_cfg.max_iters} iterations')
-    train_s, metrics, checkpoint = train_and_evaluate(cfg)
-    return save_run(cfg.work_dir, identity, dict(
-        model=name, config=path, seed=seed, checkpoint=checkpoint, train_seconds=train_s,
-        threads=torch.get_num_threads(), torch=torch.__version__,
-        finished=datetime.datetime.now().isoformat(timespec='seconds'),
-        loss_curve=loss_curve(cfg.work_dir),
-        **{key: float(metrics[f'coco/{key}']) for key in METRICS}))
-
-
 def train_or_reuse(configs, seeds, out_dir, retrain=False, **overrides):
-    """Yields (record, config) of every (seed, config) run, seeds outer: the finished run with
-    the same config where the cache holds one (unless ``retrain``), else a new one trained.
-    ``overrides``: :func:`run_config`'s."""
+    """Yields the record of every (seed, config) run, seeds outer: the cached run with the
+    same config (unless ``retrain``), else one trained now. ``overrides``: :func:`run_config`'s."""
     plan = [(seed, path) for seed in range(seeds) for path in configs]
     for index, (seed, path) in enumerate(plan, start=1):
         cfg, identity = run_config(path, seed, out_dir, **overrides)
-        name = model_name(path)
-        say(f'run {index}/{len(plan)}: {name} seed {seed} ({path})')
+        run = f'{model_name(path)} seed {seed}'
+        say(f'run {index}/{len(plan)}: {run} ({path})')
         record, why = (None, '--retrain') if retrain else finished_record(cfg.work_dir, identity)
         if record is not None:
-            say(f'reusing {name} seed {seed}: finished {record["finished"]} with the same '
-                f'config ({cfg.work_dir})')
+            say(f'reusing {run}: finished {record["finished"]} with the same config '
+                f'({cfg.work_dir})')
         else:
             if why != 'no finished run':
-                say(f'training {name} seed {seed} again: {why}')
-            record = train_run(cfg, identity, path, seed)
-        yield dict(record, reused=why is None, work_dir=cfg.work_dir), cfg
+                say(f'training {run} again: {why}')
+            say(f'training {run} for {cfg.train_cfg.max_iters} iterations')
+            train_s, metrics, checkpoint = train_and_evaluate(cfg)
+            record = save_run(cfg.work_dir, identity, dict(
+                model=model_name(path), config=path, seed=seed, checkpoint=checkpoint,
+                train_seconds=train_s, threads=torch.get_num_threads(), torch=torch.__version__,
+                finished=datetime.datetime.now().isoformat(timespec='seconds'),
+                loss_curve=loss_curve(cfg.work_dir),
+                **{key: float(metrics[f'coco/{key}']) for key in METRICS}))
+        yield dict(record, reused=why is None, work_dir=cfg.work_dir)
+
+
+def inference_seconds(model, dataloader, warmup=2):
+    """Seconds per image (batch 1) of one pass, the first ``warmup`` images left out."""
+    model.eval()
+    times = []
+    with torch.no_grad():
+        for index, data in enumerate(dataloader):
+            start = time.perf_counter()
+            model.test_step(data)
+            if index >= warmup:
+                times.append(time.perf_counter() - start)
+    if not times:
+        raise RuntimeError(f'not enough val images to time inference (more than {warmup} '
+                           'are needed)')
+    return times
+
+
+def time_interleaved(trained, rounds):
+    """Per (model, dataloader): per round the median ms per image of a pass. A round times
+    every model in turn, so a change in the machine's speed hits all alike."""
+    times = interleaved_rounds(
+        {index: functools.partial(inference_seconds, *pair) for index, pair in enumerate(trained)},
+        rounds, warmup=0, measure=lambda one_pass: statistics.median(one_pass()),
+        on_round=lambda index, total: say(f'timing inference, round {index}/{total}'))
+    return [[seconds * 1e3 for seconds in per_model.values] for per_model in times.values()]

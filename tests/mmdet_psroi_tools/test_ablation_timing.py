@@ -1,8 +1,9 @@
-"""mmdet_psroi_tools/ablation/timing.py: per model, one median ms per image per round, the
-warm-up images left out, and a clear error where too few images are left to time."""
+"""mmdet_psroi_tools/ablation/training.py, the inference timing: per model, one median ms per
+image per round, the warm-up images left out, and a clear error where too few images are left
+to time."""
 import pytest
 
-from mmdet_psroi_tools.ablation.timing import inference_seconds, time_interleaved
+from mmdet_psroi_tools.ablation.training import inference_seconds, time_interleaved
 
 
 class CountingModel:

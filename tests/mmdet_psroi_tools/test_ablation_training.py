@@ -6,7 +6,12 @@ import os
 
 import pytest
 
-from mmdet_psroi_tools.ablation.training import logged_scalars, loss_curve, run_config
+from mmdet_psroi_tools.ablation.training import (
+    logged_scalars,
+    loss_curve,
+    run_config,
+    shorten_schedule,
+)
 
 NEON_RFCN = 'configs/neon_trees/rfcn_psroipool_mobilenetv2_neon-trees.py'
 
@@ -41,3 +46,21 @@ def test_a_run_config_sets_the_seed_the_overrides_and_its_directory(tmp_path):
     assert 'seed=2' in identity and 'DATA/' in identity
     other, _ = run_config(NEON_RFCN, 2, str(tmp_path), data_root='DATA', max_iters=4)
     assert other.work_dir != cfg.work_dir  # another config: another directory
+
+
+def test_a_shortened_schedule_scales_the_lr_steps_and_keeps_the_warmup():
+    pytest.importorskip('mmdet')
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(NEON_RFCN)
+    old_iters = cfg.train_cfg.max_iters
+    warmup, steps = (dict(s) for s in cfg.param_scheduler)
+    shorten_schedule(cfg, 20, constant_lr=False)
+    assert cfg.train_cfg.max_iters == cfg.train_cfg.val_interval == 20
+    assert cfg.default_hooks.checkpoint.interval == 20 and cfg.default_hooks.logger.interval <= 20
+    assert cfg.param_scheduler[0].end == warmup['end'] < old_iters  # the warm-up kept
+    assert cfg.param_scheduler[1].end == 20
+    assert cfg.param_scheduler[1].milestones == [round(m * 20 / old_iters)
+                                                 for m in steps['milestones']]
+    shorten_schedule(cfg, 5)  # the ablation's: a constant learning rate
+    assert [s['type'] for s in cfg.param_scheduler] == ['ConstantLR']

@@ -50,7 +50,7 @@ def stub_training(monkeypatch):
 
 def collect(ablation, out, *extra):
     args = ablation.parse_args([*CONFIGS, '--work-dir', out, '--max-iters', '2', *extra])
-    return [record for record, _ in ablation.collect_runs(args.configs, args.seeds, out, args)]
+    return ablation.collect_runs(args)
 
 
 def test_seeds_are_the_outer_loop_and_set_in_the_config(ablation, stub_training, tmp_path):
@@ -97,7 +97,7 @@ def test_finished_runs_are_reused_and_only_new_work_is_trained(ablation, stub_tr
 
     args = ablation.parse_args([PSROIALIGN, *CONFIGS, '--work-dir', out, '--max-iters', '2',
                                 '--seeds', '2'])  # one more model: only its seeds
-    ablation.collect_runs(args.configs, args.seeds, out, args)
+    ablation.collect_runs(args)
     assert stub_training == [('rfcn_psroialign_mobilenetv2_neon-trees', 0),
                              ('rfcn_psroialign_mobilenetv2_neon-trees', 1)]
 
@@ -123,15 +123,16 @@ def test_a_changed_config_trains_beside_the_finished_runs(ablation, stub_trainin
 
 
 @pytest.mark.parametrize('argv, message', [
-    (['--seeds', '0'], '--seeds must be >= 1, got 0'),
-    (['--timing-rounds', '0'], '--timing-rounds must be >= 1, got 0'),
-    (['--max-iters', '0'], '--max-iters must be >= 1, got 0'),
+    (['--seeds', '0'], 'argument --seeds: must be >= 1, got 0'),
+    (['--timing-rounds', '0'], 'argument --timing-rounds: must be >= 1, got 0'),
+    (['--max-iters', '0'], 'argument --max-iters: must be >= 1, got 0'),
     (['--baseline', 'faster-rcnn'], '--baseline faster-rcnn is not one of the models compared: '
                                     'rfcn_psroipool_mobilenetv2_neon-trees, '
                                     'faster-rcnn_roialign_mobilenetv2_neon-trees'),
     (['--cfg-options', 'randomness.seed=3'], '--cfg-options must not set randomness.seed'),
     (['--configs', CONFIGS[0]], 'either as positional arguments or with --configs'),
-    ([CONFIGS[0]], 'distinct file names'),
+    ([CONFIGS[0]], 'the models compared need distinct names, repeated: ' + NAMES[0]),
+    (['missing.py'], 'argument CONFIG: no such file: missing.py'),
 ])
 def test_bad_arguments_are_refused_before_training(ablation, argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:

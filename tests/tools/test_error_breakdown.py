@@ -123,7 +123,7 @@ def test_finished_runs_by_seed_and_refusals(breakdown, tmp_path):
 @pytest.mark.parametrize('extra, message', [
     (['--iou-thrs', '0'], '--iou-thrs must be in (0, 1], got [0.0]'),
     (['--iou-thrs', '0.5', '1.5'], '--iou-thrs must be in (0, 1], got [1.5]'),
-    (['--baseline', 'other'], '--baseline other is not one of the models: a, b'),
+    (['--baseline', 'other'], '--baseline other is not one of the models compared: a, b'),
 ])
 def test_bad_arguments_are_refused(breakdown, tmp_path, capsys, extra, message):
     dirs = [str(tmp_path / name) for name in 'ab']

@@ -1,50 +1,27 @@
-"""Where a model's AP is lost, over the seeds of a `tools/ablation.py` run.
+"""Where a model's AP is lost, over the seeds of a `tools/ablation.py` run (docs/neon_demo.md).
 
-docs/neon_demo.md. Every finished run (``<model dir>/seed_<k>-<hash>/run.json``) is evaluated
-again with pycocotools at ``--iou-thrs`` (AP and recall, up to 1000 detections per image), with
-the recall at IoU 0.5 of the proposals its RPN handed to the RoI head. ``--cfg-options`` changes
-test-time settings; ``--unregressed`` takes the RoI head's box regression out (the scored
-proposals). Per model: mean and std over seeds and the difference to ``--baseline`` (default:
-the last model dir) paired by seed (:mod:`mmdet_psroi_tools.seed_statistics`); a markdown table,
-and every number in ``--out`` (default ``error_breakdown.json`` beside the first model dir).
+Every finished run of each MODEL_DIR evaluated again with pycocotools at ``--iou-thrs`` (AP and
+recall, up to 1000 detections per image), and the recall at IoU 0.5 of its RPN's proposals. Per
+model: mean and std over seeds and the difference to ``--baseline`` (default: the last) paired
+by seed, printed and written to ``--out``.
 
     python tools/analysis_tools/error_breakdown.py WORK_DIR/MODEL_A WORK_DIR/MODEL_B ...
 """
 import argparse
 import contextlib
-import glob
 import io
-import json
 import os.path as osp
 
 import numpy as np
 import torch
 
-from mmdet_psroi_tools.ablation.report import difference_with_interval, mean_pm_std
-from mmdet_psroi_tools.ablation.run_cache import load_run
+from mmdet_psroi_tools.ablation import report
+from mmdet_psroi_tools.ablation.run_cache import finished_runs, load_run
 from mmdet_psroi_tools.outputs import table, write_json
 from mmdet_psroi_tools.seed_statistics import CI_METHOD, over_seeds, paired_over_seeds
 
 MAX_DETS = 1000
 PROPOSAL_IOU = 0.5
-
-
-def finished_runs(model_dir):
-    """``{seed: run dir}`` of the finished runs (with a run.json) in ``model_dir``; ValueError
-    for none, or two of one seed (two configs)."""
-    runs = {}
-    for record_path in sorted(glob.glob(osp.join(model_dir, 'seed_*', 'run.json'))):
-        with open(record_path) as f:
-            seed = json.load(f)['seed']
-        run = osp.dirname(record_path)
-        if seed in runs:
-            raise ValueError(f'{model_dir} holds two finished runs of seed {seed} ({runs[seed]} '
-                             f'and {run}), trained with different configs: move one away')
-        runs[seed] = run
-    if not runs:
-        raise ValueError(f'{model_dir} holds no finished run (seed_<k>-<hash>/run.json, as '
-                         'tools/ablation.py writes them)')
-    return dict(sorted(runs.items()))
 
 
 def coco_at_ious(coco_gt, detections, iou_thrs, max_dets=MAX_DETS):
@@ -53,7 +30,7 @@ def coco_at_ious(coco_gt, detections, iou_thrs, max_dets=MAX_DETS):
     from pycocotools.cocoeval import COCOeval
 
     if not detections:
-        return {f'{kind}@{t:g}': 0.0 for kind in ('AP', 'recall') for t in iou_thrs}
+        return {f'{kind}@{t:g}': 0.0 for t in iou_thrs for kind in ('AP', 'recall')}
     with contextlib.redirect_stdout(io.StringIO()):
         evaluation = COCOeval(coco_gt, coco_gt.loadRes(detections), 'bbox')
         evaluation.params.iouThrs = np.asarray(iou_thrs, dtype=float)
@@ -65,7 +42,7 @@ def coco_at_ious(coco_gt, detections, iou_thrs, max_dets=MAX_DETS):
     result = {}
     for index, t in enumerate(iou_thrs):
         for kind, values in (('AP', precision[index]), ('recall', recall[index])):
-            valid = values[values > -1]
+            valid = values[values > -1]  # -1: no ground truth of the category
             result[f'{kind}@{t:g}'] = float(valid.mean()) if valid.size else 0.0
     return result
 
@@ -75,25 +52,15 @@ def proposal_recall(gt_boxes, proposals, iou=PROPOSAL_IOU):
     same image (``(P, 4)`` xyxy) overlaps with IoU >= ``iou``; ``None`` without ground truth."""
     from mmdet.structures.bbox import bbox_overlaps
 
-    found = total = 0
-    for gt, boxes in zip(gt_boxes, proposals):
-        total += len(gt)
-        if len(gt) and len(boxes):
-            found += int((bbox_overlaps(gt, boxes).max(dim=1).values >= iou).sum())
+    found = sum(int((bbox_overlaps(gt, boxes).max(dim=1).values >= iou).sum())
+                for gt, boxes in zip(gt_boxes, proposals) if len(gt) and len(boxes))
+    total = sum(len(gt) for gt in gt_boxes)
     return found / total if total else None
 
 
-def gt_boxes_xyxy(coco_gt, image_id):
-    annotations = coco_gt.loadAnns(coco_gt.getAnnIds(imgIds=image_id, iscrowd=False))
-    return torch.tensor([[a['bbox'][0], a['bbox'][1], a['bbox'][0] + a['bbox'][2],
-                          a['bbox'][1] + a['bbox'][3]] for a in annotations],
-                        dtype=torch.float32).reshape(-1, 4)
-
-
 def keep_proposals(model):
-    """Wraps ``model.rpn_head.predict_by_feat`` (which every two-stage detector's predict
-    calls) so that every call appends its proposals (a ``(P, 4)`` tensor per image) to the
-    returned list; ``None`` for a model without an RPN."""
+    """A list that holds the proposals (a ``(P, 4)`` tensor per image) of the last call of
+    ``model.rpn_head.predict_by_feat`` (two-stage predict calls it); ``None`` without an RPN."""
     rpn_head = getattr(model, 'rpn_head', None)
     if rpn_head is None:
         return None
@@ -102,7 +69,7 @@ def keep_proposals(model):
 
     def predict_and_keep(*args, **kwargs):
         results = predict_by_feat(*args, **kwargs)
-        kept.append([r.bboxes.detach().clone() for r in results])
+        kept[:] = [r.bboxes.detach().clone() for r in results]
         return results
 
     rpn_head.predict_by_feat = predict_and_keep
@@ -125,6 +92,7 @@ def evaluate_run(run_dir, iou_thrs, cfg_options=None, unregressed=False):
     """One finished run's AP/recall at each IoU and its proposal recall."""
     from pycocotools.coco import COCO
 
+    print(f'[error_breakdown] {run_dir}', flush=True)
     model, dataloader, record, cfg = load_run(run_dir, cfg_options)
     if unregressed:
         skip_box_regression(model)
@@ -135,26 +103,23 @@ def evaluate_run(run_dir, iou_thrs, cfg_options=None, unregressed=False):
     detections, gt_boxes, proposals = [], [], []
     with torch.no_grad():
         for data in dataloader:
-            if kept is not None:
-                kept.clear()
-            samples = model.test_step(data)
-            for index, sample in enumerate(samples):
+            for index, sample in enumerate(model.test_step(data)):
                 pred = sample.pred_instances
-                for box, score, label in zip(pred.bboxes.tolist(), pred.scores.tolist(),
-                                             pred.labels.tolist()):
-                    detections.append(dict(image_id=sample.img_id, category_id=cat_ids[label],
-                                           score=score,
-                                           bbox=[box[0], box[1], box[2] - box[0],
-                                                 box[3] - box[1]]))
-                gt_boxes.append(gt_boxes_xyxy(coco_gt, sample.img_id))
+                xywh = pred.bboxes.double()  # float64, as CocoMetric's conversion
+                xywh[:, 2:] -= xywh[:, :2]
+                detections += [dict(image_id=sample.img_id, category_id=cat_ids[label],
+                                    score=score, bbox=box) for box, score, label in
+                               zip(xywh.tolist(), pred.scores.tolist(), pred.labels.tolist())]
+                gt = torch.tensor([a['bbox'] for a in coco_gt.loadAnns(coco_gt.getAnnIds(
+                    imgIds=sample.img_id, iscrowd=False))], dtype=torch.float32).reshape(-1, 4)
+                gt[:, 2:] += gt[:, :2]  # xyxy
+                gt_boxes.append(gt)
                 if kept is not None:  # proposals: in the resized image, unlike the gt
                     scale = torch.tensor(sample.scale_factor, dtype=torch.float32).repeat(2)
-                    proposals.append(kept[0][index] / scale)
-    result = dict(seed=record['seed'], run_dir=run_dir,
-                  **coco_at_ious(coco_gt, detections, iou_thrs))
-    result[f'proposal_recall@{PROPOSAL_IOU:g}'] = (proposal_recall(gt_boxes, proposals)
-                                                  if kept is not None else None)
-    return result
+                    proposals.append(kept[index] / scale)
+    return dict(seed=record['seed'], run_dir=run_dir, **coco_at_ious(coco_gt, detections, iou_thrs),
+                **{f'proposal_recall@{PROPOSAL_IOU:g}':
+                   proposal_recall(gt_boxes, proposals) if kept is not None else None})
 
 
 def summarize(results, baseline):
@@ -163,22 +128,20 @@ def summarize(results, baseline):
     summaries = {}
     for model, runs in results.items():
         keys = [k for k in runs[0] if '@' in k and runs[0][k] is not None]
-        summary = dict(seeds=[r['seed'] for r in runs], **over_seeds(runs, keys))
-        if model != baseline:
-            shared = [k for k in keys if results[baseline][0][k] is not None]
-            difference = paired_over_seeds(runs, results[baseline], shared)
-            if difference:
-                summary['difference_to_baseline'] = difference
-        summaries[model] = summary
+        summaries[model] = dict(seeds=[r['seed'] for r in runs], **over_seeds(runs, keys))
+        shared = [k for k in keys if results[baseline][0][k] is not None]
+        if model != baseline and (difference := paired_over_seeds(runs, results[baseline],
+                                                                  shared)):
+            summaries[model]['difference_to_baseline'] = difference
     return summaries
 
 
 def markdown(summaries, baseline):
     """Mean ± std of every key per model, then the paired differences to the baseline."""
     keys = list(dict.fromkeys(k for s in summaries.values() for k in s if '@' in k))
-    means = [[model, len(s['seeds'])] + [mean_pm_std(s[k]) if k in s else '-' for k in keys]
+    means = [[model, len(s['seeds'])] + [report.mean_pm_std(s[k]) if k in s else '-' for k in keys]
              for model, s in summaries.items()]
-    differences = [[model] + [difference_with_interval(s['difference_to_baseline'][k])
+    differences = [[model] + [report.difference_with_interval(s['difference_to_baseline'][k])
                               if k in s['difference_to_baseline'] else '-' for k in keys]
                    for model, s in summaries.items() if 'difference_to_baseline' in s]
     return '\n'.join(table(['model', 'seeds'] + keys, means)
@@ -195,27 +158,20 @@ def parse_args(argv=None):
     parser.add_argument('--baseline', help='the model (dir name) the others are compared '
                                            'with; default: the last')
     parser.add_argument('--iou-thrs', nargs='+', type=float, default=[0.1, 0.3, 0.5, 0.75])
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='merged into every run\'s config before it is loaded, e.g. '
-                             'model.test_cfg.rcnn.nms.iou_threshold=0.4')
-    parser.add_argument('--unregressed', action='store_true',
-                        help='evaluate the proposals with the RoI head\'s scores but without '
-                             'its box regression')
-    parser.add_argument('--out', help='JSON file (default: error_breakdown.json beside the '
-                                      'first model dir)')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='test-time '
+                        'settings, e.g. model.test_cfg.rcnn.nms.iou_threshold=0.4')
+    parser.add_argument('--unregressed', action='store_true', help='the proposals with the '
+                        'RoI head\'s scores, without its box regression')
+    parser.add_argument('--out', help='default: error_breakdown.json beside the first MODEL_DIR')
     args = parser.parse_args(argv)
-    models = [osp.basename(osp.normpath(d)) for d in args.model_dirs]
     for path in args.model_dirs:
         if not osp.isdir(path):
             parser.error(f'MODEL_DIR {path} is not a directory')
-    if len(set(models)) != len(models):
-        parser.error(f'MODEL_DIRs must have distinct names, got {", ".join(models)}')
+    models = [osp.basename(osp.normpath(d)) for d in args.model_dirs]
+    args.baseline = report.checked_baseline(parser, models, args.baseline)
     bad = [t for t in args.iou_thrs if not 0 < t <= 1]
     if bad:
         parser.error(f'--iou-thrs must be in (0, 1], got {bad}')
-    args.baseline = args.baseline or models[-1]
-    if args.baseline not in models:
-        parser.error(f'--baseline {args.baseline} is not one of the models: {", ".join(models)}')
     try:
         args.runs = {model: finished_runs(d) for model, d in zip(models, args.model_dirs)}
     except ValueError as error:
@@ -227,13 +183,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    results = {}
-    for model, runs in args.runs.items():
-        results[model] = []
-        for seed, run_dir in runs.items():
-            print(f'[error_breakdown] {model} seed {seed}', flush=True)
-            results[model].append(evaluate_run(run_dir, args.iou_thrs, args.cfg_options,
-                                               args.unregressed))
+    results = {model: [evaluate_run(run_dir, args.iou_thrs, args.cfg_options, args.unregressed)
+                       for run_dir in runs.values()] for model, runs in args.runs.items()}
     summaries = summarize(results, args.baseline)
     write_json(args.out, dict(iou_thrs=args.iou_thrs, baseline=args.baseline,
                               ci_method=CI_METHOD, cfg_options=args.cfg_options,

@@ -8,9 +8,8 @@
 import argparse
 import json
 import os.path as osp
-import statistics
 
-from mmdet_psroi_tools.outputs import figure
+from mmdet_psroi_tools.outputs import figure, means_over_seeds
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_DATA = osp.join(REPO, 'docs', 'data', 'neon_trees_seeds.json')
@@ -31,26 +30,14 @@ def load(path):
     return data
 
 
-def mean_std(values):
-    """(mean, sample standard deviation; 0 for a single value)."""
-    return statistics.mean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
-
-
 def plot(data, out_dir):
     models = data['models']
     labels = [f"{m['label']}\n({len(m['ap50_per_seed'])} seeds)".replace(', ', ',\n', 1)
               for m in models]
     paths = [osp.join(out_dir, AP50_PLOT), osp.join(out_dir, LATENCY_PLOT)]
-    with figure(paths[0], 'NEON tree crowns: AP50 over seeds (recorded values)',
-                'AP50 on the 12 val tiles', labels, (9, 4.8), fontsize=8) as (ax, _):
-        stats = [mean_std(m['ap50_per_seed']) for m in models]
-        ax.errorbar(range(len(models)), [s[0] for s in stats], yerr=[s[1] for s in stats],
-                    fmt='_', markersize=30, capsize=6, color='tab:blue', label='mean ± std')
-        for index, m in enumerate(models):
-            ax.scatter([index + 0.12] * len(m['ap50_per_seed']), m['ap50_per_seed'], s=14,
-                       color='black', zorder=3, label='one seed' if index == 0 else None)
-        ax.set_xlim(-0.5, len(models) - 0.5)
-        ax.legend(fontsize=8)
+    means_over_seeds(paths[0], 'NEON tree crowns: AP50 over seeds (recorded values)',
+                     'AP50 on the 12 val tiles', labels,
+                     [('AP50', [m['ap50_per_seed'] for m in models])], (9, 4.8), fontsize=8)
     with figure(paths[1], 'NEON tree crowns: inference on 2 CPU threads (recorded values)',
                 'ms per val tile (median)', labels, (9, 4.8), fontsize=8) as (ax, colors):
         for run_index, (run, recorded) in enumerate(data['runs'].items()):
