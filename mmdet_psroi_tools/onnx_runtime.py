@@ -19,7 +19,6 @@ import torch
 
 BACKENDS = ('onnxruntime', 'openvino')  # the runtimes a graph can run on (--backend)
 OPENVINO_PIN = 'openvino==2026.4.1'  # the tested release (requirements/constraints-*.txt)
-EXPORTERS = ('torchscript', 'dynamo')
 DYNAMO_MIN_OPSET = 18  # the dynamo exporter's own opset (it converts to others with losses)
 
 
@@ -55,8 +54,7 @@ def exporter(text):
 
 
 def exporter_options(name):
-    """``torch.onnx.export``'s keyword arguments for exporter ``name`` (for dynamo: the
-    package's operators' translations)."""
+    """``torch.onnx.export``'s keyword arguments for exporter ``name``."""
     if name == 'torchscript':
         return torchscript_exporter()
     import mmdet_psroi.ops
@@ -81,9 +79,13 @@ def export_detector(graph, image, path, opset, exporter):
                           **exporter_options(exporter))
 
 
-def ort_session(model, threads=0, profile_prefix=None):
-    """An onnxruntime CPU session of ``model`` (a path or bytes) with ``threads`` intra-op
-    threads (0: its default); profiling to files of ``profile_prefix`` where given."""
+def inference_session(model, backend='onnxruntime', threads=0, profile_prefix=None):
+    """A CPU session of ``model`` (a path or the bytes of an ONNX model) on ``backend`` with
+    ``threads`` threads (0: its default); onnxruntime profiling to ``profile_prefix`` files."""
+    if backend == 'openvino':
+        return OpenVINOSession(model, threads)
+    if backend != 'onnxruntime':
+        raise ValueError(missing_backend(backend))
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -99,7 +101,7 @@ def profiled_nodes(model, feeds, threads=0):
     """``[(milliseconds, op_type, node name)]`` of every node of the second onnxruntime run of
     ``model`` on ``feeds`` (the first allocates its memory), slowest first."""
     with tempfile.TemporaryDirectory() as tmp:
-        session = ort_session(model, threads, profile_prefix=osp.join(tmp, 'profile'))
+        session = inference_session(model, 'onnxruntime', threads, osp.join(tmp, 'profile'))
         for _ in range(2):
             session.run(None, feeds)
         with open(session.end_profiling()) as trace:
@@ -174,15 +176,6 @@ def installed(runtime):
     return runtime
 
 
-def inference_session(model, backend='onnxruntime', threads=0):
-    """A CPU session of ``model`` (a path or the bytes of an ONNX model) on ``backend``."""
-    if backend == 'onnxruntime':
-        return ort_session(model, threads)
-    if backend == 'openvino':
-        return OpenVINOSession(model, threads)
-    raise ValueError(missing_backend(backend))
-
-
 def check_graph(session):
     names = [i.name for i in session.get_inputs()], [o.name for o in session.get_outputs()]
     if names != (['image'], ['dets', 'labels']):
@@ -191,8 +184,7 @@ def check_graph(session):
 
 
 def run_onnx(session, data_batch):
-    """The graph's detections for a test batch of one image, as mmdet's ``pred_instances``
-    in original-image pixels."""
+    """The graph's detections for a test batch of one image as ``pred_instances``."""
     from mmengine.structures import InstanceData
 
     inputs, samples = data_batch['inputs'], data_batch['data_samples']
@@ -210,9 +202,7 @@ def run_onnx(session, data_batch):
 @contextlib.contextmanager
 def nms_ties_by_index():
     """Within the block, mmcv's ``nms`` (so mmdet's ``batched_nms``) visits boxes of equal
-    score by index, as the graph's ``NonMaxSuppression`` does, not in the order of torch's
-    unstable sort; ``offset=1`` is NMS of the boxes with ``x2 + 1``, ``y2 + 1``, as in the
-    graph."""
+    score by index, as the graph's ``NonMaxSuppression`` does (docs/deployment.md)."""
     from mmdet_psroi.deploy.graph_ops import nms_keep
 
     # the module, not the function that mmcv.ops re-exports under the same name
@@ -235,7 +225,7 @@ def nms_ties_by_index():
 
 def load_config(path, cfg_options=None):
     """The config at ``path`` with ``cfg_options`` merged; mmdet's and the package's modules
-    registered (the models, the ops' ONNX symbolics)."""
+    registered."""
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
 
@@ -255,8 +245,7 @@ def build_test_dataloader(cfg):
 
 
 def load_pytorch_model(cfg, checkpoint=None):
-    """The config's model in eval mode: ``checkpoint``'s weights, else PyTorch's default
-    initialisation of seed 0."""
+    """The config's model in eval mode, ``checkpoint``'s weights or else random ones (seed 0)."""
     from mmdet.registry import MODELS
     from mmengine.runner import load_checkpoint
 

@@ -1,18 +1,12 @@
-"""Speed of an exported detector on CPU runtimes (onnxruntime; OpenVINO's CPU plugin, float32)
-against PyTorch eager, same thread count, in interleaved rounds (``mmdet_psroi_tools.timing``)
-after a warm-up run each; with ``--roi-stage``, the PS RoI pooling of the first image, compiled
-op against its graph (docs/deployment.md, "Evaluating and timing the exported file").
+"""Speed of an exported detector on CPU runtimes (onnxruntime, OpenVINO) against PyTorch eager
+and of the PS RoI stage's graph against the compiled op, for a checkpoint and its exported graph
+on the test images, or for random weights exported here at full size (docs/deployment.md).
 
-    # a checkpoint and the MODEL.onnx exported from it, on the config's test images
-    python tools/deployment/benchmark_onnx.py CONFIG CHECKPOINT MODEL.onnx [--images 12]
-    # random weights (seed 0) exported here, on a noise image; also peak memory
-    python tools/deployment/benchmark_onnx.py CONFIG [--input-shape 800 1333] [--proposals 1000]
-        [--exporter auto|dynamo|torchscript]
-    # both: [--runtimes pytorch onnxruntime [openvino]] [--threads 1] [--rounds N]
-    #       [--roi-stage | --roi-stage-only] [--profile] [--cfg-options k=v ...]
+    python tools/deployment/benchmark_onnx.py CONFIG [CHECKPOINT MODEL.onnx] [--roi-stage] ...
 """
 import argparse
 import io
+import itertools
 import statistics
 import subprocess
 import sys
@@ -26,7 +20,6 @@ from mmdet_psroi_tools.arguments import at_least, existing_file
 from mmdet_psroi_tools.timing import interleaved_rounds, per_round_ratio
 
 RUNTIMES = ('pytorch', ) + onnx_runtime.BACKENDS
-LAYER_CALLS = 20  # calls of a PS RoI layer per timed round (trained models' small images)
 
 
 def parse_args(argv=None):
@@ -49,11 +42,8 @@ def parse_args(argv=None):
                         help="random weights: the RPN's max_per_img (default: 1000)")
     parser.add_argument('--exporter', type=onnx_runtime.exporter,
                         metavar='{auto,dynamo,torchscript}',
-                        help='random weights: exports the detector and the RoI stage (default: '
-                             'auto)')
-    parser.add_argument('--roi-stage', action='store_true',
-                        help='also time the RoI stage: a checkpoint\'s PS RoI layer calls (20 a '
-                             'round), random weights\' extractor pooling of every level')
+                        help='random weights: of the detector and RoI stage (default: auto)')
+    parser.add_argument('--roi-stage', action='store_true', help='also time the RoI stage')
     parser.add_argument('--roi-stage-only', action='store_true')
     parser.add_argument('--profile', action='store_true',
                         help="the RoI stage graph's slowest nodes (onnxruntime's profiler)")
@@ -82,28 +72,23 @@ def parse_args(argv=None):
 
 
 def noise_image(args):
-    h, w = args.input_shape
-    return torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0)) * 255
-
-
-def noise_batch(image):
-    """A test batch of ``image`` (1, 3, H, W), unresized."""
-    from mmdet.structures import DetDataSample
-
-    shape = tuple(image.shape[2:])
-    return dict(inputs=[image[0]], data_samples=[DetDataSample(metainfo=dict(
-        img_shape=shape, ori_shape=shape, scale_factor=(1., 1.)))])
+    return torch.rand(1, 3, *args.input_shape, generator=torch.Generator().manual_seed(0)) * 255
 
 
 def random_model(args):
+    """The model with ``--proposals`` and random weights, and a test batch of the noise image."""
+    from mmdet.structures import DetDataSample
+
     cfg = onnx_runtime.load_config(args.config, args.cfg_options)
     cfg.model.test_cfg.rpn.max_per_img = args.proposals
-    return onnx_runtime.load_pytorch_model(cfg)
+    sample = DetDataSample(metainfo=dict(img_shape=tuple(args.input_shape), scale_factor=(1., 1.),
+                                         ori_shape=tuple(args.input_shape)))
+    return onnx_runtime.load_pytorch_model(cfg), dict(inputs=[noise_image(args)[0]],
+                                                      data_samples=[sample])
 
 
 def repeated(fn, arguments):
-    """A callable calling ``fn(*args)`` for each tuple ``args`` of ``arguments``, results
-    dropped."""
+    """A callable calling ``fn(*args)`` for each tuple of ``arguments``, results dropped."""
     def run():
         for args in arguments:
             fn(*args)
@@ -112,8 +97,7 @@ def repeated(fn, arguments):
 
 
 def report(title, times, per, ratios):
-    """Prints each timed function's time per call and the per-round time ratios
-    ``(slow, fast)``, median [min, max] over the rounds."""
+    """Prints each time per call and the per-round time ratios ``(slow, fast)``."""
     print(title)
     for name, timing in times.items():
         ms = [1000 * s / per for s in timing.values]
@@ -126,7 +110,8 @@ def report(title, times, per, ratios):
 
 
 def whole_detector(args, model, batches, tmp):
-    """Latency of each runtime and, with random weights, peak memory."""
+    """Prints the latency of each runtime; returns the graph's path (exported into ``tmp`` with
+    random weights)."""
     from mmdet_psroi.deploy import ExportableDetector
 
     source, onnx_path = f'{len(batches)} test images', args.model
@@ -151,25 +136,29 @@ def whole_detector(args, model, batches, tmp):
     times = interleaved_rounds(runs, args.rounds)
     report('whole detector (per image)', times, len(batches),
            [('pytorch', name) for name in times if name != 'pytorch' and 'pytorch' in times])
-    del runs  # the sessions' memory, before the processes measuring peak memory start
-    if args.checkpoint is None:
-        settings = [args.config, '--threads', str(args.threads), '--proposals',
-                    str(args.proposals), '--input-shape', *map(str, args.input_shape), '--onnx',
-                    onnx_path, *(['--cfg-options', *args.cfg_texts] if args.cfg_texts else [])]
-        peaks = {}
-        for runtime in ('import-only', *args.runtimes):
-            output = subprocess.run([sys.executable, __file__, *settings, '--peak-memory-of',
-                                     runtime], check=True, capture_output=True, text=True).stdout
-            peaks[runtime] = float(output.split()[-1])
-        print('peak resident memory of a process that loads and runs the model twice, MiB: '
-              + ', '.join(f'{name} {peak:.0f}' for name, peak in peaks.items()))
+    return onnx_path
+
+
+def peak_memory(args, onnx_path):
+    """Prints the peak memory of a fresh process per runtime (``print_peak_memory``)."""
+    settings = [args.config, '--threads', str(args.threads), '--proposals', str(args.proposals),
+                '--input-shape', *map(str, args.input_shape), '--onnx', onnx_path]
+    peaks = {}
+    for runtime in ('import-only', *args.runtimes):
+        builds = runtime == 'pytorch' and args.cfg_texts  # the config's options, where used
+        output = subprocess.run([sys.executable, __file__, *settings, '--peak-memory-of', runtime,
+                                 *(['--cfg-options', *args.cfg_texts] if builds else [])],
+                                check=True, capture_output=True, text=True).stdout
+        peaks[runtime] = float(output.split()[-1])
+    print('peak resident memory of a process that loads and runs the model twice, MiB: '
+          + ', '.join(f'{name} {peak:.0f}' for name, peak in peaks.items()))
 
 
 def print_peak_memory(args):
     """This process's peak resident memory (``VmHWM``; ``ru_maxrss`` would carry the parent's
     over) after two runs of ``--peak-memory-of`` (import-only: none), MiB."""
     if args.peak_memory_of == 'pytorch':
-        model, batch = random_model(args), noise_batch(noise_image(args))
+        model, batch = random_model(args)
         run = lambda: model.test_step(batch)  # noqa: E731
     elif args.peak_memory_of in onnx_runtime.BACKENDS:
         session = onnx_runtime.inference_session(args.onnx, args.peak_memory_of, args.threads)
@@ -234,7 +223,7 @@ def roi_stage(args, model, batch):
     stages = roi_stages(args, model, batch)
     if not stages:
         print('RoI stage: the model has no position-sensitive RoI layer (nothing to compare)')
-    calls = LAYER_CALLS if args.checkpoint else 1
+    calls = 20 if args.checkpoint else 1  # per round: a layer on small test images is fast
     backends = [name for name in args.runtimes if name != 'pytorch']
     for title, compiled, module, inputs, names, options in stages:
         buffer = io.BytesIO()
@@ -265,17 +254,18 @@ def main(argv=None):
     if args.peak_memory_of:
         return print_peak_memory(args)
     if args.checkpoint:
-        import itertools
-
         cfg = onnx_runtime.load_config(args.config, args.cfg_options)
         batches = list(itertools.islice(onnx_runtime.build_test_dataloader(cfg),
                                         args.images or None))
         model = onnx_runtime.load_pytorch_model(cfg, args.checkpoint)
     else:
-        model, batches = random_model(args), [noise_batch(noise_image(args))]
+        model, batch = random_model(args)
+        batches = [batch]
     if not args.roi_stage_only:
         with tempfile.TemporaryDirectory() as tmp:
-            whole_detector(args, model, batches, tmp)
+            onnx_path = whole_detector(args, model, batches, tmp)  # its sessions freed here
+            if args.checkpoint is None:
+                peak_memory(args, onnx_path)
     if args.roi_stage or args.roi_stage_only:
         roi_stage(args, model, batches[0])
 

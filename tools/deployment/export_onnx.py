@@ -1,9 +1,7 @@
-"""Export a two-stage detector (R-FCN, Faster R-CNN, Light-Head R-CNN, Deformable R-FCN) to ONNX,
-end to end, with standard operators (docs/deployment.md). The file is written under a temporary
-name beside OUT and renamed once onnx.checker passes: a failed export leaves no OUT.
+"""Export a two-stage detector to ONNX, end to end, with standard operators; a failed export
+leaves no output file (docs/deployment.md).
 
-    python tools/deployment/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--opset N]
-        [--exporter auto|dynamo|torchscript] [--input-shape H W] [--cfg-options k=v ...]
+    python tools/deployment/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--exporter dynamo]
 """
 import argparse
 import os.path as osp
@@ -24,16 +22,15 @@ def parse_args(argv=None):
     parser.add_argument('config', type=existing_file)
     parser.add_argument('checkpoint', type=existing_file)
     parser.add_argument('output', help='the .onnx file to write')
-    parser.add_argument('--opset', type=int,
-                        help='ONNX opset (default and minimum: 17 with the TorchScript '
-                             f'exporter, {DYNAMO_MIN_OPSET} with the dynamo exporter)')
+    parser.add_argument('--opset', type=int, help='default and minimum: 17 with the TorchScript '
+                        f'exporter, {DYNAMO_MIN_OPSET} with the dynamo exporter')
     parser.add_argument('--exporter', type=onnx_runtime.exporter, default='auto',
                         metavar='{auto,dynamo,torchscript}',
                         help="PyTorch's ONNX exporter (auto: dynamo where this torch has it "
                              'with onnxscript, else torchscript)')
     parser.add_argument('--input-shape', type=at_least(32), nargs=2, metavar=('H', 'W'),
-                        help="height and width of the dummy image traced (the graph takes any "
-                             "size; default: the test pipeline's Resize scale, else 800 1333)")
+                        help="the image traced (the graph takes any size; default: the test "
+                             "pipeline's Resize scale, else 800 1333)")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, key=value pairs')
     args = parser.parse_args(argv)
@@ -52,13 +49,12 @@ def parse_args(argv=None):
 
 
 def default_input_shape(cfg):
-    """The (H, W) of the test pipeline's ``Resize`` scale (mmdet's scale is (W, H))."""
-    pipeline = cfg.get('test_dataloader', {}).get('dataset', {}).get('pipeline', [])
-    for step in pipeline:
+    """The (H, W) of the test pipeline's ``Resize`` scale (mmdet's is (W, H)), else 800 x 1333."""
+    for step in cfg.get('test_dataloader', {}).get('dataset', {}).get('pipeline', []):
         if step.get('type') == 'Resize' and step.get('scale') is not None:
             scale = step['scale']
-            scale = (scale, scale) if isinstance(scale, int) else scale
-            return int(scale[1]), int(scale[0])
+            width, height = (scale, scale) if isinstance(scale, int) else scale
+            return int(height), int(width)
     return 800, 1333
 
 

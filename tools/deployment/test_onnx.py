@@ -1,9 +1,7 @@
-"""Run an exported detector (tools/deployment/export_onnx.py) with onnxruntime or OpenVINO on
-a config's test set and evaluate it with the config's own evaluator; with ``--checkpoint``,
-also the PyTorch model, and their detections matched (docs/deployment.md).
+"""Evaluate an exported detector on onnxruntime or OpenVINO with the config's evaluator, and
+with ``--checkpoint`` the PyTorch model too, their detections matched (docs/deployment.md).
 
-    python tools/deployment/test_onnx.py CONFIG MODEL.onnx [--backend onnxruntime|openvino]
-        [--checkpoint CKPT] [--threads N] [--nms-ties-by-index] [--cfg-options k=v ...]
+    python tools/deployment/test_onnx.py CONFIG MODEL.onnx [--backend openvino] [--checkpoint CKPT]
 """
 import argparse
 import contextlib
@@ -19,17 +17,14 @@ def parse_args(argv=None):
     from mmengine.config import DictAction
 
     parser = argparse.ArgumentParser(description='Evaluate an exported ONNX detector')
-    parser.add_argument('config', type=existing_file,
-                        help='the config the model was exported from')
+    parser.add_argument('config', type=existing_file)
     parser.add_argument('model', type=existing_file, help='the .onnx file')
     parser.add_argument('--checkpoint', type=existing_file,
-                        help='also run and evaluate this PyTorch checkpoint and compare its '
-                             'detections with the ONNX ones')
+                        help='also evaluate this PyTorch checkpoint, its detections matched')
     parser.add_argument('--backend', type=onnx_runtime.installed, choices=BACKENDS,
                         default='onnxruntime', help='the runtime that runs the graph on the CPU')
     parser.add_argument('--threads', type=at_least(0), default=0,
-                        help='the runtime\'s threads (onnxruntime intra-op, OpenVINO inference '
-                             'threads; 0: its default)')
+                        help="the runtime's threads (0: its default)")
     parser.add_argument('--nms-ties-by-index', action='store_true',
                         help='with --checkpoint: run the PyTorch model with NMS visiting boxes '
                              'of equal score by index, as the graph does')
@@ -42,20 +37,11 @@ def parse_args(argv=None):
     return args
 
 
-def build_evaluator(cfg, dataset):
-    from mmengine.evaluator import Evaluator
-
-    evaluator = Evaluator(cfg.test_evaluator)
-    evaluator.dataset_meta = dataset.metainfo
-    return evaluator
-
-
 def match_detections(reference, other):
     """Greedy matching of ``reference`` detections to ``other``'s of the same label (nearest
     box corners first); returns ``(max box difference px, max score difference, matched,
     unmatched in reference, unmatched in other)``."""
-    box_diff = score_diff = 0.0
-    matched = 0
+    box_diff, score_diff, matched = 0.0, 0.0, 0
     free = torch.ones(len(other.bboxes), dtype=torch.bool)
     for i in range(len(reference.bboxes)):
         candidates = free & (other.labels == reference.labels[i])
@@ -71,20 +57,19 @@ def match_detections(reference, other):
     return box_diff, score_diff, matched, len(reference.bboxes) - matched, int(free.sum())
 
 
-def print_metrics(name, metrics):
-    print(f'{name}: ' + '  '.join(f'{key}: {value:.4f}' if isinstance(value, float)
-                                  else f'{key}: {value}' for key, value in metrics.items()))
-
-
 @torch.no_grad()
 def main(argv=None):
     args = parse_args(argv)
+    from mmengine.evaluator import Evaluator
+
     cfg = onnx_runtime.load_config(args.config, args.cfg_options)
     session = onnx_runtime.inference_session(args.model, args.backend, args.threads)
     check_graph(session)
     dataloader = onnx_runtime.build_test_dataloader(cfg)
-    evaluators = {name: build_evaluator(cfg, dataloader.dataset)
+    evaluators = {name: Evaluator(cfg.test_evaluator)
                   for name in [args.backend] + ['pytorch'] * bool(args.checkpoint)}
+    for evaluator in evaluators.values():
+        evaluator.dataset_meta = dataloader.dataset.metainfo
     if args.checkpoint:
         model = onnx_runtime.load_pytorch_model(cfg, args.checkpoint)
     ties = onnx_runtime.nms_ties_by_index if args.nms_ties_by_index else contextlib.nullcontext
@@ -101,7 +86,9 @@ def main(argv=None):
             worst = ([max(worst[0], found[0]), max(worst[1], found[1])]
                      + [total + n for total, n in zip(worst[2:], found[2:])])
     for name, evaluator in evaluators.items():
-        print_metrics(name, evaluator.evaluate(len(dataloader.dataset)))
+        metrics = evaluator.evaluate(len(dataloader.dataset)).items()
+        print(f'{name}: ' + '  '.join(f'{key}: {value:.4f}' if isinstance(value, float)
+                                      else f'{key}: {value}' for key, value in metrics))
     if args.checkpoint:
         print(f'detections: {worst[2]} matched, {worst[3]} PyTorch ones unmatched, {worst[4]} '
               f'ONNX ones unmatched; over matched pairs: max box difference {worst[0]:.2e} px, '
