@@ -1,6 +1,6 @@
 """tools/deployment/test_onnx.py and benchmark_onnx.py: a tiny R-FCN exported, evaluated with
 onnxruntime or OpenVINO and its own PyTorch model on a synthetic COCO set, and timed (its
-checkpoint and the graph, or random weights exported by the benchmark)."""
+checkpoint and graph, or random weights that the benchmark exports)."""
 import re
 
 import pytest
@@ -86,6 +86,22 @@ def test_benchmark_prints_every_runtime_and_the_roi_stage(exported, capsys):
         assert re.search(f'time ratio pytorch / {backend}: [0-9.]+x', out), out
         assert re.search(rf'time ratio graph \({backend}\) / compiled op: [0-9.]+x', out), out
     assert re.search(r'RoI stage: PSRoIAlign', out), out
+
+
+@pytest.mark.slow
+def test_benchmark_of_random_weights_prints_latency_memory_and_the_extractor_stage(exported,
+                                                                                     capsys):
+    config = exported[0]
+    load_tool('deployment/benchmark_onnx.py', 'benchmark_onnx').main(
+        [config, '--input-shape', '64', '96', '--proposals', '10', '--rounds', '1',
+         '--exporter', 'torchscript', '--roi-stage', '--profile'])
+    out = capsys.readouterr().out
+    assert 'random weights, image (1, 3, 64, 96), 10 proposals, torchscript exporter' in out, out
+    assert re.search(r'time ratio pytorch / onnxruntime: [0-9.]+x', out), out
+    assert re.search(r'MiB: import-only \d+, pytorch \d+, onnxruntime \d+$', out, re.M), out
+    assert re.search(r'RoI stage: PSRoIAlign.* on .*\(10, 5\)', out), out
+    assert re.search(r'time ratio graph \(onnxruntime\) / compiled op: [0-9.]+x', out), out
+    assert re.search(r'graph profile \(onnxruntime\).* ms in \d+ nodes', out), out
 
 
 def test_a_missing_openvino_is_named_with_the_option(tmp_path, monkeypatch, capsys):
