@@ -1,6 +1,5 @@
-"""What the ONNX deployment tools (tools/deployment/) share: the exporters, CPU sessions of a
-graph on onnxruntime or OpenVINO, the config and model, and running an exported detector on an
-mmdet test batch (docs/deployment.md)."""
+"""What the ONNX deployment tools (tools/deployment/, docs/deployment.md) share: exporters, CPU
+sessions of a graph on onnxruntime or OpenVINO, the config and model, an mmdet test batch run."""
 import argparse
 import contextlib
 import copy
@@ -65,8 +64,8 @@ def exporter_options(name):
 
 
 def export_detector(graph, image, path, opset, exporter):
-    """Exports an ``ExportableDetector`` traced on ``image`` to ``path``: input ``image`` of
-    dynamic height and width, outputs ``dets`` and ``labels``."""
+    """Exports an ``ExportableDetector`` traced on ``image`` to ``path``: ``image`` (any height
+    and width) -> ``dets``, ``labels``."""
     if exporter == 'dynamo':
         dynamic = dict(dynamic_shapes=({2: torch.export.Dim.DYNAMIC,
                                         3: torch.export.Dim.DYNAMIC}, ))

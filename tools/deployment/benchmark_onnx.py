@@ -76,15 +76,16 @@ def noise_image(args):
 
 
 def random_model(args):
-    """The model with ``--proposals`` and random weights, and a test batch of the noise image."""
+    """The model with ``--proposals`` and random weights, and a test batch of the noise image:
+    ``(model, [batch])``."""
     from mmdet.structures import DetDataSample
 
     cfg = onnx_runtime.load_config(args.config, args.cfg_options)
     cfg.model.test_cfg.rpn.max_per_img = args.proposals
     sample = DetDataSample(metainfo=dict(img_shape=tuple(args.input_shape), scale_factor=(1., 1.),
                                          ori_shape=tuple(args.input_shape)))
-    return onnx_runtime.load_pytorch_model(cfg), dict(inputs=[noise_image(args)[0]],
-                                                      data_samples=[sample])
+    return onnx_runtime.load_pytorch_model(cfg), [dict(inputs=[noise_image(args)[0]],
+                                                       data_samples=[sample])]
 
 
 def repeated(fn, arguments):
@@ -158,7 +159,7 @@ def print_peak_memory(args):
     """This process's peak resident memory (``VmHWM``; ``ru_maxrss`` would carry the parent's
     over) after two runs of ``--peak-memory-of`` (import-only: none), MiB."""
     if args.peak_memory_of == 'pytorch':
-        model, batch = random_model(args)
+        model, [batch] = random_model(args)
         run = lambda: model.test_step(batch)  # noqa: E731
     elif args.peak_memory_of in onnx_runtime.BACKENDS:
         session = onnx_runtime.inference_session(args.onnx, args.peak_memory_of, args.threads)
@@ -171,19 +172,6 @@ def print_peak_memory(args):
         print(int(next(line.split()[1] for line in status if line.startswith('VmHWM:'))) / 1024)
 
 
-def captured_calls(model, batch, modules):
-    """(module, its positional inputs) for every call of ``modules`` in one test step."""
-    calls = []
-    hooks = [module.register_forward_hook(lambda m, inputs, out: calls.append((m, inputs)))
-             for module in modules]
-    try:
-        model.test_step(batch)
-    finally:
-        for hook in hooks:
-            hook.remove()
-    return calls
-
-
 def roi_stages(args, model, batch):
     """[(title, compiled op, graph module, inputs, input names, export options)]: with a
     checkpoint, each PS RoI layer call (the layer's TorchScript graph); with random weights,
@@ -193,17 +181,27 @@ def roi_stages(args, model, batch):
     from mmdet_psroi.ops import DeformPSRoIPool, PSRoIAlign, PSRoIPool
 
     if args.checkpoint:
-        layers = [m for m in model.modules()
-                  if isinstance(m, (PSRoIPool, PSRoIAlign, DeformPSRoIPool))]
-        calls = [(m, tuple(x for x in inputs if x is not None))
-                 for m, inputs in captured_calls(model, batch, layers)]
+        modules = [m for m in model.modules()
+                   if isinstance(m, (PSRoIPool, PSRoIAlign, DeformPSRoIPool))]
+    else:
+        extractor = model.roi_head.bbox_roi_extractor
+        modules = [extractor] if isinstance(extractor, PSRoIExtractor) else []
+    calls = []  # (module, its positional inputs) of each call in one test step
+    hooks = [module.register_forward_hook(lambda m, inputs, out: calls.append((m, inputs)))
+             for module in modules]
+    try:
+        model.test_step(batch)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if args.checkpoint:
+        calls = [(m, tuple(x for x in inputs if x is not None)) for m, inputs in calls]
         return [(repr(m), m, m, inputs, ['input', 'rois', 'offset'][:len(inputs)],
                  dict(opset_version=17, **onnx_runtime.torchscript_exporter()))
                 for m, inputs in calls]
-    extractor = model.roi_head.bbox_roi_extractor
-    if not isinstance(extractor, PSRoIExtractor):
+    if not calls:
         return []
-    maps, rois = captured_calls(model, batch, [extractor])[0][1][:2]
+    maps, rois = calls[0][1][:2]
 
     class Pool(torch.nn.Module):
         def forward(self, *inputs):
@@ -259,8 +257,7 @@ def main(argv=None):
                                         args.images or None))
         model = onnx_runtime.load_pytorch_model(cfg, args.checkpoint)
     else:
-        model, batch = random_model(args)
-        batches = [batch]
+        model, batches = random_model(args)
     if not args.roi_stage_only:
         with tempfile.TemporaryDirectory() as tmp:
             onnx_path = whole_detector(args, model, batches, tmp)  # its sessions freed here

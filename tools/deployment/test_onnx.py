@@ -26,8 +26,7 @@ def parse_args(argv=None):
     parser.add_argument('--threads', type=at_least(0), default=0,
                         help="the runtime's threads (0: its default)")
     parser.add_argument('--nms-ties-by-index', action='store_true',
-                        help='with --checkpoint: run the PyTorch model with NMS visiting boxes '
-                             'of equal score by index, as the graph does')
+                        help="with --checkpoint: PyTorch's NMS visits equal scores by index")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, key=value pairs')
     args = parser.parse_args(argv)
