@@ -1,13 +1,28 @@
-"""What the ONNX deployment tools (tools/deployment/) share: the exporter selection, a CPU
-session of the graph on the chosen runtime (onnxruntime or OpenVINO), loading the config and
-model, and running an exported detector on an mmdet test batch."""
+"""What the ONNX deployment tools (tools/deployment/, docs/deployment.md) share: exporters, CPU
+sessions of a graph on onnxruntime or OpenVINO, the config and model, an mmdet test batch run."""
+import argparse
 import contextlib
+import copy
+import functools
+import importlib
+import importlib.util
+import inspect
+import io
+import json
+import os.path as osp
+import tempfile
 from types import SimpleNamespace
+
+import numpy as np
+import torch
 
 BACKENDS = ('onnxruntime', 'openvino')  # the runtimes a graph can run on (--backend)
 OPENVINO_PIN = 'openvino==2026.4.1'  # the tested release (requirements/constraints-*.txt)
-EXPORTERS = ('torchscript', 'dynamo')
 DYNAMO_MIN_OPSET = 18  # the dynamo exporter's own opset (it converts to others with losses)
+
+
+def _has_dynamo_argument():
+    return 'dynamo' in inspect.signature(torch.onnx.export).parameters
 
 
 def torchscript_exporter():
@@ -15,22 +30,8 @@ def torchscript_exporter():
     return dict(dynamo=False) if _has_dynamo_argument() else {}
 
 
-def _has_dynamo_argument():
-    import inspect
-
-    import torch
-
-    return 'dynamo' in inspect.signature(torch.onnx.export).parameters
-
-
 def available_exporters():
-    """The exporters this torch has, the preferred one first: 'dynamo' where
-    ``torch.onnx.export`` takes ``dynamo=`` and onnxscript imports, 'torchscript' where
-    ``torch.onnx`` still has it (torch 2.1: only this one)."""
-    import importlib.util
-
-    import torch
-
+    """The exporters this torch has, the preferred one first (torch 2.1: 'torchscript' only)."""
     found = []
     if _has_dynamo_argument() and importlib.util.find_spec('onnxscript') is not None:
         found.append('dynamo')
@@ -39,17 +40,21 @@ def available_exporters():
     return found
 
 
-def exporter_options(exporter):
-    """``torch.onnx.export``'s keyword arguments for ``exporter`` (the package's operators'
-    translations for dynamo); SystemExit naming the exporters this torch has if it lacks it."""
-    import torch
-
+def exporter(text):
+    """argparse type of ``--exporter``: one this torch has; 'auto': the preferred one."""
     available = available_exporters()
-    if exporter not in available:
-        raise SystemExit(f'--exporter {exporter}: torch {torch.__version__} has '
-                         f'{" and ".join(available) or "no ONNX exporter"} (the dynamo exporter '
-                         'needs a torch.onnx.export with dynamo= and onnxscript installed)')
-    if exporter == 'torchscript':
+    if text == 'auto':
+        return (available or ['torchscript'])[0]
+    if text not in available:
+        raise argparse.ArgumentTypeError(
+            f'{text}: torch {torch.__version__} has {" and ".join(available) or "no exporter"} '
+            '(the dynamo exporter needs a torch.onnx.export with dynamo= and onnxscript)')
+    return text
+
+
+def exporter_options(name):
+    """``torch.onnx.export``'s keyword arguments for exporter ``name``."""
+    if name == 'torchscript':
         return torchscript_exporter()
     import mmdet_psroi.ops
     from mmdet_psroi.deploy import graph_ops
@@ -59,10 +64,8 @@ def exporter_options(exporter):
 
 
 def export_detector(graph, image, path, opset, exporter):
-    """Exports an ``ExportableDetector`` traced on ``image`` to ``path``: input ``image`` of
-    dynamic height and width, outputs ``dets`` and ``labels``."""
-    import torch
-
+    """Exports an ``ExportableDetector`` traced on ``image`` to ``path``: ``image`` (any height
+    and width) -> ``dets``, ``labels``."""
     if exporter == 'dynamo':
         dynamic = dict(dynamic_shapes=({2: torch.export.Dim.DYNAMIC,
                                         3: torch.export.Dim.DYNAMIC}, ))
@@ -75,10 +78,13 @@ def export_detector(graph, image, path, opset, exporter):
                           **exporter_options(exporter))
 
 
-def ort_session(model, threads=0, profile_prefix=None):
-    """An onnxruntime CPU session of ``model`` (a path or the bytes of a model) with
-    ``threads`` intra-op threads (0: onnxruntime's default); with ``profile_prefix``, profiling
-    to a file of that prefix (``end_profiling()`` names it)."""
+def inference_session(model, backend='onnxruntime', threads=0, profile_prefix=None):
+    """A CPU session of ``model`` (a path or the bytes of an ONNX model) on ``backend`` with
+    ``threads`` threads (0: its default); onnxruntime profiling to ``profile_prefix`` files."""
+    if backend == 'openvino':
+        return OpenVINOSession(model, threads)
+    if backend != 'onnxruntime':
+        raise ValueError(missing_backend(backend))
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -91,16 +97,10 @@ def ort_session(model, threads=0, profile_prefix=None):
 
 
 def profiled_nodes(model, feeds, threads=0):
-    """Where an onnxruntime run of ``model`` (a path or the bytes of a model) on ``feeds``
-    spends its time, from onnxruntime's profiler (``SessionOptions.enable_profiling``), the
-    second run of the session (the first allocates its memory): ``[(milliseconds, op_type,
-    node name)]`` of every node that ran, slowest first."""
-    import json
-    import os.path as osp
-    import tempfile
-
+    """``[(milliseconds, op_type, node name)]`` of every node of the second onnxruntime run of
+    ``model`` on ``feeds`` (the first allocates its memory), slowest first."""
     with tempfile.TemporaryDirectory() as tmp:
-        session = ort_session(model, threads, profile_prefix=osp.join(tmp, 'profile'))
+        session = inference_session(model, 'onnxruntime', threads, osp.join(tmp, 'profile'))
         for _ in range(2):
             session.run(None, feeds)
         with open(session.end_profiling()) as trace:
@@ -114,43 +114,44 @@ def profiled_nodes(model, feeds, threads=0):
 
 
 class OpenVINOSession:
-    """OpenVINO's CPU plugin running ``model`` (a path or the bytes of an ONNX model) in float32
-    (else bf16 on CPUs that have it) with ``threads`` threads (0: its default), behind
-    onnxruntime's session interface (``get_inputs()``, ``get_outputs()``, ``run(None, feeds)``)."""
+    """OpenVINO's CPU plugin running ``model`` (a path or bytes of an ONNX model) in float32 with
+    ``threads`` threads (0: its default), behind onnxruntime's session interface."""
 
     def __init__(self, model, threads=0):
-        import io
-
-        import onnx
         import openvino
 
-        data = bytes(model) if isinstance(model, (bytes, bytearray)) else None
-        graph = (onnx.load_model_from_string(data) if data is not None
-                 else onnx.load(model, load_external_data=False)).graph
-        initializers = {init.name for init in graph.initializer}
-        # the graph's own names (OpenVINO gives a port several names, not always these)
-        self.input_names = [i.name for i in graph.input if i.name not in initializers]
-        self.output_names = [o.name for o in graph.output]
+        self.model = bytes(model) if isinstance(model, (bytes, bytearray)) else model
+        config = {'INFERENCE_PRECISION_HINT': 'f32', 'PERFORMANCE_HINT': 'LATENCY',
+                  **({'INFERENCE_NUM_THREADS': threads} if threads else {})}
         core = openvino.Core()
-        config = {'INFERENCE_PRECISION_HINT': 'f32', 'PERFORMANCE_HINT': 'LATENCY'}
-        if threads:
-            config['INFERENCE_NUM_THREADS'] = threads
-        source = io.BytesIO(data) if data is not None else model
+        source = io.BytesIO(self.model) if isinstance(self.model, bytes) else model
         self.compiled = core.compile_model(core.read_model(source), 'CPU', config)
         self.request = self.compiled.create_infer_request()
 
+    @functools.cached_property
+    def names(self):
+        """The graph's own input (initializers left out) and output names: OpenVINO gives a
+        port several names, not always these (read with onnx, which ``run`` does not need)."""
+        import onnx
+
+        graph = (onnx.load_model_from_string(self.model) if isinstance(self.model, bytes)
+                 else onnx.load(self.model, load_external_data=False)).graph
+        initializers = {init.name for init in graph.initializer}
+        return ([i.name for i in graph.input if i.name not in initializers],
+                [o.name for o in graph.output])
+
     def get_inputs(self):
-        return [SimpleNamespace(name=name) for name in self.input_names]
+        return [SimpleNamespace(name=name) for name in self.names[0]]
 
     def get_outputs(self):
-        return [SimpleNamespace(name=name) for name in self.output_names]
+        return [SimpleNamespace(name=name) for name in self.names[1]]
 
     def run(self, output_names, feeds):
-        import numpy as np
-
         if output_names is not None:
             raise ValueError('OpenVINOSession.run returns every output: pass None')
-        results = self.request.infer([feeds[name] for name in self.input_names])
+        # each input port gets the feed of the one of its names that feeds has
+        results = self.request.infer([feeds[(port.get_names() & feeds.keys()).pop()]
+                                      for port in self.compiled.inputs])
         # copies: the request reuses its output buffers on the next call
         return [np.array(results[port], copy=True) for port in self.compiled.outputs]
 
@@ -167,21 +168,11 @@ def missing_backend(backend):
     return ''
 
 
-def check_backends(backends):
-    """Exits with a message naming ``--backend`` when a backend cannot run here."""
-    for backend in backends:
-        why = missing_backend(backend)
-        if why:
-            raise SystemExit(f'--backend {backend}: {why}')
-
-
-def inference_session(model, backend='onnxruntime', threads=0):
-    """A CPU session of ``model`` (a path or the bytes of an ONNX model) on ``backend``."""
-    if backend == 'onnxruntime':
-        return ort_session(model, threads)
-    if backend == 'openvino':
-        return OpenVINOSession(model, threads)
-    raise ValueError(missing_backend(backend))
+def installed(runtime):
+    """argparse type of a runtime option (with ``choices``): a backend must import here."""
+    if runtime in BACKENDS and missing_backend(runtime):
+        raise argparse.ArgumentTypeError(missing_backend(runtime))
+    return runtime
 
 
 def check_graph(session):
@@ -192,18 +183,14 @@ def check_graph(session):
 
 
 def run_onnx(session, data_batch):
-    """The graph's detections for a test batch of one image, as mmdet's ``pred_instances``
-    in original-image pixels."""
-    import numpy as np
-    import torch
+    """The graph's detections for a test batch of one image as ``pred_instances``."""
     from mmengine.structures import InstanceData
 
     inputs, samples = data_batch['inputs'], data_batch['data_samples']
     if len(inputs) != 1:
         raise SystemExit(f'the graph takes one image per batch; set '
                          f'test_dataloader.batch_size=1 (got {len(inputs)})')
-    image = inputs[0].float().unsqueeze(0).numpy()
-    dets, labels = session.run(None, {'image': np.ascontiguousarray(image)})
+    dets, labels = session.run(None, {'image': np.ascontiguousarray(inputs[0].float()[None])})
     scale_w, scale_h = samples[0].metainfo['scale_factor']
     boxes = torch.from_numpy(dets[:, :4]) / torch.tensor([scale_w, scale_h] * 2,
                                                          dtype=torch.float32)
@@ -213,14 +200,8 @@ def run_onnx(session, data_batch):
 
 @contextlib.contextmanager
 def nms_ties_by_index():
-    """Within the block, mmcv's ``nms`` (so ``batched_nms``, which mmdet's post-processing
-    calls) visits boxes of equal score by index, as the graph's ``NonMaxSuppression`` does,
-    not in the order of torch's unstable sort. ``offset=1`` is NMS of the boxes with
-    ``x2 + 1``, ``y2 + 1``, as in the graph."""
-    import importlib
-
-    import torch
-
+    """Within the block, mmcv's ``nms`` (so mmdet's ``batched_nms``) visits boxes of equal
+    score by index, as the graph's ``NonMaxSuppression`` does (docs/deployment.md)."""
     from mmdet_psroi.deploy.graph_ops import nms_keep
 
     # the module, not the function that mmcv.ops re-exports under the same name
@@ -241,19 +222,9 @@ def nms_ties_by_index():
         mmcv_nms.nms = original
 
 
-def require_files(args, *names):
-    """Exits naming the first of ``args``' attributes ``names`` that is given and no file."""
-    import os.path
-
-    for name in names:
-        path = getattr(args, name)
-        if path is not None and not os.path.isfile(path):
-            raise SystemExit(f'{name} file not found: {path}')
-
-
 def load_config(path, cfg_options=None):
     """The config at ``path`` with ``cfg_options`` merged; mmdet's and the package's modules
-    registered (the models, the ops' ONNX symbolics)."""
+    registered."""
     from mmdet.utils import register_all_modules
     from mmengine.config import Config
 
@@ -267,17 +238,18 @@ def load_config(path, cfg_options=None):
 
 
 def build_test_dataloader(cfg):
-    import copy
-
     from mmengine.runner import Runner
 
     return Runner.build_dataloader(copy.deepcopy(cfg.test_dataloader))
 
 
-def load_pytorch_model(cfg, checkpoint):
+def load_pytorch_model(cfg, checkpoint=None):
+    """The config's model in eval mode, ``checkpoint``'s weights or else random ones (seed 0)."""
     from mmdet.registry import MODELS
     from mmengine.runner import load_checkpoint
 
+    torch.manual_seed(0)
     model = MODELS.build(cfg.model)
-    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+    if checkpoint is not None:
+        load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
     return model.eval()

@@ -1,6 +1,6 @@
-"""tools/deployment/test_onnx.py and benchmark_onnx.py: a tiny R-FCN (random weights) exported,
-evaluated with onnxruntime or OpenVINO and its own PyTorch model on a synthetic COCO set, and
-timed."""
+"""tools/deployment/test_onnx.py and benchmark_onnx.py: a tiny R-FCN exported, evaluated with
+onnxruntime or OpenVINO and its own PyTorch model on a synthetic COCO set, and timed (its
+checkpoint and graph, or random weights that the benchmark exports)."""
 import re
 
 import pytest
@@ -80,7 +80,7 @@ def test_benchmark_prints_every_runtime_and_the_roi_stage(exported, capsys):
     backends = [b for b in ('onnxruntime', 'openvino') if not missing_backend(b)]
     load_tool('deployment/benchmark_onnx.py', 'benchmark_onnx').main(
         [config, checkpoint, model, '--rounds', '2', '--images', '2', '--roi-stage',
-         '--backend', *backends])
+         '--runtimes', 'pytorch', *backends])
     out = capsys.readouterr().out
     for backend in backends:
         assert re.search(f'time ratio pytorch / {backend}: [0-9.]+x', out), out
@@ -88,19 +88,39 @@ def test_benchmark_prints_every_runtime_and_the_roi_stage(exported, capsys):
     assert re.search(r'RoI stage: PSRoIAlign', out), out
 
 
-def test_a_missing_openvino_is_named_with_the_option(tmp_path, monkeypatch):
+@pytest.mark.slow
+def test_benchmark_of_random_weights_prints_latency_memory_and_the_extractor_stage(exported,
+                                                                                     capsys):
+    config = exported[0]
+    load_tool('deployment/benchmark_onnx.py', 'benchmark_onnx').main(
+        [config, '--input-shape', '64', '96', '--proposals', '10', '--rounds', '1',
+         '--exporter', 'torchscript', '--roi-stage', '--profile'])
+    out = capsys.readouterr().out
+    assert 'random weights, image (1, 3, 64, 96), 10 proposals, torchscript exporter' in out, out
+    assert re.search(r'time ratio pytorch / onnxruntime: [0-9.]+x', out), out
+    assert re.search(r'MiB: import-only \d+, pytorch \d+, onnxruntime \d+$', out, re.M), out
+    assert re.search(r'RoI stage: PSRoIAlign.* on .*\(10, 5\)', out), out
+    assert re.search(r'time ratio graph \(onnxruntime\) / compiled op: [0-9.]+x', out), out
+    assert re.search(r'graph profile \(onnxruntime\).* ms in \d+ nodes', out), out
+
+
+def test_a_missing_openvino_is_named_with_the_option(tmp_path, monkeypatch, capsys):
     import sys
 
     monkeypatch.setitem(sys.modules, 'openvino', None)  # import openvino raises ImportError
     config, model = tmp_path / 'c.py', tmp_path / 'm.onnx'
     config.write_text('')
     model.write_bytes(b'')
-    with pytest.raises(SystemExit, match=r'--backend openvino: .*pip install openvino=='):
+    with pytest.raises(SystemExit):
         test_onnx.parse_args([str(config), str(model), '--backend', 'openvino'])
+    assert re.search(r'argument --backend: the openvino package .*pip install openvino==',
+                     capsys.readouterr().err)
     benchmark = load_tool('deployment/benchmark_onnx.py', 'benchmark_onnx')
-    with pytest.raises(SystemExit, match=r'--backend openvino: .*not installed'):
-        benchmark.parse_args([str(config), str(config), str(model), '--backend',
+    with pytest.raises(SystemExit):
+        benchmark.parse_args([str(config), str(config), str(model), '--runtimes',
                               'onnxruntime', 'openvino'])
+    assert re.search(r'argument --runtimes: the openvino package is not installed',
+                     capsys.readouterr().err)
 
 
 def test_nms_ties_by_index_without_a_checkpoint_is_refused(tmp_path):

@@ -1,17 +1,14 @@
-"""Export a two-stage detector (R-FCN, Faster R-CNN, Light-Head R-CNN, Deformable R-FCN) to ONNX,
-end to end, with standard operators (the graph's inputs and outputs: docs/deployment.md).
+"""Export a two-stage detector to ONNX, end to end, with standard operators; a failed export
+leaves no output file (docs/deployment.md).
 
-    python tools/deployment/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--opset N]
-        [--exporter auto|dynamo|torchscript] [--input-shape H W] [--cfg-options k=v ...]
-
-The file is written under a temporary name beside OUT, checked with onnx.checker and renamed
-to OUT at the end: a failed export leaves no OUT.
+    python tools/deployment/export_onnx.py CONFIG CHECKPOINT OUT.onnx [--exporter dynamo]
 """
 import argparse
 import os.path as osp
 
 from mmdet_psroi_tools import onnx_runtime
-from mmdet_psroi_tools.onnx_runtime import DYNAMO_MIN_OPSET, EXPORTERS
+from mmdet_psroi_tools.arguments import at_least, existing_file
+from mmdet_psroi_tools.onnx_runtime import DYNAMO_MIN_OPSET
 from mmdet_psroi_tools.outputs import replaced
 
 # the PS ops' decompositions (RoiAlign's half_pixel mode, mmcv's aligned=True: 16)
@@ -22,74 +19,48 @@ def parse_args(argv=None):
     from mmengine.config import DictAction
 
     parser = argparse.ArgumentParser(description='Export a two-stage detector to ONNX')
-    parser.add_argument('config', help='model config file')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('config', type=existing_file)
+    parser.add_argument('checkpoint', type=existing_file)
     parser.add_argument('output', help='the .onnx file to write')
-    parser.add_argument('--opset', type=int,
-                        help='ONNX opset (default and minimum: 17 with the TorchScript '
-                             f'exporter, {DYNAMO_MIN_OPSET} with the dynamo exporter)')
-    parser.add_argument('--exporter', choices=('auto', ) + EXPORTERS, default='auto',
+    parser.add_argument('--opset', type=int, help='default and minimum: 17 with the TorchScript '
+                        f'exporter, {DYNAMO_MIN_OPSET} with the dynamo exporter')
+    parser.add_argument('--exporter', type=onnx_runtime.exporter, default='auto',
+                        metavar='{auto,dynamo,torchscript}',
                         help="PyTorch's ONNX exporter (auto: dynamo where this torch has it "
                              'with onnxscript, else torchscript)')
-    parser.add_argument('--input-shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help="height and width of the dummy image traced (the graph takes any "
-                             "size; default: the test pipeline's Resize scale, else 800 1333)")
+    parser.add_argument('--input-shape', type=at_least(32), nargs=2, metavar=('H', 'W'),
+                        help="the image traced (the graph takes any size; default: the test "
+                             "pipeline's Resize scale, else 800 1333)")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, key=value pairs')
-    return parser.parse_args(argv)
-
-
-def check_args(args):
-    onnx_runtime.require_files(args, 'config', 'checkpoint')
+    args = parser.parse_args(argv)
     if not args.output.endswith('.onnx'):
         raise SystemExit(f'output must be a .onnx file, got {args.output}')
     out_dir = osp.dirname(osp.abspath(args.output))
     if not osp.isdir(out_dir):
         raise SystemExit(f'output directory does not exist: {out_dir}')
-    if args.exporter == 'auto':
-        args.exporter = (onnx_runtime.available_exporters() or ['torchscript'])[0]
-    onnx_runtime.exporter_options(args.exporter)  # SystemExit where this torch lacks it
     min_opset = MIN_OPSET[args.exporter]
-    if args.opset is None:
-        args.opset = min_opset
+    args.opset = min_opset if args.opset is None else args.opset
     if args.opset < min_opset:
         raise SystemExit(f'--opset must be >= {min_opset} with the {args.exporter} exporter '
                          '(the PS ops\' ONNX decompositions; RoiAlign with half_pixel '
                          f'coordinates), got {args.opset}')
-    if args.input_shape is not None and min(args.input_shape) < 32:
-        raise SystemExit(f'--input-shape must be at least 32 x 32, got {args.input_shape}')
+    return args
 
 
 def default_input_shape(cfg):
-    """The (H, W) of the test pipeline's ``Resize`` scale (mmdet's scale is (W, H))."""
-    pipeline = cfg.get('test_dataloader', {}).get('dataset', {}).get('pipeline', [])
-    for step in pipeline:
+    """The (H, W) of the test pipeline's ``Resize`` scale (mmdet's is (W, H)), else 800 x 1333."""
+    for step in cfg.get('test_dataloader', {}).get('dataset', {}).get('pipeline', []):
         if step.get('type') == 'Resize' and step.get('scale') is not None:
             scale = step['scale']
-            scale = (scale, scale) if isinstance(scale, int) else scale
-            return int(scale[1]), int(scale[0])
+            width, height = (scale, scale) if isinstance(scale, int) else scale
+            return int(height), int(width)
     return 800, 1333
-
-
-def export(graph, image, output, opset, exporter='torchscript'):
-    """Traces ``graph`` on ``image`` with ``exporter`` into a temporary file beside
-    ``output``, checks it (``onnx.checker``, standard operators only) and renames it to
-    ``output``: a failure leaves ``output`` as it was."""
-    import onnx
-
-    with replaced(output) as tmp:
-        onnx_runtime.export_detector(graph, image, tmp, opset, exporter)
-        onnx.checker.check_model(tmp, full_check=True)
-        custom = sorted({f'{node.domain}::{node.op_type}' for node in onnx.load(tmp).graph.node
-                         if node.domain not in ('', 'ai.onnx')})
-        if custom:
-            raise SystemExit(f'not exported: the graph has operators outside the standard '
-                             f'domain: {custom}')
 
 
 def main(argv=None):
     args = parse_args(argv)
-    check_args(args)
+    import onnx
     import torch
 
     from mmdet_psroi.deploy import ExportableDetector, UnsupportedExport
@@ -97,16 +68,22 @@ def main(argv=None):
 
     cfg = onnx_runtime.load_config(args.config, args.cfg_options)
     model = onnx_runtime.load_pytorch_model(cfg, args.checkpoint)
-    try:
-        graph = ExportableDetector(model)
-    except UnsupportedExport as error:
-        raise SystemExit(f'{args.config}: {error}') from error
     height, width = args.input_shape or default_input_shape(cfg)
     image = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(0)) * 255
-    try:
-        export(graph, image, args.output, args.opset, args.exporter)
-    except OnnxExportError as error:  # an op's setting its ONNX form cannot reproduce
-        raise SystemExit(f'{args.config}: {error}') from error
+    # into a temporary file beside the output, renamed to it once checked (standard operators
+    # only): a failure leaves the output as it was
+    with replaced(args.output) as tmp:
+        try:
+            onnx_runtime.export_detector(ExportableDetector(model), image, tmp, args.opset,
+                                         args.exporter)
+        except (UnsupportedExport, OnnxExportError) as error:  # a setting it cannot reproduce
+            raise SystemExit(f'{args.config}: {error}') from error
+        onnx.checker.check_model(tmp, full_check=True)
+        custom = sorted({f'{node.domain}::{node.op_type}' for node in onnx.load(tmp).graph.node
+                         if node.domain not in ('', 'ai.onnx')})
+        if custom:
+            raise SystemExit(f'not exported: the graph has operators outside the standard '
+                             f'domain: {custom}')
     print(f'wrote {args.output} ({args.exporter} exporter, opset {args.opset}; input image '
           f'(1, 3, H, W) traced at {height} x {width})')
 

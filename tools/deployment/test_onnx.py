@@ -1,19 +1,15 @@
-"""Run an exported detector (tools/deployment/export_onnx.py) with onnxruntime or OpenVINO on
-a config's test set and evaluate it with the config's own evaluator (docs/deployment.md).
+"""Evaluate an exported detector on onnxruntime or OpenVINO with the config's evaluator, and
+with ``--checkpoint`` the PyTorch model too, their detections matched (docs/deployment.md).
 
-    python tools/deployment/test_onnx.py CONFIG MODEL.onnx [--backend onnxruntime|openvino]
-        [--checkpoint CKPT] [--threads N] [--nms-ties-by-index] [--cfg-options k=v ...]
-
-The graph gets the test pipeline's resized image; its boxes are divided by the resize's scale
-factor before the evaluator sees them. ``--checkpoint`` also runs and evaluates the PyTorch
-model and matches its detections to the graph's (same label, nearest box): the largest box and
-score differences and the unmatched counts. ``--nms-ties-by-index``: the PyTorch model's NMS
-visits boxes of equal score by index, as the graph's ``NonMaxSuppression`` does.
+    python tools/deployment/test_onnx.py CONFIG MODEL.onnx [--backend openvino] [--checkpoint CKPT]
 """
 import argparse
 import contextlib
 
+import torch
+
 from mmdet_psroi_tools import onnx_runtime
+from mmdet_psroi_tools.arguments import at_least, existing_file
 from mmdet_psroi_tools.onnx_runtime import BACKENDS, check_graph
 
 
@@ -21,47 +17,30 @@ def parse_args(argv=None):
     from mmengine.config import DictAction
 
     parser = argparse.ArgumentParser(description='Evaluate an exported ONNX detector')
-    parser.add_argument('config', help='the config the model was exported from')
-    parser.add_argument('model', help='the .onnx file (tools/deployment/export_onnx.py)')
-    parser.add_argument('--checkpoint', help='also run and evaluate this PyTorch checkpoint '
-                                             'and compare its detections with the ONNX ones')
-    parser.add_argument('--backend', choices=BACKENDS, default='onnxruntime',
-                        help='the runtime that runs the graph on the CPU (default: onnxruntime)')
-    parser.add_argument('--threads', type=int, default=0,
-                        help='the runtime\'s threads (onnxruntime intra-op, OpenVINO inference '
-                             'threads; 0: its default)')
+    parser.add_argument('config', type=existing_file)
+    parser.add_argument('model', type=existing_file, help='the .onnx file')
+    parser.add_argument('--checkpoint', type=existing_file,
+                        help='also evaluate this PyTorch checkpoint, its detections matched')
+    parser.add_argument('--backend', type=onnx_runtime.installed, choices=BACKENDS,
+                        default='onnxruntime', help='the runtime that runs the graph on the CPU')
+    parser.add_argument('--threads', type=at_least(0), default=0,
+                        help="the runtime's threads (0: its default)")
     parser.add_argument('--nms-ties-by-index', action='store_true',
-                        help='with --checkpoint: run the PyTorch model with NMS visiting boxes '
-                             'of equal score by index, as the graph does')
+                        help="with --checkpoint: PyTorch's NMS visits equal scores by index")
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override settings of the config, key=value pairs')
     args = parser.parse_args(argv)
-    onnx_runtime.require_files(args, 'config', 'model', 'checkpoint')
-    if args.threads < 0:
-        raise SystemExit(f'--threads must be >= 0, got {args.threads}')
     if args.nms_ties_by_index and args.checkpoint is None:
         raise SystemExit('--nms-ties-by-index changes how the PyTorch model runs: it needs '
                          '--checkpoint')
-    onnx_runtime.check_backends([args.backend])
     return args
-
-
-def build_evaluator(cfg, dataset):
-    from mmengine.evaluator import Evaluator
-
-    evaluator = Evaluator(cfg.test_evaluator)
-    evaluator.dataset_meta = dataset.metainfo
-    return evaluator
 
 
 def match_detections(reference, other):
     """Greedy matching of ``reference`` detections to ``other``'s of the same label (nearest
     box corners first); returns ``(max box difference px, max score difference, matched,
     unmatched in reference, unmatched in other)``."""
-    import torch
-
-    box_diff = score_diff = 0.0
-    matched = 0
+    box_diff, score_diff, matched = 0.0, 0.0, 0
     free = torch.ones(len(other.bboxes), dtype=torch.bool)
     for i in range(len(reference.bboxes)):
         candidates = free & (other.labels == reference.labels[i])
@@ -77,41 +56,39 @@ def match_detections(reference, other):
     return box_diff, score_diff, matched, len(reference.bboxes) - matched, int(free.sum())
 
 
-def print_metrics(name, metrics):
-    print(f'{name}: ' + '  '.join(f'{key}: {value:.4f}' if isinstance(value, float)
-                                  else f'{key}: {value}' for key, value in metrics.items()))
-
-
+@torch.no_grad()
 def main(argv=None):
     args = parse_args(argv)
-    import torch
+    from mmengine.evaluator import Evaluator
 
     cfg = onnx_runtime.load_config(args.config, args.cfg_options)
     session = onnx_runtime.inference_session(args.model, args.backend, args.threads)
     check_graph(session)
     dataloader = onnx_runtime.build_test_dataloader(cfg)
-    evaluator = build_evaluator(cfg, dataloader.dataset)
-    model = None
+    evaluators = {name: Evaluator(cfg.test_evaluator)
+                  for name in [args.backend] + ['pytorch'] * bool(args.checkpoint)}
+    for evaluator in evaluators.values():
+        evaluator.dataset_meta = dataloader.dataset.metainfo
     if args.checkpoint:
         model = onnx_runtime.load_pytorch_model(cfg, args.checkpoint)
-        torch_evaluator = build_evaluator(cfg, dataloader.dataset)
-        worst = [0.0, 0.0, 0, 0, 0]
+    ties = onnx_runtime.nms_ties_by_index if args.nms_ties_by_index else contextlib.nullcontext
+    worst = [0.0, 0.0, 0, 0, 0]  # max box and score differences; matched, unmatched counts
     for data_batch in dataloader:
         sample = data_batch['data_samples'][0]
         sample.pred_instances = onnx_runtime.run_onnx(session, data_batch)
-        evaluator.process(data_samples=[sample], data_batch=data_batch)
-        if model is not None:
-            with torch.no_grad(), (onnx_runtime.nms_ties_by_index() if args.nms_ties_by_index
-                                   else contextlib.nullcontext()):
+        evaluators[args.backend].process(data_samples=[sample], data_batch=data_batch)
+        if args.checkpoint:
+            with ties():
                 reference = model.test_step(data_batch)[0]
-            torch_evaluator.process(data_samples=[reference], data_batch=data_batch)
-            box, score, matched, lost, extra = match_detections(reference.pred_instances,
-                                                                sample.pred_instances)
-            worst = [max(worst[0], box), max(worst[1], score), worst[2] + matched,
-                     worst[3] + lost, worst[4] + extra]
-    print_metrics(args.backend, evaluator.evaluate(len(dataloader.dataset)))
-    if model is not None:
-        print_metrics('pytorch', torch_evaluator.evaluate(len(dataloader.dataset)))
+            evaluators['pytorch'].process(data_samples=[reference], data_batch=data_batch)
+            found = match_detections(reference.pred_instances, sample.pred_instances)
+            worst = ([max(worst[0], found[0]), max(worst[1], found[1])]
+                     + [total + n for total, n in zip(worst[2:], found[2:])])
+    for name, evaluator in evaluators.items():
+        metrics = evaluator.evaluate(len(dataloader.dataset)).items()
+        print(f'{name}: ' + '  '.join(f'{key}: {value:.4f}' if isinstance(value, float)
+                                      else f'{key}: {value}' for key, value in metrics))
+    if args.checkpoint:
         print(f'detections: {worst[2]} matched, {worst[3]} PyTorch ones unmatched, {worst[4]} '
               f'ONNX ones unmatched; over matched pairs: max box difference {worst[0]:.2e} px, '
               f'max score difference {worst[1]:.2e}'
