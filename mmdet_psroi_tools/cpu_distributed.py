@@ -1,8 +1,7 @@
 """CPU-only distributed runs (``--launcher pytorch`` with gloo) under mmengine 0.10, whose
 launcher calls ``torch.cuda.set_device`` and wraps the model in DDP with device ids: without a
 GPU the tools create the gloo group first and wrap without device ids. Every run closes its
-process group before shutdown (left to it, gloo's threads can abort a process that succeeded),
-after a barrier, so that no rank tears its group down while another still talks to it.
+process group before shutdown (left to it, gloo's threads can abort a process that succeeded).
 """
 from contextlib import contextmanager
 
@@ -30,10 +29,10 @@ def _initialized():
 
 @contextmanager
 def process_group_closed_at_exit():
-    """Runs the block, then destroys the default process group if one was created in it or
-    before it (by the tools or by mmengine's launcher), whether the block raised or not; after
-    a block that succeeded, only once every rank has got there (a barrier: a rank that raised
-    does not wait for the others, which could hang)."""
+    """Runs the block, then destroys the default process group (the tools' or mmengine's
+    launcher's), whether the block raised or not; after a block that succeeded, only once every
+    rank has got there (a barrier, so that no rank tears its group down while another still
+    talks to it; a rank that raised does not wait for the others, which could hang)."""
     try:
         yield
         if _initialized():

@@ -1,13 +1,16 @@
-"""What tools/train.py and tools/test.py share: their common arguments, loading the config
-the way mmdet's tools do, and building the runner (CPU distributed runs included)."""
+"""What tools/train.py and tools/test.py share: the arguments common to mmdet's two tools, the
+config loaded as they load it, and the runner (CPU distributed runs included)."""
 import os
 import os.path as osp
 
+from .arguments import existing_file
+
 
 def add_common_arguments(parser):
-    """``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local_rank`` as in mmdet's tools."""
+    """``config``, ``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local_rank``."""
     from mmengine.config import DictAction
 
+    parser.add_argument('config', type=existing_file, help='config file path')
     parser.add_argument('--work-dir', help='the dir to save logs, models and metrics')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override some settings in the used config, the key-value pair '
@@ -22,10 +25,7 @@ def load_config(args):
     """The config of ``args.config`` with the common arguments applied."""
     from mmengine.config import Config
 
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    if not osp.isfile(args.config):
-        raise SystemExit(f'config file not found: {args.config}')
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
