@@ -6,9 +6,7 @@ from collections import OrderedDict
 import numpy as np
 
 LIST_MAGIC = 0x112
-ARRAY_MAGIC_V1 = 0xF993FAC8
-ARRAY_MAGIC_V2 = 0xF993FAC9
-ARRAY_MAGIC_V3 = 0xF993FACA
+ARRAY_MAGIC_V1, ARRAY_MAGIC_V2, ARRAY_MAGIC_V3 = 0xF993FAC8, 0xF993FAC9, 0xF993FACA
 DTYPES = {0: np.float32, 1: np.float64, 2: np.float16, 3: np.uint8, 4: np.int32, 5: np.int8,
           6: np.int64}
 
@@ -35,6 +33,7 @@ class _Reader:
         return chunk
 
     def unpack(self, fmt, what):
+        """One value for a one-letter ``fmt``, else a tuple."""
         values = struct.unpack('<' + fmt, self.read(struct.calcsize('<' + fmt), what))
         return values[0] if len(fmt) == 1 else values
 
@@ -57,8 +56,7 @@ class _Reader:
             ndim, dim_format, empty = magic, 'I', magic == 0
         if empty:
             return np.zeros((0, ), np.float32)
-        shape = struct.unpack(f'<{ndim}{dim_format}',
-                              self.read(ndim * struct.calcsize(dim_format), what + ' shape'))
+        shape = self.unpack(f'{ndim}{dim_format}', what + ' shape')  # a tuple, even of one
         if any(dim < 0 for dim in shape):
             raise MXNetParamsError(f'{self.path}: {what} has the shape {shape}')
         _, _, flag = self.unpack('iii', what + ' context and dtype')

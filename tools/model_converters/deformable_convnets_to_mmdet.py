@@ -3,9 +3,7 @@
     python tools/model_converters/deformable_convnets_to_mmdet.py IN.params OUT.pth \\
         [--model rfcn|rfcn_dcn] [--dataset coco|voc]
 
-docs/pretrained_models.md: the files, the configs that run the output and what changes on the
-way. Every array of the file is used and every weight of the model set; a file that does not fit
-stops with one error naming it and its first array that does not fit.
+docs/pretrained_models.md: the files, the configs that run the output, what changes on the way.
 """
 import argparse
 import os
@@ -117,20 +115,7 @@ def head_entries(num_classes, deformable):
 def model_entries(model, dataset):
     """Every array of the authors' ``model`` trained on ``dataset``, in network order."""
     deformable = model == 'rfcn_dcn'
-    return (list(backbone_entries(deformable))
-            + list(head_entries(NUM_CLASSES[dataset], deformable)))
-
-
-def split_kind(path, params):
-    """``{'arg:x': a, 'aux:y': b}`` -> ``{'x': ('arg', a), 'y': ('aux', b)}``."""
-    arrays = OrderedDict()
-    for full_name, array in params.items():
-        kind, _, name = full_name.partition(':')
-        if kind not in ('arg', 'aux') or not name:
-            raise ConversionError(f'{path}: array {full_name!r} is not named arg:<name> or '
-                                  'aux:<name> as in an MXNet checkpoint')
-        arrays[name] = (kind, array)
-    return arrays
+    return [*backbone_entries(deformable), *head_entries(NUM_CLASSES[dataset], deformable)]
 
 
 def infer_dataset(path, arrays):
@@ -178,7 +163,13 @@ def check_arrays(path, arrays, entries, model, dataset):
 def convert(path, params, model=None, dataset=None):
     """The arrays of ``path`` (``load_params``' dict) -> (mmdet state dict, model, dataset).
     Raises ConversionError naming the first array that does not fit."""
-    arrays = split_kind(path, params)
+    arrays = OrderedDict()  # name: (arg or aux, array)
+    for full_name, array in params.items():
+        kind, _, name = full_name.partition(':')
+        if kind not in ('arg', 'aux') or not name:
+            raise ConversionError(f'{path}: array {full_name!r} is not named arg:<name> or '
+                                  'aux:<name> as in an MXNet checkpoint')
+        arrays[name] = (kind, array)
     offsets = ('res5a_branch2b_offset_weight', 'rfcn_cls_offset_t_weight')
     model = model or ('rfcn_dcn' if any(name in arrays for name in offsets) else 'rfcn')
     dataset = dataset or infer_dataset(path, arrays)
