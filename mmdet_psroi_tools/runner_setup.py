@@ -1,7 +1,15 @@
 """What tools/train.py and tools/test.py share: the arguments common to mmdet's two tools, the
-config loaded as they load it, and the runner (CPU distributed runs included)."""
+config loaded as they load it, and the runner, CPU-only distributed runs included
+(``--launcher pytorch`` with gloo): mmengine 0.10's launcher calls ``torch.cuda.set_device`` and
+wraps the model in DDP with device ids, so without a GPU the tools create the gloo group first
+and wrap without device ids; every run closes its process group before shutdown (left to it,
+gloo's threads can abort a process that succeeded)."""
 import os
 import os.path as osp
+from contextlib import contextmanager
+
+import torch
+import torch.distributed as dist
 
 from .arguments import existing_file
 
@@ -37,16 +45,47 @@ def load_config(args):
     return cfg
 
 
-def build_runner(cfg):
-    """Checks the config, prepares CPU distributed runs, and builds mmengine's runner."""
+def prepare_cpu_distributed(cfg):
+    """For ``cfg.launcher == 'pytorch'`` without CUDA: init a gloo group from torchrun's
+    environment and make the runner's DDP wrapper CPU-friendly. Returns True if it did."""
+    if cfg.get('launcher') != 'pytorch' or torch.cuda.is_available():
+        return False
+    if not dist.is_initialized():
+        dist.init_process_group(backend='gloo')
+    if cfg.get('model_wrapper_cfg') is None:
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel', device_ids=None, broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+    return True
+
+
+@contextmanager
+def process_group_closed_at_exit():
+    """Runs the block, then destroys the default process group (the tools' or mmengine's
+    launcher's), whether the block raised or not; after a block that succeeded, only once every
+    rank has got there (a barrier, so that no rank tears its group down while another still
+    talks to it; a rank that raised does not wait for the others, which could hang)."""
+    try:
+        yield
+        if dist.is_available() and dist.is_initialized():
+            dist.barrier()
+    finally:
+        if dist.is_available() and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+@contextmanager
+def built_runner(cfg):
+    """Checks the config, prepares CPU distributed runs and yields mmengine's runner; the
+    process group is closed when the block ends (``process_group_closed_at_exit``)."""
     from mmdet.utils import setup_cache_size_limit_of_dynamo
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
     from .config_checks import check_config
-    from .cpu_distributed import prepare_cpu_distributed
 
-    check_config(cfg)
-    setup_cache_size_limit_of_dynamo()
-    prepare_cpu_distributed(cfg)
-    return Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    with process_group_closed_at_exit():
+        check_config(cfg)
+        setup_cache_size_limit_of_dynamo()
+        prepare_cpu_distributed(cfg)
+        yield Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

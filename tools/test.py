@@ -7,8 +7,7 @@ import argparse
 
 import mmdet_psroi.plugin  # noqa: F401  (registers R-FCN, checkpoint loading fix)
 from mmdet_psroi_tools.arguments import existing_file
-from mmdet_psroi_tools.cpu_distributed import process_group_closed_at_exit
-from mmdet_psroi_tools.runner_setup import add_common_arguments, build_runner, load_config
+from mmdet_psroi_tools.runner_setup import add_common_arguments, built_runner, load_config
 
 
 def parse_args(argv=None):
@@ -46,8 +45,7 @@ def main(argv=None):
         while 'dataset' in test_data_cfg:
             test_data_cfg = test_data_cfg['dataset']
         test_data_cfg.pipeline = cfg.tta_pipeline
-    with process_group_closed_at_exit():
-        runner = build_runner(cfg)
+    with built_runner(cfg) as runner:
         if args.out is not None:
             runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
         runner.test()

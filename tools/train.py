@@ -10,8 +10,7 @@ import torch
 from mmengine.logging import print_log
 
 import mmdet_psroi.plugin  # noqa: F401  (registers R-FCN and BF16OptimWrapper for --amp)
-from mmdet_psroi_tools.cpu_distributed import process_group_closed_at_exit
-from mmdet_psroi_tools.runner_setup import add_common_arguments, build_runner, load_config
+from mmdet_psroi_tools.runner_setup import add_common_arguments, built_runner, load_config
 
 
 def parse_args(argv=None):
@@ -65,8 +64,8 @@ def build_config(args):
 
 def main(argv=None):
     cfg = build_config(parse_args(argv))
-    with process_group_closed_at_exit():
-        build_runner(cfg).train()
+    with built_runner(cfg) as runner:
+        runner.train()
 
 
 if __name__ == '__main__':

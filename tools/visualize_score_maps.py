@@ -80,11 +80,10 @@ def draw(image, maps, roi, pooled, stride, class_name, score, out):
             ax.add_patch(Rectangle((x1 + j * bin_w - 0.5, y1 + i * bin_h - 0.5), bin_w, bin_h,
                                    fill=False, edgecolor='red', linewidth=1.2))
             ax.set_title(f'map ({i},{j})', fontsize=7)
-    ax = fig.add_subplot(grid[:kh // 2 or 1, kw:])
+    ax = fig.add_subplot(grid[:kh // 2 or 1, kw:], title='input and RoI')
     ax.imshow(image[..., ::-1])
     rx1, ry1, rx2, ry2 = (float(v) for v in roi)
     ax.add_patch(Rectangle((rx1, ry1), rx2 - rx1, ry2 - ry1, fill=False, edgecolor='red'))
-    ax.set_title('input and RoI')
     ax.axis('off')
     ax = fig.add_subplot(grid[kh // 2:, kw:], xticks=range(kw), yticks=range(kh))
     ax.imshow(pooled.numpy(), **shown)
@@ -124,7 +123,7 @@ def main(argv=None):
                                                           args.roi)
     shown = batch['inputs'][0].permute(1, 2, 0).numpy()
     shown = (shown - shown.min()) / max(float(np.ptp(shown)), 1e-6) * 255
-    classes = model.dataset_meta.get('classes') if model.dataset_meta else None
+    classes = (model.dataset_meta or {}).get('classes')
     name = classes[args.class_index] if classes else str(args.class_index)
     draw(shown.astype(np.uint8)[..., ::-1], maps, roi, pooled, stride, name, score, args.out)
     print(f'wrote {args.out}')
