@@ -1,9 +1,6 @@
-"""What tools/train.py and tools/test.py share: the arguments common to mmdet's two tools, the
-config loaded as they load it, and the runner, CPU-only distributed runs included
-(``--launcher pytorch`` with gloo): mmengine 0.10's launcher calls ``torch.cuda.set_device`` and
-wraps the model in DDP with device ids, so without a GPU the tools create the gloo group first
-and wrap without device ids; every run closes its process group before shutdown (left to it,
-gloo's threads can abort a process that succeeded)."""
+"""What tools/train.py and tools/test.py share: mmdet's common arguments, the config loaded as
+mmdet's tools load it, and the runner, CPU-only distributed runs (``--launcher pytorch``, gloo)
+included."""
 import os
 import os.path as osp
 from contextlib import contextmanager
@@ -46,8 +43,9 @@ def load_config(args):
 
 
 def prepare_cpu_distributed(cfg):
-    """For ``cfg.launcher == 'pytorch'`` without CUDA: init a gloo group from torchrun's
-    environment and make the runner's DDP wrapper CPU-friendly. Returns True if it did."""
+    """For ``cfg.launcher == 'pytorch'`` without CUDA, where mmengine 0.10's launcher calls
+    ``torch.cuda.set_device`` and wraps the model in DDP with device ids: init a gloo group from
+    torchrun's environment first and wrap without device ids. Returns True if it did."""
     if cfg.get('launcher') != 'pytorch' or torch.cuda.is_available():
         return False
     if not dist.is_initialized():
@@ -61,10 +59,10 @@ def prepare_cpu_distributed(cfg):
 
 @contextmanager
 def process_group_closed_at_exit():
-    """Runs the block, then destroys the default process group (the tools' or mmengine's
-    launcher's), whether the block raised or not; after a block that succeeded, only once every
-    rank has got there (a barrier, so that no rank tears its group down while another still
-    talks to it; a rank that raised does not wait for the others, which could hang)."""
+    """Runs the block, then destroys the default process group (left to it, gloo's threads can
+    abort a process that succeeded), whether the block raised or not; after a block that
+    succeeded, only once every rank has got there (a barrier; a rank that raised does not wait
+    for the others, which could hang)."""
     try:
         yield
         if dist.is_available() and dist.is_initialized():

@@ -81,7 +81,7 @@ def draw(image, maps, roi, pooled, stride, class_name, score, out):
                                    fill=False, edgecolor='red', linewidth=1.2))
             ax.set_title(f'map ({i},{j})', fontsize=7)
     ax = fig.add_subplot(grid[:kh // 2 or 1, kw:], title='input and RoI')
-    ax.imshow(image[..., ::-1])
+    ax.imshow(image)
     rx1, ry1, rx2, ry2 = (float(v) for v in roi)
     ax.add_patch(Rectangle((rx1, ry1), rx2 - rx1, ry2 - ry1, fill=False, edgecolor='red'))
     ax.axis('off')
@@ -125,7 +125,7 @@ def main(argv=None):
     shown = (shown - shown.min()) / max(float(np.ptp(shown)), 1e-6) * 255
     classes = (model.dataset_meta or {}).get('classes')
     name = classes[args.class_index] if classes else str(args.class_index)
-    draw(shown.astype(np.uint8)[..., ::-1], maps, roi, pooled, stride, name, score, args.out)
+    draw(shown.astype(np.uint8), maps, roi, pooled, stride, name, score, args.out)
     print(f'wrote {args.out}')
 
 

@@ -1,6 +1,6 @@
-"""Prepare the NEON tree-crown demo data: the two aerial scenes (with hand-drawn boxes) of the
-MIT-licensed ``deepforest==2.1.0`` wheel cut into tiles, one COCO json per split. What it
-writes and when it rebuilds: docs/neon_demo.md.
+"""Prepare the NEON tree-crown demo data: tiles and COCO jsons of two deepforest scenes.
+
+docs/neon_demo.md: the data, what the tool writes and when it rebuilds a split.
 
     python tools/data/prepare_neon_trees.py [--out data/neon_trees] [--tile 400] [--min-visible 0.5]
 """
@@ -17,10 +17,8 @@ from mmdet_psroi_tools.wheels import extract_from_wheel
 
 PACKAGE = 'deepforest==2.1.0'
 MEMBER_DIR = 'deepforest/data/'
-SCENES = {
-    'train': '2019_YELL_2_528000_4978000_image_crop2',
-    'val': '2019_YELL_2_541000_4977000_image_crop',
-}
+SCENES = {'train': '2019_YELL_2_528000_4978000_image_crop2',
+          'val': '2019_YELL_2_541000_4977000_image_crop'}
 
 
 def fetch_scenes(raw_dir, scenes=SCENES):
@@ -36,9 +34,7 @@ def fetch_scenes(raw_dir, scenes=SCENES):
 def tile_origins(length, tile):
     """Start offsets of tiles of size ``tile`` covering ``[0, length)``; the last one is flush
     with the end. A side shorter than the tile gives one origin, 0."""
-    if length <= tile:
-        return [0]
-    origins = list(range(0, length - tile + 1, tile))
+    origins = list(range(0, max(length - tile, 0) + 1, tile))
     if origins[-1] + tile < length:
         origins.append(length - tile)
     return origins

@@ -82,8 +82,7 @@ def object_minus_background(array):
 
 
 def background_last(group_size):
-    """Moves the first class group (``group_size`` channels: background) of a class map to
-    the end."""
+    """Moves a class map's first ``group_size`` channels (the background's) to the end."""
     return lambda array: np.concatenate([array[group_size:], array[:group_size]])
 
 
@@ -134,9 +133,8 @@ def infer_dataset(path, arrays):
 
 
 def check_arrays(path, arrays, entries, model, dataset):
-    """Every array of the file is in ``entries`` (or is one of ``TEST_ARRAYS``) with its kind
-    and shape, and every entry is in the file. Raises ConversionError naming the first array
-    (file order; then network order for missing ones) that does not fit."""
+    """Raises ConversionError naming the first array (file order; then network order for the
+    missing) that is not in ``entries`` (or ``TEST_ARRAYS``) with that kind and shape."""
     expected = {entry.name: entry for entry in entries}
     for name, (kind, array) in arrays.items():
         entry = expected.get(TEST_ARRAYS.get(name, name))
