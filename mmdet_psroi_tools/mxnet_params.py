@@ -16,8 +16,7 @@ class MXNetParamsError(ValueError):
 
 
 class _Reader:
-    """Reads little-endian values from ``data``, naming ``path`` and what was being read in
-    every error."""
+    """Reads little-endian values from ``data``; every error names ``path`` and the value."""
 
     def __init__(self, data, path):
         self.data, self.path, self.offset = data, path, 0
@@ -69,9 +68,8 @@ class _Reader:
 
 def load_params(path):
     """``path`` -> ``OrderedDict`` name (as saved, e.g. ``arg:conv1_weight``) -> numpy array,
-    in file order. Raises MXNetParamsError for a file that is not an MXNet NDArray list, is
-    truncated, has trailing bytes, sparse arrays, or a name count that differs from the array
-    count."""
+    in file order. Raises MXNetParamsError for a file that is not one complete NDArray list
+    (truncated, trailing bytes, sparse arrays, as many names as arrays)."""
     with open(path, 'rb') as f:
         reader = _Reader(f.read(), path)
     magic, _ = reader.unpack('QQ', 'the file header')

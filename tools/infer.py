@@ -27,10 +27,8 @@ def parse_args(argv=None):
                         help='draw only detections scoring at least this')
     parser.add_argument('--batch-size', type=at_least(1), default=1)
     parser.add_argument('--show', action='store_true', help='display each image in a window')
-    parser.add_argument('--no-save-vis', action='store_true',
-                        help='do not write the images with their detections')
-    parser.add_argument('--no-save-pred', action='store_true',
-                        help='do not write the predictions as JSON')
+    parser.add_argument('--no-save-vis', action='store_true')
+    parser.add_argument('--no-save-pred', action='store_true')
     parser.add_argument('--print-result', action='store_true')
     parser.add_argument('--palette', default='none',
                         choices=['coco', 'voc', 'citys', 'random', 'none'],

@@ -20,8 +20,7 @@ def parse_args(argv=None):
     parser.add_argument('--show-dir', help='directory where painted images will be saved, '
                                            'under work_dir/timestamp')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
-    parser.add_argument('--tta', action='store_true', help='test-time augmentation (the '
-                                                           "config's tta_model, tta_pipeline)")
+    parser.add_argument('--tta', action='store_true')
     args = parser.parse_args(argv)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         parser.error(f'--out must be a .pkl or .pickle file, got {args.out}')

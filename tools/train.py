@@ -16,14 +16,11 @@ from mmdet_psroi_tools.runner_setup import add_common_arguments, built_runner, l
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a detector')
     add_common_arguments(parser)
-    parser.add_argument('--amp', action='store_true',
-                        help='enable automatic-mixed-precision training (float16 with '
-                             'dynamic loss scaling on a GPU; bfloat16 on the CPU)')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='enable automatically scaling LR.')
-    parser.add_argument('--resume', nargs='?', type=str, const='auto',
-                        help='resume from this checkpoint; without one (or "auto"), from the '
-                             'latest checkpoint in the work directory')
+    parser.add_argument('--amp', action='store_true', help='mixed precision: float16 with '
+                        'dynamic loss scaling on a GPU, bfloat16 on the CPU')
+    parser.add_argument('--auto-scale-lr', action='store_true')
+    parser.add_argument('--resume', nargs='?', const='auto', help='resume from this '
+                        'checkpoint; without one (or "auto"), from the latest in the work dir')
     return parser.parse_args(argv)
 
 

@@ -92,23 +92,22 @@ def object_boxes(array):
 
 
 def head_entries(num_classes, deformable):
-    yield from conv_entries('rpn_conv_3x3', (512, 1024, 3, 3), 'rpn_head.rpn_conv', bias=True)
-    yield from conv_entries('rpn_cls_score', (2 * NUM_ANCHORS, 512, 1, 1), 'rpn_head.rpn_cls',
-                            bias=True, convert=object_minus_background)
-    yield from conv_entries('rpn_bbox_pred', (4 * NUM_ANCHORS, 512, 1, 1), 'rpn_head.rpn_reg',
-                            bias=True)
-    head = 'roi_head.bbox_head'
-    yield from conv_entries('conv_new_1', (1024, 2048, 1, 1), head + '.conv_hidden', bias=True)
-    yield from conv_entries('rfcn_cls', (K * K * num_classes, 1024, 1, 1), head + '.conv_cls',
-                            bias=True, convert=background_last(K * K))
-    yield from conv_entries('rfcn_bbox', (K * K * 4 * 2, 1024, 1, 1), head + '.conv_reg',
-                            bias=True, convert=object_boxes)
+    """The RPN's and the R-FCN head's convolutions, all with biases."""
+    head = 'roi_head.bbox_head.'
+    convs = [('rpn_conv_3x3', (512, 1024, 3, 3), 'rpn_head.rpn_conv', None),
+             ('rpn_cls_score', (2 * NUM_ANCHORS, 512, 1, 1), 'rpn_head.rpn_cls',
+              object_minus_background),
+             ('rpn_bbox_pred', (4 * NUM_ANCHORS, 512, 1, 1), 'rpn_head.rpn_reg', None),
+             ('conv_new_1', (1024, 2048, 1, 1), head + 'conv_hidden', None),
+             ('rfcn_cls', (K * K * num_classes, 1024, 1, 1), head + 'conv_cls',
+              background_last(K * K)),
+             ('rfcn_bbox', (K * K * 4 * 2, 1024, 1, 1), head + 'conv_reg', object_boxes)]
     if deformable:
-        yield from conv_entries('rfcn_cls_offset_t', (2 * K * K * num_classes, 1024, 1, 1),
-                                head + '.conv_cls_offset', bias=True,
-                                convert=background_last(2 * K * K))
-        yield from conv_entries('rfcn_bbox_offset_t', (2 * K * K, 1024, 1, 1),
-                                head + '.conv_reg_offset', bias=True)
+        convs += [('rfcn_cls_offset_t', (2 * K * K * num_classes, 1024, 1, 1),
+                   head + 'conv_cls_offset', background_last(2 * K * K)),
+                  ('rfcn_bbox_offset_t', (2 * K * K, 1024, 1, 1), head + 'conv_reg_offset', None)]
+    for name, shape, key, convert in convs:
+        yield from conv_entries(name, shape, key, bias=True, convert=convert)
 
 
 def model_entries(model, dataset):
