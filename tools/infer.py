@@ -1,10 +1,7 @@
 """Detect objects in an image or a folder of images and draw them, with mmdet's DetInferencer;
 the arguments of mmdet's demo/image_demo.py (which the installed mmdet package does not ship).
 Writes OUT_DIR/vis/<image name> and OUT_DIR/preds/<image stem>.json. Run it from the repository
-root (configs of projects/ import their modules by package name).
-
-    python tools/infer.py INPUTS CONFIG [--weights CHECKPOINT] [--out-dir outputs] [--device cpu]
-"""
+root (configs of projects/ import their modules by package name)."""
 import argparse
 import os.path as osp
 import sys

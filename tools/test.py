@@ -1,8 +1,4 @@
-"""Test (and evaluate) a detector checkpoint; same arguments as mmdet's tools/test.py.
-
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl]
-                         [--show-dir DIR] [--cfg-options k=v ...] [--launcher pytorch]
-"""
+"""Test (and evaluate) a detector checkpoint; same arguments as mmdet's tools/test.py."""
 import argparse
 
 import mmdet_psroi.plugin  # noqa: F401  (registers R-FCN, checkpoint loading fix)

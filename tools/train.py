@@ -1,8 +1,4 @@
-"""Train a detector with MMDetection's runner; same arguments as mmdet's tools/train.py.
-
-    python tools/train.py CONFIG [--work-dir DIR] [--amp] [--auto-scale-lr]
-                          [--resume [CKPT]] [--cfg-options k=v ...] [--launcher pytorch]
-"""
+"""Train a detector with MMDetection's runner; same arguments as mmdet's tools/train.py."""
 import argparse
 import os.path as osp
 

@@ -3,9 +3,6 @@
 As in the paper's figures 3 and 4: the class's k*k maps (of the level the extractor pools the
 RoI from), each with the RoI and its bin outlined, then the RoI's k*k pooled bins and their
 mean. Without --roi: the class's highest-scoring detection (in the network input's pixels).
-
-    python tools/visualize_score_maps.py CONFIG CHECKPOINT IMAGE [--class-index 0]
-        [--roi x1 y1 x2 y2] [--out score_maps.png]
 """
 import argparse
 

@@ -1,8 +1,6 @@
 """Prepare the NEON tree-crown demo data: tiles and COCO jsons of two deepforest scenes.
 
 docs/neon_demo.md: the data, what the tool writes and when it rebuilds a split.
-
-    python tools/data/prepare_neon_trees.py [--out data/neon_trees] [--tile 400] [--min-visible 0.5]
 """
 import argparse
 import json

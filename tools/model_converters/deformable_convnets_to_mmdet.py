@@ -1,8 +1,5 @@
 """Convert the R-FCN / Deformable R-FCN models of Deformable-ConvNets (MXNet) to mmdet checkpoints.
 
-    python tools/model_converters/deformable_convnets_to_mmdet.py IN.params OUT.pth \\
-        [--model rfcn|rfcn_dcn] [--dataset coco|voc]
-
 docs/pretrained_models.md: the files, the configs that run the output, what changes on the way.
 """
 import argparse
