@@ -27,9 +27,8 @@ def parse_args(argv=None):
     parser.add_argument('--no-save-vis', action='store_true')
     parser.add_argument('--no-save-pred', action='store_true')
     parser.add_argument('--print-result', action='store_true')
-    parser.add_argument('--palette', default='none',
-                        choices=['coco', 'voc', 'citys', 'random', 'none'],
-                        help="colours of the boxes (none: the checkpoint's, if it has one)")
+    parser.add_argument('--palette', choices=['coco', 'voc', 'citys', 'random', 'none'],
+                        default='none', help="box colours (none: the checkpoint's, if any)")
     args = parser.parse_args(argv)
     if not osp.exists(args.inputs):
         parser.error(f'inputs {args.inputs!r}: no such image file or folder')

@@ -10,11 +10,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='MMDet test (and eval) a model')
     add_common_arguments(parser)
     parser.add_argument('checkpoint', type=existing_file, help='checkpoint file')
-    parser.add_argument('--out', help='dump predictions to a .pkl or .pickle file for offline '
-                                      'evaluation')
+    parser.add_argument('--out', help='a .pkl file to dump the predictions to')
     parser.add_argument('--show', action='store_true', help='show prediction results')
-    parser.add_argument('--show-dir', help='directory where painted images will be saved, '
-                                           'under work_dir/timestamp')
+    parser.add_argument('--show-dir', help='where to save painted images, under work_dir')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument('--tta', action='store_true')
     args = parser.parse_args(argv)

