@@ -2,27 +2,20 @@
 pretrained initialisation (for tests and benchmarks, where checkpoint URLs are unreachable)."""
 
 
-def _dataset_classes(dataset_cfg):
-    """The class names a dataset config declares (``metainfo.classes``), looking through
-    wrappers such as RepeatDataset, or None."""
-    while dataset_cfg is not None:
-        metainfo = dataset_cfg.get('metainfo') or {}
-        if metainfo.get('classes') is not None:
-            return tuple(metainfo['classes'])
-        dataset_cfg = dataset_cfg.get('dataset')
-    return None
-
-
 def check_config(cfg):
-    """Raise ValueError naming the fields when the dataset's classes and the box head's
-    ``num_classes`` disagree."""
+    """Raise ValueError naming the fields when a dataset's classes (``metainfo.classes``, looked
+    up through wrappers such as RepeatDataset) and the box head's ``num_classes`` disagree."""
     bbox_head = (cfg.get('model', {}).get('roi_head') or {}).get('bbox_head')
     if not isinstance(bbox_head, dict) or 'num_classes' not in bbox_head:
         return
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         dataset = (cfg.get(loader) or {}).get('dataset')
-        classes = _dataset_classes(dataset) if dataset is not None else None
-        if classes is not None and len(classes) != bbox_head['num_classes']:
+        while dataset is not None and (dataset.get('metainfo') or {}).get('classes') is None:
+            dataset = dataset.get('dataset')
+        if dataset is None:
+            continue
+        classes = dataset['metainfo']['classes']
+        if len(classes) != bbox_head['num_classes']:
             raise ValueError(
                 f'model.roi_head.bbox_head.num_classes={bbox_head["num_classes"]} but '
                 f'{loader}.dataset.metainfo.classes lists {len(classes)} classes: make '

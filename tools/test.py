@@ -1,39 +1,31 @@
-"""Test (and evaluate) a detector checkpoint; same arguments as mmdet's tools/test.py.
-
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out results.pkl]
-                         [--show-dir DIR] [--cfg-options k=v ...] [--launcher pytorch]
-"""
+"""Test (and evaluate) a detector checkpoint; same arguments as mmdet's tools/test.py."""
 import argparse
-import os.path as osp
 
 import mmdet_psroi.plugin  # noqa: F401  (registers R-FCN, checkpoint loading fix)
-from mmdet_psroi_tools.cpu_distributed import process_group_closed_at_exit
-from mmdet_psroi_tools.runner_setup import add_common_arguments, build_runner, load_config
+from mmdet_psroi_tools.arguments import existing_file
+from mmdet_psroi_tools.runner_setup import add_common_arguments, built_runner, load_config
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='MMDet test (and eval) a model')
-    parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--out', type=str, help='dump predictions to a pickle file for '
-                                                'offline evaluation')
+    add_common_arguments(parser)
+    parser.add_argument('checkpoint', type=existing_file, help='checkpoint file')
+    parser.add_argument('--out', help='a .pkl file to dump the predictions to')
     parser.add_argument('--show', action='store_true', help='show prediction results')
-    parser.add_argument('--show-dir', help='directory where painted images will be saved. '
-                                           'If specified, it will be automatically saved '
-                                           'to the work_dir/timestamp/show_dir')
+    parser.add_argument('--show-dir', help='where to save painted images, under work_dir')
     parser.add_argument('--wait-time', type=float, default=2, help='the interval of show (s)')
     parser.add_argument('--tta', action='store_true')
-    add_common_arguments(parser)
-    return parser.parse_args(argv)
-
-
-def build_config(args):
-    from mmdet.engine.hooks.utils import trigger_visualization_hook
-
-    if not osp.isfile(args.checkpoint):
-        raise SystemExit(f'checkpoint file not found: {args.checkpoint}')
+    args = parser.parse_args(argv)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
-        raise SystemExit(f'--out must be a .pkl or .pickle file, got {args.out}')
+        parser.error(f'--out must be a .pkl or .pickle file, got {args.out}')
+    return args
+
+
+def main(argv=None):
+    from mmdet.engine.hooks.utils import trigger_visualization_hook
+    from mmdet.evaluation import DumpDetResults
+
+    args = parse_args(argv)
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
@@ -46,16 +38,7 @@ def build_config(args):
         while 'dataset' in test_data_cfg:
             test_data_cfg = test_data_cfg['dataset']
         test_data_cfg.pipeline = cfg.tta_pipeline
-    return cfg
-
-
-def main(argv=None):
-    from mmdet.evaluation import DumpDetResults
-
-    args = parse_args(argv)
-    cfg = build_config(args)
-    with process_group_closed_at_exit():
-        runner = build_runner(cfg)
+    with built_runner(cfg) as runner:
         if args.out is not None:
             runner.test_evaluator.metrics.append(DumpDetResults(out_file_path=args.out))
         runner.test()

@@ -1,8 +1,4 @@
-"""Train a detector with MMDetection's runner; same arguments as mmdet's tools/train.py.
-
-    python tools/train.py CONFIG [--work-dir DIR] [--amp] [--auto-scale-lr]
-                          [--resume [CKPT]] [--cfg-options k=v ...] [--launcher pytorch]
-"""
+"""Train a detector with MMDetection's runner; same arguments as mmdet's tools/train.py."""
 import argparse
 import os.path as osp
 
@@ -10,23 +6,17 @@ import torch
 from mmengine.logging import print_log
 
 import mmdet_psroi.plugin  # noqa: F401  (registers R-FCN and BF16OptimWrapper for --amp)
-from mmdet_psroi_tools.cpu_distributed import process_group_closed_at_exit
-from mmdet_psroi_tools.runner_setup import add_common_arguments, build_runner, load_config
+from mmdet_psroi_tools.runner_setup import add_common_arguments, built_runner, load_config
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Train a detector')
-    parser.add_argument('config', help='train config file path')
-    parser.add_argument('--amp', action='store_true', default=False,
-                        help='enable automatic-mixed-precision training (float16 with '
-                             'dynamic loss scaling on a GPU; bfloat16 on the CPU)')
-    parser.add_argument('--auto-scale-lr', action='store_true',
-                        help='enable automatically scaling LR.')
-    parser.add_argument('--resume', nargs='?', type=str, const='auto',
-                        help='If specify checkpoint path, resume from it, while if not '
-                             'specify, try to auto resume from the latest checkpoint '
-                             'in the work directory.')
     add_common_arguments(parser)
+    parser.add_argument('--amp', action='store_true', help='mixed precision: float16 with '
+                        'dynamic loss scaling on a GPU, bfloat16 on the CPU')
+    parser.add_argument('--auto-scale-lr', action='store_true')
+    parser.add_argument('--resume', nargs='?', const='auto', help='resume from this '
+                        'checkpoint; without one (or "auto"), from the latest in the work dir')
     return parser.parse_args(argv)
 
 
@@ -38,12 +28,10 @@ def enable_amp(cfg):
     if wrapper in ('AmpOptimWrapper', 'BF16OptimWrapper'):
         print_log(f'--amp: mixed precision is already enabled ({wrapper}) in the config',
                   logger='current')
-        return
-    if wrapper != 'OptimWrapper':
+    elif wrapper != 'OptimWrapper':
         raise SystemExit(f'--amp needs optim_wrapper.type=OptimWrapper, got {wrapper}')
-    if torch.cuda.is_available():
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.loss_scale = 'dynamic'
+    elif torch.cuda.is_available():
+        cfg.optim_wrapper.update(type='AmpOptimWrapper', loss_scale='dynamic')
     else:
         cfg.optim_wrapper.type = 'BF16OptimWrapper'
         print_log('--amp: no CUDA device, training with bfloat16 autocast on the CPU',
@@ -55,25 +43,22 @@ def build_config(args):
     if args.amp:
         enable_amp(cfg)
     if args.auto_scale_lr:
-        if 'auto_scale_lr' not in cfg or 'base_batch_size' not in cfg.auto_scale_lr:
+        if 'base_batch_size' not in (cfg.get('auto_scale_lr') or {}):
             raise RuntimeError('Can not find "auto_scale_lr" or "auto_scale_lr.base_batch_size" '
                                'in your configuration file.')
         cfg.auto_scale_lr.enable = True
-    if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
-    elif args.resume is not None:
-        if not osp.isfile(args.resume):
+    if args.resume is not None:
+        if args.resume != 'auto' and not osp.isfile(args.resume):
             raise SystemExit(f'--resume: checkpoint not found: {args.resume}')
         cfg.resume = True
-        cfg.load_from = args.resume
+        cfg.load_from = None if args.resume == 'auto' else args.resume
     return cfg
 
 
 def main(argv=None):
     cfg = build_config(parse_args(argv))
-    with process_group_closed_at_exit():
-        build_runner(cfg).train()
+    with built_runner(cfg) as runner:
+        runner.train()
 
 
 if __name__ == '__main__':

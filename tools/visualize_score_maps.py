@@ -2,30 +2,17 @@
 
 As in the paper's figures 3 and 4: the class's k*k maps (of the level the extractor pools the
 RoI from), each with the RoI and its bin outlined, then the RoI's k*k pooled bins and their
-mean.
-
-    python tools/visualize_score_maps.py CONFIG CHECKPOINT IMAGE [--class-index 0]
-        [--roi x1 y1 x2 y2] [--out score_maps.png]
-
-Without --roi: the class's highest-scoring detection (in the network input's pixels)."""
+mean. Without --roi: the class's highest-scoring detection (in the network input's pixels).
+"""
 import argparse
-import os
-import os.path as osp
 
 import numpy as np
 import torch
 
 import mmdet_psroi.plugin  # noqa: F401
 from mmdet_psroi.models import RFCN
-
-
-def load_model(config, checkpoint):
-    from mmdet.apis import init_detector
-
-    model = init_detector(config, checkpoint, device='cpu')
-    if not isinstance(model, RFCN):
-        raise SystemExit(f'{config} builds a {type(model).__name__}, not an RFCN')
-    return model
+from mmdet_psroi_tools.arguments import existing_file
+from mmdet_psroi_tools.outputs import replaced
 
 
 def preprocess(model, image):
@@ -80,69 +67,62 @@ def draw(image, maps, roi, pooled, stride, class_name, score, out):
     grid = fig.add_gridspec(kh, kw + 2)
     x1, y1, x2, y2 = (float(v) / stride for v in roi)
     bin_w, bin_h = (x2 - x1) / kw, (y2 - y1) / kh
-    vmin, vmax = float(maps.min()), float(maps.max())
+    shown = dict(cmap='viridis', vmin=float(maps.min()), vmax=float(maps.max()))
     for i in range(kh):
         for j in range(kw):
-            ax = fig.add_subplot(grid[i, j])
-            ax.imshow(maps[i, j].numpy(), cmap='viridis', vmin=vmin, vmax=vmax)
+            ax = fig.add_subplot(grid[i, j], xticks=[], yticks=[])
+            ax.imshow(maps[i, j].numpy(), **shown)
             ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False,
                                    edgecolor='white', linewidth=0.8))
             ax.add_patch(Rectangle((x1 + j * bin_w - 0.5, y1 + i * bin_h - 0.5), bin_w, bin_h,
                                    fill=False, edgecolor='red', linewidth=1.2))
-            ax.set_xticks([])
-            ax.set_yticks([])
             ax.set_title(f'map ({i},{j})', fontsize=7)
-    ax = fig.add_subplot(grid[:kh // 2 or 1, kw:])
-    ax.imshow(image[..., ::-1])
+    ax = fig.add_subplot(grid[:kh // 2 or 1, kw:], title='input and RoI')
+    ax.imshow(image)
     rx1, ry1, rx2, ry2 = (float(v) for v in roi)
     ax.add_patch(Rectangle((rx1, ry1), rx2 - rx1, ry2 - ry1, fill=False, edgecolor='red'))
-    ax.set_title('input and RoI')
     ax.axis('off')
-    ax = fig.add_subplot(grid[kh // 2:, kw:])
-    ax.imshow(pooled.numpy(), cmap='viridis', vmin=vmin, vmax=vmax)
-    vote = float(pooled.mean())
-    title = f'pooled bins of "{class_name}"\nvote (mean) = {vote:.2f}'
-    if score is not None:
-        title += f', score {score:.2f}'
-    ax.set_title(title, fontsize=9)
-    ax.set_xticks(range(kw))
-    ax.set_yticks(range(kh))
+    ax = fig.add_subplot(grid[kh // 2:, kw:], xticks=range(kw), yticks=range(kh))
+    ax.imshow(pooled.numpy(), **shown)
+    scored = '' if score is None else f', score {score:.2f}'
+    ax.set_title(f'pooled bins of "{class_name}"\nvote (mean) = {float(pooled.mean()):.2f}'
+                 + scored, fontsize=9)
     fig.suptitle(f'R-FCN position-sensitive score maps, class "{class_name}" '
                  f"(the RoI's level, stride {stride})")
     fig.tight_layout()
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    fig.savefig(out, dpi=90)
+    with replaced(out) as tmp:
+        fig.savefig(tmp, dpi=90)
     plt.close(fig)
 
 
 def main(argv=None):
     import cv2
+    from mmdet.apis import init_detector
 
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('checkpoint')
-    parser.add_argument('image')
+    parser.add_argument('config', type=existing_file)
+    parser.add_argument('checkpoint', type=existing_file)
+    parser.add_argument('image', type=existing_file)
     parser.add_argument('--class-index', type=int, default=0)
     parser.add_argument('--roi', type=float, nargs=4, metavar=('X1', 'Y1', 'X2', 'Y2'))
     parser.add_argument('--out', default='work_dirs/score_maps.png')
     args = parser.parse_args(argv)
-    for name in ('config', 'checkpoint', 'image'):
-        if not osp.isfile(getattr(args, name)):
-            parser.error(f'{name} not found: {getattr(args, name)}')
     if args.roi is not None and not (args.roi[2] > args.roi[0] and args.roi[3] > args.roi[1]):
         parser.error(f'--roi must satisfy x2 > x1 and y2 > y1, got {args.roi}')
     image = cv2.imread(args.image)
     if image is None:
         parser.error(f'cannot read image {args.image}')
-    model = load_model(args.config, args.checkpoint)
+    model = init_detector(args.config, args.checkpoint, device='cpu')
+    if not isinstance(model, RFCN):
+        raise SystemExit(f'{args.config} builds a {type(model).__name__}, not an RFCN')
     batch = preprocess(model, image)
     maps, roi, pooled, score, stride = score_maps_and_roi(model, batch, args.class_index,
                                                           args.roi)
     shown = batch['inputs'][0].permute(1, 2, 0).numpy()
     shown = (shown - shown.min()) / max(float(np.ptp(shown)), 1e-6) * 255
-    classes = model.dataset_meta.get('classes') if model.dataset_meta else None
+    classes = (model.dataset_meta or {}).get('classes')
     name = classes[args.class_index] if classes else str(args.class_index)
-    draw(shown.astype(np.uint8)[..., ::-1], maps, roi, pooled, stride, name, score, args.out)
+    draw(shown.astype(np.uint8), maps, roi, pooled, stride, name, score, args.out)
     print(f'wrote {args.out}')
 
 

@@ -4,7 +4,7 @@ import pytest
 import torch.distributed as dist
 from mmengine.config import Config
 
-from mmdet_psroi_tools.cpu_distributed import prepare_cpu_distributed, process_group_closed_at_exit
+from mmdet_psroi_tools.runner_setup import prepare_cpu_distributed, process_group_closed_at_exit
 
 
 @pytest.fixture

