@@ -7,6 +7,7 @@ in training by the RoI sampler. Speed-up: Faster R-CNN time / R-FCN time, per ro
 """
 import argparse
 import copy
+import itertools
 import os
 
 import torch
@@ -16,7 +17,7 @@ from mmdet_psroi.models.detectors.rfcn import RFCN
 from .arguments import at_least, device
 from .config_checks import without_pretrained
 from .outputs import row, table, write_json
-from .timing import interleaved_rounds, per_round_ratio, synchronized
+from .timing import speedup, synchronized
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIGS = {
@@ -137,23 +138,20 @@ def main(argv=None):
                            'speed-up'])))
     rows = []
     phases = [('inference', 'infer')] + ([] if args.quick else [('training step', 'train')])
+    parts = (('whole model', 'model'), ('RoI head', 'head'))
     for num_rois in args.rois:
         rfcn, faster = (Workload(CONFIGS[name], num_rois, args.device, args.image_size)
                         for name in ('R-FCN', 'Faster R-CNN C4'))
-        for phase, prefix in phases:
-            for part, suffix in (('whole model', 'model'), ('RoI head', 'head')):
-                for amp in AMP_MODES[args.amp]:
-                    rfcn.amp = faster.amp = amp
-                    method = f'{prefix}_{suffix}'
-                    times = interleaved_rounds(
-                        {'a': getattr(rfcn, method), 'b': getattr(faster, method)}, args.rounds,
-                        measure=synchronized(args.device))
-                    a, b = times['a'].median, times['b'].median
-                    ratio = per_round_ratio(times['b'], times['a']).median
-                    rows.append(dict(rois=num_rois, phase=phase, part=part, amp=amp, rfcn_s=a,
-                                     faster_s=b, speedup=ratio))
-                    print(row([num_rois, phase, part] + [('yes' if amp else 'no')] * len(amp_column)
-                              + [f'{a:.3f}', f'{b:.3f}', f'**{ratio:.1f}x**']), flush=True)
+        for (phase, prefix), (part, suffix), amp in itertools.product(
+                phases, parts, AMP_MODES[args.amp]):
+            rfcn.amp = faster.amp = amp
+            method = f'{prefix}_{suffix}'
+            a, b, ratio = speedup(getattr(rfcn, method), getattr(faster, method), args.rounds,
+                                  measure=synchronized(args.device))
+            rows.append(dict(rois=num_rois, phase=phase, part=part, amp=amp, rfcn_s=a,
+                             faster_s=b, speedup=ratio))
+            print(row([num_rois, phase, part] + [('yes' if amp else 'no')] * len(amp_column)
+                      + [f'{a:.3f}', f'{b:.3f}', f'**{ratio:.1f}x**']), flush=True)
         del rfcn, faster
     write_json(args.json, dict(torch=torch.__version__, device=str(args.device),
                                device_name=where, threads=torch.get_num_threads(),

@@ -4,8 +4,8 @@ Every round times each workload once, in the same order, so a change in the mach
 during the run reaches all workloads alike and a per-round ratio of two workloads cancels it::
 
     times = interleaved_rounds({'ours': run_ours, 'peer': run_peer}, rounds=7)
-    speedup = per_round_ratio(times['peer'], times['ours'])  # per round: peer / ours
-    print(f'ours {times["ours"]} s, speed-up {speedup}')  # median [low, high] over rounds
+    ratio = per_round_ratio(times['peer'], times['ours'])  # per round: peer / ours
+    print(f'ours {times["ours"]} s, speed-up {ratio}')  # median [low, high] over rounds
 """
 import statistics
 import time
@@ -88,3 +88,11 @@ def per_round_ratio(numerator, denominator):
         raise ValueError(f'per_round_ratio needs the same rounds on both sides, got '
                          f'{len(numerator.values)} and {len(denominator.values)}')
     return Rounds(tuple(a / b for a, b in zip(numerator.values, denominator.values)))
+
+
+def speedup(ours, peer, rounds, warmup=1, measure=wall_clock):
+    """(median seconds of ``ours``, of ``peer``, median per-round ratio peer / ours) of two
+    callables timed in alternation by :func:`interleaved_rounds`."""
+    times = interleaved_rounds({'ours': ours, 'peer': peer}, rounds, warmup, measure)
+    return (times['ours'].median, times['peer'].median,
+            per_round_ratio(times['peer'], times['ours']).median)

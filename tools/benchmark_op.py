@@ -1,19 +1,18 @@
-"""Benchmark the PS RoI ops against their peers, as ratios measured in the same run.
-
-docs/benchmarks.md, docs/gpu_check.md. Peers: torchvision's ops, mmcv's ``roi_align`` giving as
-many outputs, or our op itself (``--peers ours``); deformable PS RoI pooling against our
-ps_roi_align with the same samples (docs/op.md).
+"""Benchmark the PS RoI ops against their peers (torchvision's ops, mmcv's ``roi_align`` giving
+as many outputs, or our op itself) as ratios measured in the same run, and deformable PS RoI
+pooling against our ps_roi_align: docs/benchmarks.md, docs/gpu_check.md, docs/op.md.
 
     python tools/benchmark_op.py [--self-check] [--device cuda --dtype float32 float16]
 """
 import argparse
+import functools
 
 import torch
 
 from mmdet_psroi.ops import deform_ps_roi_pool, ps_roi_align, ps_roi_pool
 from mmdet_psroi_tools.arguments import at_least, device
 from mmdet_psroi_tools.outputs import row, table, write_json
-from mmdet_psroi_tools.timing import interleaved_rounds, per_round_ratio, synchronized
+from mmdet_psroi_tools.timing import interleaved_rounds, speedup, synchronized
 
 K, SPATIAL_SCALE = 7, 1 / 16
 IMAGE_SIZE = (600, 1000)  # (h, w) -> a 38x63 map at stride 16
@@ -25,7 +24,7 @@ PEER_NAMES = {'torchvision': 'torchvision', 'mmcv': 'mmcv RoIAlign', 'ours': 'ou
 def find_peers(wanted=None):
     """{name: {op: fn}} of the importable peers (all of them, or those named in ``wanted``);
     raises RuntimeError naming a wanted peer that cannot be imported."""
-    peers, errors = {}, {}
+    peers, errors = {'ours': dict(OURS)}, {}  # ours: our op timed against itself
     try:
         import torchvision.ops as tv_ops
         peers['torchvision'] = {'pool': tv_ops.ps_roi_pool, 'align': tv_ops.ps_roi_align}
@@ -37,14 +36,11 @@ def find_peers(wanted=None):
         peers['mmcv RoIAlign'] = {'align': lambda *args: roi_align(*args, 'avg', True)}
     except Exception as error:  # noqa: BLE001
         errors['mmcv RoIAlign'] = error
-    if wanted is None:
-        return peers
-    peers['ours'] = dict(OURS)  # our op timed against itself, where no peer is importable
-    names = [PEER_NAMES[choice] for choice in wanted]
+    names = [PEER_NAMES[choice] for choice in wanted or ('torchvision', 'mmcv')]
     missing = [f'{name} ({errors[name]})' for name in names if name not in peers]
-    if missing:
+    if wanted and missing:
         raise RuntimeError(f'not importable: {", ".join(missing)}')
-    return {name: peers[name] for name in names}
+    return {name: peers[name] for name in names if name in peers}
 
 
 def inputs(classes, num_rois, device, dtype='float32'):
@@ -57,15 +53,6 @@ def inputs(classes, num_rois, device, dtype='float32'):
     xy = torch.rand(num_rois, 2, generator=generator) * (torch.tensor(IMAGE_SIZE[::-1]) - size)
     rois = torch.cat([torch.zeros(num_rois, 1), xy, xy + size], dim=1)
     return x.to(device, getattr(torch, dtype)), rois.to(device, getattr(torch, dtype)), generator
-
-
-def compare(ours, peer, args):
-    """Median times (s) of two callables timed in alternation (``reps`` calls a timing, after
-    two warm-up calls), and the median per-round ratio peer / ours."""
-    times = interleaved_rounds({'ours': ours, 'peer': peer}, args.rounds, warmup=2,
-                               measure=synchronized(args.device, args.reps))
-    return (times['ours'].median, times['peer'].median,
-            per_round_ratio(times['peer'], times['ours']).median)
 
 
 def copy_bandwidth(rounds, device):
@@ -92,25 +79,24 @@ def forward_backward(fn, x, rois, *args):
             (lambda: torch.autograd.grad(out, leaf, ones, retain_graph=True)), floor_bytes)
 
 
-def table_keys(device, dtypes):
-    """The printed table's row keys: a dtype column on a GPU or with other dtypes than float32."""
-    return (['op', 'classes', 'rois'] + (['threads'] if device.type == 'cpu' else [])
+def table_header(device, dtypes):
+    """The printed table's row keys (a dtype column on a GPU or with other dtypes than float32)
+    and its header."""
+    keys = (['op', 'classes', 'rois'] + (['threads'] if device.type == 'cpu' else [])
             + (['dtype'] if device.type != 'cpu' or dtypes != ['float32'] else [])
             + ['phase', 'peer'])
-
-
-def table_header(keys):
-    return '\n'.join(table([{'rois': 'RoIs'}.get(k, k) for k in keys] + [
+    return keys, '\n'.join(table([{'rois': 'RoIs'}.get(k, k) for k in keys] + [
         'ours ms', 'peer ms', 'speed-up', 'memory floor ms', 'ours / floor']))
 
 
 def timed_rows(args, shape, peer, ours, theirs, floors=(None, None)):
     """Forward and backward rows of ``shape`` (op, classes, rois, dtype), our callables timed
-    against the peer's; ``floors``: their memory floors in seconds, where known."""
+    against the peer's (``reps`` calls a timing, after two warm-up calls); ``floors``: their
+    memory floors in seconds, where known."""
     (op, classes, rois, dtype), rows = shape, []
     threads = torch.get_num_threads() if args.device.type == 'cpu' else None
     for phase, a, b, floor in zip(('forward', 'backward'), ours, theirs, floors):
-        ours_s, peer_s, ratio = compare(a, b, args)
+        ours_s, peer_s, ratio = speedup(a, b, args.rounds, 2, synchronized(args.device, args.reps))
         r = dict(op=op, classes=classes, rois=rois, threads=threads, dtype=dtype, phase=phase,
                  peer=peer, ours_ms=ours_s * 1e3, peer_ms=peer_s * 1e3, speedup=ratio,
                  floor_ms=None if floor is None else floor * 1e3,
@@ -182,17 +168,16 @@ def parse_args(argv=None):
         args.peer_ops = find_peers(args.peers)
     except RuntimeError as error:
         parser.error(f'--peers: {error}')
-    args.table_keys = table_keys(args.device, args.dtype)
+    args.table_keys, args.table_header = table_header(args.device, args.dtype)
     return args
 
 
 def main(argv=None):
     args = parse_args(argv)
     peers, on_cpu = args.peer_ops, args.device.type == 'cpu'
-    print(f'torch {torch.__version__}; peers found: {", ".join(peers) or "none"}'
+    print(f'torch {torch.__version__}; peers found: '
+          + (", ".join(peers) or 'none (torchvision or mmcv): nothing to compare against')
           + ('' if on_cpu else f'; device {args.device}'))
-    if not peers:
-        print('no peer importable (torchvision or mmcv): nothing to compare against')
     results = dict(torch=torch.__version__, device=str(args.device), dtypes=args.dtype,
                    peers=list(peers), rounds=args.rounds, reps=args.reps, rows=[], deform_rows=[],
                    bandwidth_gb_s={})
@@ -204,15 +189,16 @@ def main(argv=None):
         label = f'{threads} thread(s)' if threads else torch.cuda.get_device_name(args.device)
         print(f'\n{label}; large-copy bandwidth {bandwidth / 1e9:.1f} GB/s; '
               f'k={K}, 38x63 map, spatial_scale 1/16, align sampling_ratio 2\n')
-        print(table_header(args.table_keys))
+        print(args.table_header)
         for case in cases(args):
             results['rows'] += run_case(args, bandwidth, *case)
         results['deform_rows'] += run_deform_case(args, (args.classes or [21])[0], args.rois[0])
     if args.self_check and peers:  # the first peer against itself: should be ~1.0x
         name = next(iter(peers))
         x, rois, _ = inputs(21, 300, args.device)
-        fn = lambda: peers[name]['align'](x, rois, K, SPATIAL_SCALE, 2)  # noqa: E731
-        results.update(self_check_peer=name, self_check_ratio=compare(fn, fn, args)[2])
+        fn = functools.partial(peers[name]['align'], x, rois, K, SPATIAL_SCALE, 2)
+        ratio = speedup(fn, fn, args.rounds, 2, synchronized(args.device, args.reps))[2]
+        results.update(self_check_peer=name, self_check_ratio=ratio)
         print(f"self-check: {name} ps_roi_align vs itself: {results['self_check_ratio']:.2f}x")
     write_json(args.json, results)
     print(f'\nwrote {args.json}')

@@ -1,6 +1,12 @@
 import pytest
 
-from mmdet_psroi_tools.timing import Rounds, interleaved_rounds, per_round_ratio, wall_clock
+from mmdet_psroi_tools.timing import (
+    Rounds,
+    interleaved_rounds,
+    per_round_ratio,
+    speedup,
+    wall_clock,
+)
 
 
 class Recorder:
@@ -58,3 +64,10 @@ def test_bad_arguments_are_named(kwargs, message):
 def test_ratio_needs_the_same_rounds():
     with pytest.raises(ValueError, match='same rounds on both sides, got 2 and 1'):
         per_round_ratio(Rounds((1.0, 2.0)), Rounds((1.0,)))
+
+
+def test_speedup_is_the_median_of_the_per_round_ratios():
+    recorder = Recorder({'ours': [1.0, 2.0, 4.0], 'peer': [3.0, 2.0, 12.0]})
+    ours, peer = recorder.workloads.values()
+    assert speedup(ours, peer, rounds=3, warmup=0, measure=recorder.measure) == (2.0, 3.0, 3.0)
+    assert recorder.calls == ['timed ours', 'timed peer'] * 3
