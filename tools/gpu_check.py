@@ -1,7 +1,5 @@
-"""The GPU check: the op built, tested and benchmarked on a CUDA machine (docs/gpu_check.md).
-
-``tools/gpu_check.sh OUT_DIR`` runs collect_env, setup.py, pytest and the two benchmarks in turn
-and renders what they wrote (``mmdet_psroi_tools/gpu_check_report.py``)."""
+"""The GPU check (``tools/gpu_check.sh OUT_DIR``, docs/gpu_check.md): the op built, tested and
+benchmarked on a CUDA machine, the outputs rendered by ``mmdet_psroi_tools/gpu_check_report.py``."""
 import argparse
 import contextlib
 import datetime
@@ -26,11 +24,11 @@ SELF_CHECK_RANGE = (0.5, 2.0)  # torchvision timed against itself: outside, timi
 REPORT_KEYS = ('schema', 'dry_run', 'ok', 'failed_step', 'error', 'date', 'seconds',
                'environment', 'steps', 'op_tests', 'op_benchmark', 'head_benchmark', 'targets')
 PARITY_TEST = 'tests/ops/test_torchvision_parity.py'
-# The benchmarks' sizes on the GPU and in the dry run (tiny, on the CPU, no AMP); 2 RoI counts.
-OP_BENCHMARK = ['--rois', '300', '2000', '--rounds', '7', '--reps', '10']
-OP_BENCHMARK_DRY = ['--rois', '4', '8', '--rounds', '1', '--reps', '1', '--threads', '1']
-HEAD_BENCHMARK = ['--rois', '300', '2000', '--rounds', '3', '--amp', 'both']
-HEAD_BENCHMARK_DRY = ['--rois', '8', '--rounds', '1', '--image-size', '64', '64']
+# The benchmarks' sizes on the GPU, and in the dry run (tiny, on the CPU, no AMP); 2 RoI counts.
+SIZES = {'benchmark_op': (['--rois', '300', '2000', '--rounds', '7', '--reps', '10'],
+                          ['--rois', '4', '8', '--rounds', '1', '--reps', '1', '--threads', '1']),
+         'benchmark_head': (['--rois', '300', '2000', '--rounds', '3', '--amp', 'both'],
+                            ['--rois', '8', '--rounds', '1', '--image-size', '64', '64'])}
 # Not run on the GPU (the dry run collects every op test): the nvcc build for sm_75/80/90 (here
 # the build step built for this GPU), and the CPU's stand-in for the CUDA kernels.
 IGNORED_TESTS = ('tests/ops/test_cuda_build*.py', 'tests/ops/test_cuda_emulation*.py')
@@ -50,11 +48,7 @@ print(f'mmcv {mmcv.__version__}, mmdet {mmdet.__version__}')"""
 
 
 class StepFailed(Exception):
-    """A step's failure: its message, and the exit status of the process that failed, if any."""
-
-    def __init__(self, message, status=None):
-        super().__init__(message)
-        self.status = status
+    """A step's failure, with its message."""
 
 
 def installed(module):
@@ -122,13 +116,10 @@ class GPUCheck:
             raise spent
         return status, output
 
-    def check(self, code, *argv):
-        """The last output line of ``python -c code argv``, or StepFailed with it."""
-        status, out = self.run([self.python, '-c', code, *argv])
-        last = (out.strip().splitlines() or ['(no output)'])[-1]
-        if status:
-            raise StepFailed(last, status)
-        return last
+    def check(self, code):
+        """Runs ``python -c code DEVICE``: its exit status and its last output line."""
+        status, out = self.run([self.python, '-c', code, self.device])
+        return status, (out.strip().splitlines() or ['(no output)'])[-1]
 
     # The steps: each returns (status, detail) or raises StepFailed.
 
@@ -188,16 +179,14 @@ class GPUCheck:
             raise StepFailed(f'setup.py build_ext exited with {status}'
                              + ('' if built else ', no _C*.so written') + ' (output above)')
         self.env['MMDET_PSROI_LIBRARY'] = str(built[0])  # _library.py refuses it if it fails
-        try:
-            self.check(RAISES_CHECK, self.device)
-        except StepFailed as error:
-            if error.status is not None and error.status < 0:
-                raise StepFailed(
-                    f'the built op crashed (signal {-error.status}) on {self.device} raising '
-                    f"a C++ error; a build whose compiler ({self.info['cxx']}) links a C++ "
-                    'runtime of its own into the op crashes so: build with the system '
-                    'compiler (CXX=/usr/bin/g++)') from None
-            raise StepFailed(f'the built op does not run on {self.device}: {error}') from None
+        status, last_line = self.check(RAISES_CHECK)
+        if status < 0:
+            raise StepFailed(
+                f'the built op crashed (signal {-status}) on {self.device} raising a C++ error; '
+                f"a build whose compiler ({self.info['cxx']}) links a C++ runtime of its own "
+                'into the op crashes so: build with the system compiler (CXX=/usr/bin/g++)')
+        if status:
+            raise StepFailed(f'the built op does not run on {self.device}: {last_line}')
         return 'ok', (f'built{for_arch}: {built[0].relative_to(ROOT)} loads and raises its '
                       f'errors on {self.device}')
 
@@ -233,10 +222,10 @@ class GPUCheck:
         return 'ok', summary
 
     def benchmark(self, script, *argv):
-        """Runs tools/<script>.py on the device; the JSON it wrote."""
+        """Runs tools/<script>.py on the device at its sizes; the JSON it wrote."""
         path = self.out / f'{script}.json'
         status, _ = self.run([self.python, f'tools/{script}.py', '--device', self.device,
-                              '--json', path, *argv])
+                              '--json', path, *SIZES[script][self.dry], *argv])
         if status:
             raise StepFailed(f'{script}.py exited with {status} (output above)')
         return json.loads(path.read_text())
@@ -244,8 +233,8 @@ class GPUCheck:
     def op_benchmark(self):
         peer = 'torchvision' if self.info.get('torchvision') or not self.dry else 'ours'
         data = self.report['op_benchmark'] = self.benchmark(
-            'benchmark_op', '--dtype', 'float32', 'float16', '--classes', '21', '81',
-            *(OP_BENCHMARK_DRY if self.dry else OP_BENCHMARK), '--peers', peer, '--self-check')
+            'benchmark_op', '--dtype', 'float32', 'float16', '--classes', '21', '81', '--peers',
+            peer, '--self-check')
         expected = 2 * 2 * 2 * 2 * 2  # ops, classes, RoI counts, dtypes, phases
         if len(data['rows']) != expected:
             raise StepFailed(f"{len(data['rows'])} benchmark rows, expected {expected}")
@@ -256,15 +245,13 @@ class GPUCheck:
         return 'ok', f"{len(data['rows'])} timings against {peer}; self-check {ratio:.2f}x"
 
     def head_benchmark(self):
-        try:
-            versions = self.check(MMCV_CHECK, self.device)
-        except StepFailed as error:
-            reason = f'mmcv with {self.device} ops and mmdet not importable ({error})'
+        status, versions = self.check(MMCV_CHECK)
+        if status:
+            reason = f'mmcv with {self.device} ops and mmdet not importable ({versions})'
             self.report['head_benchmark'] = dict(skipped=reason)
             return 'skipped', reason
-        data = self.report['head_benchmark'] = dict(
-            self.benchmark('benchmark_head', *(HEAD_BENCHMARK_DRY if self.dry else HEAD_BENCHMARK)),
-            versions=versions)
+        data = self.report['head_benchmark'] = dict(self.benchmark('benchmark_head'),
+                                                    versions=versions)
         return 'ok', f"{len(data['rows'])} timings ({versions})"
 
     def report_step(self):
@@ -303,8 +290,8 @@ class GPUCheck:
             prerequisite = name in ('environment', 'build')  # nothing runs without them
             if record['status'] == 'failed' and (prerequisite or self.remaining_s() <= 0):
                 break
-        done = {r['name'] for r in self.report['steps']}
-        self.report['steps'] += [dict(name=n, status='not run') for n in STEPS if n not in done]
+        ran = len(self.report['steps'])
+        self.report['steps'] += [dict(name=name, status='not run') for name in STEPS[ran:]]
         self.write_outputs()  # again, with the report step's own record
         if self.report['ok']:
             self.say(f'PASSED in {self.report["seconds"]} s: {self.out}/gpu_check.md')
