@@ -2,7 +2,6 @@
 sessions of a graph on onnxruntime or OpenVINO, the config and model, an mmdet test batch run."""
 import argparse
 import contextlib
-import copy
 import functools
 import importlib
 import importlib.util
@@ -12,13 +11,16 @@ import json
 import os.path as osp
 import tempfile
 from types import SimpleNamespace
+from unittest import mock
 
 import numpy as np
 import torch
 
 BACKENDS = ('onnxruntime', 'openvino')  # the runtimes a graph can run on (--backend)
 OPENVINO_PIN = 'openvino==2026.4.1'  # the tested release (requirements/constraints-*.txt)
-DYNAMO_MIN_OPSET = 18  # the dynamo exporter's own opset (it converts to others with losses)
+# default and lowest opset: the PS ops' decompositions' (RoiAlign's half_pixel mode, mmcv's
+# aligned=True: 16); the dynamo exporter's own (it converts to others with losses)
+MIN_OPSET = dict(torchscript=17, dynamo=18)
 
 
 def _has_dynamo_argument():
@@ -63,9 +65,14 @@ def exporter_options(name):
         **mmdet_psroi.ops.onnx_translation_table(), **graph_ops.onnx_translation_table()})
 
 
-def export_detector(graph, image, path, opset, exporter):
+def noise_image(height, width):
+    """A ``(1, 3, height, width)`` image of uniform noise in [0, 255) (seed 0)."""
+    return torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(0)) * 255
+
+
+def export_detector(graph, image, path, exporter, opset=None):
     """Exports an ``ExportableDetector`` traced on ``image`` to ``path``: ``image`` (any height
-    and width) -> ``dets``, ``labels``."""
+    and width) -> ``dets``, ``labels``; ``opset`` defaults to the exporter's ``MIN_OPSET``."""
     if exporter == 'dynamo':
         dynamic = dict(dynamic_shapes=({2: torch.export.Dim.DYNAMIC,
                                         3: torch.export.Dim.DYNAMIC}, ))
@@ -73,8 +80,8 @@ def export_detector(graph, image, path, opset, exporter):
         dynamic = dict(dynamic_axes=dict(image={2: 'height', 3: 'width'}, dets={0: 'num_dets'},
                                          labels={0: 'num_dets'}))
     with torch.no_grad():
-        torch.onnx.export(graph, (image, ), path, opset_version=opset, input_names=['image'],
-                          output_names=['dets', 'labels'], **dynamic,
+        torch.onnx.export(graph, (image, ), path, opset_version=opset or MIN_OPSET[exporter],
+                          input_names=['image'], output_names=['dets', 'labels'], **dynamic,
                           **exporter_options(exporter))
 
 
@@ -215,11 +222,8 @@ def nms_ties_by_index():
                         iou_threshold, max_num)
         return torch.cat([boxes[keep], scores[keep, None]], dim=1), keep
 
-    mmcv_nms.nms = nms
-    try:
+    with mock.patch.object(mmcv_nms, 'nms', nms):
         yield
-    finally:
-        mmcv_nms.nms = original
 
 
 def load_config(path, cfg_options=None):
@@ -240,7 +244,7 @@ def load_config(path, cfg_options=None):
 def build_test_dataloader(cfg):
     from mmengine.runner import Runner
 
-    return Runner.build_dataloader(copy.deepcopy(cfg.test_dataloader))
+    return Runner.build_dataloader(cfg.test_dataloader)  # which copies it
 
 
 def load_pytorch_model(cfg, checkpoint=None):

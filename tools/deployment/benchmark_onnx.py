@@ -1,8 +1,6 @@
-"""Speed of an exported detector on CPU runtimes (onnxruntime, OpenVINO) against PyTorch eager
-and of the PS RoI stage's graph against the compiled op, for a checkpoint and its exported graph
-on the test images, or for random weights exported here at full size (docs/deployment.md).
-
-    python tools/deployment/benchmark_onnx.py CONFIG [CHECKPOINT MODEL.onnx] [--roi-stage] ...
+"""Speed of an exported detector on CPU runtimes against PyTorch eager, and of the PS RoI stage's
+graph against the compiled op: a checkpoint and its graph on the test images, or random weights
+exported here (docs/deployment.md).
 """
 import argparse
 import io
@@ -71,10 +69,6 @@ def parse_args(argv=None):
     return args
 
 
-def noise_image(args):
-    return torch.rand(1, 3, *args.input_shape, generator=torch.Generator().manual_seed(0)) * 255
-
-
 def random_model(args):
     """The model with ``--proposals`` and random weights, and a test batch of the noise image:
     ``(model, [batch])``."""
@@ -84,8 +78,8 @@ def random_model(args):
     cfg.model.test_cfg.rpn.max_per_img = args.proposals
     sample = DetDataSample(metainfo=dict(img_shape=tuple(args.input_shape), scale_factor=(1., 1.),
                                          ori_shape=tuple(args.input_shape)))
-    return onnx_runtime.load_pytorch_model(cfg), [dict(inputs=[noise_image(args)[0]],
-                                                       data_samples=[sample])]
+    image = onnx_runtime.noise_image(*args.input_shape)[0]
+    return onnx_runtime.load_pytorch_model(cfg), [dict(inputs=[image], data_samples=[sample])]
 
 
 def repeated(fn, arguments):
@@ -97,8 +91,10 @@ def repeated(fn, arguments):
     return run
 
 
-def report(title, times, per, ratios):
-    """Prints each time per call and the per-round time ratios ``(slow, fast)``."""
+def report(title, runs, rounds, per, ratios):
+    """Times ``runs`` (``{name: callable}``, ``per`` calls each) in interleaved rounds; prints each
+    time per call and the per-round time ratios ``(slow, fast)``."""
+    times = interleaved_rounds(runs, rounds)
     print(title)
     for name, timing in times.items():
         ms = [1000 * s / per for s in timing.values]
@@ -118,12 +114,10 @@ def whole_detector(args, model, batches, tmp):
     source, onnx_path = f'{len(batches)} test images', args.model
     if args.checkpoint is None:
         onnx_path = f'{tmp}/model.onnx'
-        opset = onnx_runtime.DYNAMO_MIN_OPSET if args.exporter == 'dynamo' else 17
         image = batches[0]['inputs'][0][None]
-        onnx_runtime.export_detector(ExportableDetector(model), image, onnx_path, opset,
-                                     args.exporter)
+        onnx_runtime.export_detector(ExportableDetector(model), image, onnx_path, args.exporter)
         source = (f'random weights, image {tuple(image.shape)}, {args.proposals} proposals, '
-                  f'{args.exporter} exporter (opset {opset})')
+                  f'{args.exporter} exporter (opset {onnx_runtime.MIN_OPSET[args.exporter]})')
     print(f'{args.config}: {source}, {args.threads} thread(s), torch {torch.__version__}, '
           f'{args.rounds} interleaved rounds')
     runs = {}
@@ -134,9 +128,8 @@ def whole_detector(args, model, batches, tmp):
         session = onnx_runtime.inference_session(onnx_path, name, args.threads)
         onnx_runtime.check_graph(session)
         runs[name] = repeated(onnx_runtime.run_onnx, [(session, batch) for batch in batches])
-    times = interleaved_rounds(runs, args.rounds)
-    report('whole detector (per image)', times, len(batches),
-           [('pytorch', name) for name in times if name != 'pytorch' and 'pytorch' in times])
+    report('whole detector (per image)', runs, args.rounds, len(batches),
+           [('pytorch', name) for name in runs if name != 'pytorch' and 'pytorch' in runs])
     return onnx_path
 
 
@@ -160,21 +153,18 @@ def print_peak_memory(args):
     over) after two runs of ``--peak-memory-of`` (import-only: none), MiB."""
     if args.peak_memory_of == 'pytorch':
         model, [batch] = random_model(args)
-        run = lambda: model.test_step(batch)  # noqa: E731
+        repeated(model.test_step, [(batch, )] * 2)()
     elif args.peak_memory_of in onnx_runtime.BACKENDS:
         session = onnx_runtime.inference_session(args.onnx, args.peak_memory_of, args.threads)
-        feeds = {'image': noise_image(args).numpy()}
-        run = lambda: session.run(None, feeds)  # noqa: E731
-    if args.peak_memory_of != 'import-only':
-        run()
-        run()
+        feeds = {'image': onnx_runtime.noise_image(*args.input_shape).numpy()}
+        repeated(session.run, [(None, feeds)] * 2)()
     with open('/proc/self/status') as status:
         print(int(next(line.split()[1] for line in status if line.startswith('VmHWM:'))) / 1024)
 
 
 def roi_stages(args, model, batch):
-    """[(title, compiled op, graph module, inputs, input names, export options)]: with a
-    checkpoint, each PS RoI layer call (the layer's TorchScript graph); with random weights,
+    """[(title, compiled op, graph module, inputs, input names, exporter, its dynamic axes)]: with
+    a checkpoint, each PS RoI layer call (the layer's TorchScript graph); with random weights,
     the extractor's first call (``ps_extractor_pool``: every level, the RoIs' number dynamic)."""
     from mmdet_psroi.deploy.roi_pooling import ps_extractor_pool
     from mmdet_psroi.models.roi_extractors.ps_roi_extractor import PSRoIExtractor
@@ -196,9 +186,8 @@ def roi_stages(args, model, batch):
             hook.remove()
     if args.checkpoint:
         calls = [(m, tuple(x for x in inputs if x is not None)) for m, inputs in calls]
-        return [(repr(m), m, m, inputs, ['input', 'rois', 'offset'][:len(inputs)],
-                 dict(opset_version=17, **onnx_runtime.torchscript_exporter()))
-                for m, inputs in calls]
+        return [(repr(m), m, m, inputs, ['input', 'rois', 'offset'][:len(inputs)], 'torchscript',
+                 {}) for m, inputs in calls]
     if not calls:
         return []
     maps, rois = calls[0][1][:2]
@@ -207,13 +196,11 @@ def roi_stages(args, model, batch):
         def forward(self, *inputs):
             return ps_extractor_pool(extractor, inputs[:-1], inputs[-1])
 
-    dynamo = args.exporter == 'dynamo'
     dynamic = (dict(dynamic_shapes=(({}, ) * len(maps) + ({0: torch.export.Dim.DYNAMIC}, ), ))
-               if dynamo else dict(dynamic_axes=dict(rois={0: 'k'})))
+               if args.exporter == 'dynamo' else dict(dynamic_axes=dict(rois={0: 'k'})))
     return [(repr(extractor.roi_layers[0]), lambda *inputs: extractor(inputs[:-1], inputs[-1]),
              Pool(), (*maps, rois), [f'map{i}' for i in range(len(maps))] + ['rois'],
-             dict(opset_version=onnx_runtime.DYNAMO_MIN_OPSET if dynamo else 17, **dynamic,
-                  **onnx_runtime.exporter_options(args.exporter)))]
+             args.exporter, dynamic)]
 
 
 def roi_stage(args, model, batch):
@@ -223,18 +210,20 @@ def roi_stage(args, model, batch):
         print('RoI stage: the model has no position-sensitive RoI layer (nothing to compare)')
     calls = 20 if args.checkpoint else 1  # per round: a layer on small test images is fast
     backends = [name for name in args.runtimes if name != 'pytorch']
-    for title, compiled, module, inputs, names, options in stages:
+    for title, compiled, module, inputs, names, exporter, dynamic in stages:
         buffer = io.BytesIO()
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
-            torch.onnx.export(module, inputs, buffer, input_names=names, **options)
+            torch.onnx.export(module, inputs, buffer, input_names=names, **dynamic,
+                              opset_version=onnx_runtime.MIN_OPSET[exporter],
+                              **onnx_runtime.exporter_options(exporter))
         feeds = {name: x.numpy() for name, x in zip(names, inputs)}
         timed = {'compiled op': repeated(compiled, [inputs] * calls)}
         for backend in backends:
             session = onnx_runtime.inference_session(buffer.getvalue(), backend, args.threads)
             timed[f'graph ({backend})'] = repeated(session.run, [(None, feeds)] * calls)
         report(f'RoI stage: {title} on {", ".join(str(tuple(x.shape)) for x in inputs)}',
-               interleaved_rounds(timed, args.rounds), calls,
+               timed, args.rounds, calls,
                [(f'graph ({backend})', 'compiled op') for backend in backends])
         if args.profile:
             nodes = onnx_runtime.profiled_nodes(buffer.getvalue(), feeds, args.threads)

@@ -8,11 +8,8 @@ import os.path as osp
 
 from mmdet_psroi_tools import onnx_runtime
 from mmdet_psroi_tools.arguments import at_least, existing_file
-from mmdet_psroi_tools.onnx_runtime import DYNAMO_MIN_OPSET
+from mmdet_psroi_tools.onnx_runtime import MIN_OPSET
 from mmdet_psroi_tools.outputs import replaced
-
-# the PS ops' decompositions (RoiAlign's half_pixel mode, mmcv's aligned=True: 16)
-MIN_OPSET = dict(torchscript=17, dynamo=DYNAMO_MIN_OPSET)
 
 
 def parse_args(argv=None):
@@ -22,8 +19,9 @@ def parse_args(argv=None):
     parser.add_argument('config', type=existing_file)
     parser.add_argument('checkpoint', type=existing_file)
     parser.add_argument('output', help='the .onnx file to write')
-    parser.add_argument('--opset', type=int, help='default and minimum: 17 with the TorchScript '
-                        f'exporter, {DYNAMO_MIN_OPSET} with the dynamo exporter')
+    parser.add_argument('--opset', type=int, help='default and minimum: '
+                        f'{MIN_OPSET["torchscript"]} with the TorchScript exporter, '
+                        f'{MIN_OPSET["dynamo"]} with the dynamo exporter')
     parser.add_argument('--exporter', type=onnx_runtime.exporter, default='auto',
                         metavar='{auto,dynamo,torchscript}',
                         help="PyTorch's ONNX exporter (auto: dynamo where this torch has it "
@@ -61,7 +59,6 @@ def default_input_shape(cfg):
 def main(argv=None):
     args = parse_args(argv)
     import onnx
-    import torch
 
     from mmdet_psroi.deploy import ExportableDetector, UnsupportedExport
     from mmdet_psroi.ops import OnnxExportError
@@ -69,13 +66,13 @@ def main(argv=None):
     cfg = onnx_runtime.load_config(args.config, args.cfg_options)
     model = onnx_runtime.load_pytorch_model(cfg, args.checkpoint)
     height, width = args.input_shape or default_input_shape(cfg)
-    image = torch.rand(1, 3, height, width, generator=torch.Generator().manual_seed(0)) * 255
+    image = onnx_runtime.noise_image(height, width)
     # into a temporary file beside the output, renamed to it once checked (standard operators
     # only): a failure leaves the output as it was
     with replaced(args.output) as tmp:
         try:
-            onnx_runtime.export_detector(ExportableDetector(model), image, tmp, args.opset,
-                                         args.exporter)
+            onnx_runtime.export_detector(ExportableDetector(model), image, tmp, args.exporter,
+                                         args.opset)
         except (UnsupportedExport, OnnxExportError) as error:  # a setting it cannot reproduce
             raise SystemExit(f'{args.config}: {error}') from error
         onnx.checker.check_model(tmp, full_check=True)

@@ -72,7 +72,7 @@ def main(argv=None):
     if args.checkpoint:
         model = onnx_runtime.load_pytorch_model(cfg, args.checkpoint)
     ties = onnx_runtime.nms_ties_by_index if args.nms_ties_by_index else contextlib.nullcontext
-    worst = [0.0, 0.0, 0, 0, 0]  # max box and score differences; matched, unmatched counts
+    found = [(0.0, 0.0, 0, 0, 0)]  # per image: match_detections' differences and counts
     for data_batch in dataloader:
         sample = data_batch['data_samples'][0]
         sample.pred_instances = onnx_runtime.run_onnx(session, data_batch)
@@ -81,17 +81,16 @@ def main(argv=None):
             with ties():
                 reference = model.test_step(data_batch)[0]
             evaluators['pytorch'].process(data_samples=[reference], data_batch=data_batch)
-            found = match_detections(reference.pred_instances, sample.pred_instances)
-            worst = ([max(worst[0], found[0]), max(worst[1], found[1])]
-                     + [total + n for total, n in zip(worst[2:], found[2:])])
+            found.append(match_detections(reference.pred_instances, sample.pred_instances))
     for name, evaluator in evaluators.items():
         metrics = evaluator.evaluate(len(dataloader.dataset)).items()
         print(f'{name}: ' + '  '.join(f'{key}: {value:.4f}' if isinstance(value, float)
                                       else f'{key}: {value}' for key, value in metrics))
     if args.checkpoint:
-        print(f'detections: {worst[2]} matched, {worst[3]} PyTorch ones unmatched, {worst[4]} '
-              f'ONNX ones unmatched; over matched pairs: max box difference {worst[0]:.2e} px, '
-              f'max score difference {worst[1]:.2e}'
+        box_diff, score_diff, matched, only_pytorch, only_onnx = zip(*found)
+        print(f'detections: {sum(matched)} matched, {sum(only_pytorch)} PyTorch ones unmatched, '
+              f'{sum(only_onnx)} ONNX ones unmatched; over matched pairs: max box difference '
+              f'{max(box_diff):.2e} px, max score difference {max(score_diff):.2e}'
               + (' (PyTorch NMS: equal scores by index)' if args.nms_ties_by_index else ''))
 
 
