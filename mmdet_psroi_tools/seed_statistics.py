@@ -1,7 +1,5 @@
-"""Statistics over training seeds: mean and standard deviation, and the difference of two
-models with a paired t interval (two models trained with one seed share its data order,
-augmentations and initialisation, so their per-seed differences are less noisy). One seed
-gives no standard deviation and no interval (``None``). docs/neon_demo.md."""
+"""Statistics over training seeds: mean and standard deviation, and the paired difference of two
+models (docs/neon_demo.md). One seed gives no standard deviation and no interval (``None``)."""
 import math
 import statistics
 

@@ -1,10 +1,7 @@
 """Train one config in float32 and with --amp, and compare the val AP and the training time.
 
-docs/mixed_precision.md. ``tools/train.py --amp`` trains in bfloat16 on the CPU, in float16 with
-loss scaling on a GPU. Same seed; the schedule shortened to ``--iters`` (learning-rate steps
+docs/mixed_precision.md. Same seed; the schedule shortened to ``--iters`` (learning-rate steps
 scaled, warm-up kept). Prints a table and writes ``results.json`` under ``--work-dir``.
-
-    python tools/benchmark_amp.py [CONFIG] [--iters 300] [--work-dir DIR] [--parallel]
 """
 import argparse
 import os

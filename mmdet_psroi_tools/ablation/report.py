@@ -30,6 +30,9 @@ def summarize(runs, models, baseline):
     inference time over all its seeds' images, and the paired difference to ``baseline``."""
     by_model = {name: sorted((r for r in runs if r['model'] == name), key=lambda r: r['seed'])
                 for name in models}
+    timed = {name: statistics.median(t for r in model_runs for t in r['inference_ms'])
+             for name, model_runs in by_model.items()
+             if model_runs and all('inference_ms' in r for r in model_runs)}
     summaries = []
     for name, model_runs in by_model.items():
         if not model_runs:
@@ -39,19 +42,16 @@ def summarize(runs, models, baseline):
                        reused_seeds=[r['seed'] for r in model_runs if r.get('reused')],
                        train_seconds=mean_std([r['train_seconds'] for r in model_runs]),
                        **over_seeds(model_runs, METRICS))
-        if all('inference_ms' in r for r in model_runs):
+        if name in timed:
             summary.update(
-                inference_ms_median=statistics.median(
-                    t for r in model_runs for t in r['inference_ms']),
+                inference_ms_median=timed[name],
                 inference_ms_median_per_seed=[r['inference_ms_median'] for r in model_runs])
         if name != baseline and (difference := paired_over_seeds(model_runs, by_model[baseline],
                                                                  METRICS)):
             summary['difference_to_baseline'] = difference
+        if name in timed and baseline in timed:
+            summary['inference_vs_baseline'] = timed[name] / timed[baseline]
         summaries.append(summary)
-    timed = {s['model']: s['inference_ms_median'] for s in summaries if 'inference_ms_median' in s}
-    for summary in summaries:
-        if baseline in timed and summary['model'] in timed:
-            summary['inference_vs_baseline'] = timed[summary['model']] / timed[baseline]
     return summaries
 
 

@@ -1,11 +1,6 @@
-"""Where a model's AP is lost, over the seeds of a `tools/ablation.py` run (docs/neon_demo.md).
-
-Every finished run of each MODEL_DIR evaluated again with pycocotools at ``--iou-thrs`` (AP and
-recall, up to 1000 detections per image), and the recall at IoU 0.5 of its RPN's proposals. Per
-model: mean and std over seeds and the difference to ``--baseline`` (default: the last) paired
-by seed, printed and written to ``--out``.
-
-    python tools/analysis_tools/error_breakdown.py WORK_DIR/MODEL_A WORK_DIR/MODEL_B ...
+"""Where a model's AP is lost, over the seeds of a `tools/ablation.py` run (docs/neon_demo.md):
+AP and recall at several IoUs and the RPN's proposal recall, per model over seeds and paired
+by seed with the baseline's.
 """
 import argparse
 import contextlib
