@@ -69,29 +69,27 @@ def difference_with_interval(difference):
 
 def markdown(summaries, runs, baseline, environment):
     """results.md: means ± std, differences with their intervals, every seed's values."""
-    lines = table(['model', 'seeds', 'mAP', 'AP50', 'AP75', 'inference ms/image (median)',
-                   'vs. baseline', 'train s (mean)'], [
-        [s['model'] + (' (baseline)' if s['model'] == baseline else ''), len(s['seeds'])]
-        + [mean_pm_std(s[key]) for key in METRICS]
-        + [f"{s['inference_ms_median']:.1f}" if 'inference_ms_median' in s else 'not timed yet',
-           f"{s['inference_vs_baseline']:.2f}x" if 'inference_vs_baseline' in s else '',
-           f"{s['train_seconds']['mean']:.0f}"] for s in summaries])
+    def timed(stats, missing=''):
+        return f"{stats['inference_ms_median']:.1f}" if 'inference_ms_median' in stats else missing
+
+    labels, ms = list(LABELS.values()), 'inference ms/image (median)'
+    lines = table(['model', 'seeds', *labels, ms, 'vs. baseline', 'train s (mean)'], [
+        [s['model'] + (' (baseline)' if s['model'] == baseline else ''), len(s['seeds']),
+         *(mean_pm_std(s[key]) for key in METRICS), timed(s, 'not timed yet'),
+         f"{s['inference_vs_baseline']:.2f}x" if 'inference_vs_baseline' in s else '',
+         f"{s['train_seconds']['mean']:.0f}"] for s in summaries])
     compared = [s for s in summaries if 'difference_to_baseline' in s]
     if compared:
         lines += ['', f'Difference to the baseline ({baseline}), mean over seeds with its '
-                  '95 % confidence interval:', ''] + table(
-            ['model', 'seeds paired', 'mAP', 'AP50', 'AP75'],
-            [[s['model'], len(s['difference_to_baseline'][METRICS[0]]['seeds'])]
-             + [difference_with_interval(s['difference_to_baseline'][key]) for key in METRICS]
-             for s in compared])
+                  '95 % confidence interval:', ''] + table(['model', 'seeds paired', *labels], [
+            [s['model'], len(s['difference_to_baseline'][METRICS[0]]['seeds']),
+             *(difference_with_interval(s['difference_to_baseline'][key]) for key in METRICS)]
+            for s in compared])
     order = {s['model']: index for index, s in enumerate(summaries)}
-    lines += ['', 'Every seed:', ''] + table(
-        ['model', 'seed', 'mAP', 'AP50', 'AP75', 'inference ms/image (median)', 'train s',
-         'reused'],
-        [[r['model'], r['seed']] + [f'{r[key]:.3f}' for key in METRICS]
-         + [f"{r['inference_ms_median']:.1f}" if 'inference_ms_median' in r else '',
-            f"{r['train_seconds']:.0f}", 'yes' if r.get('reused') else 'no']
-         for r in sorted(runs, key=lambda r: (order[r['model']], r['seed']))])
+    lines += ['', 'Every seed:', ''] + table(['model', 'seed', *labels, ms, 'train s', 'reused'], [
+        [r['model'], r['seed'], *(f'{r[key]:.3f}' for key in METRICS), timed(r),
+         f"{r['train_seconds']:.0f}", 'yes' if r.get('reused') else 'no']
+        for r in sorted(runs, key=lambda r: (order[r['model']], r['seed']))])
     lines += ['', f"AP on the val split with mmdet CocoMetric; ± is the standard deviation "
               f"over seeds (n-1). Interval: {CI_METHOD}. Inference timed in one process, "
               f"{environment['threads']} threads, interleaved rounds over every trained model. "

@@ -49,7 +49,8 @@ def plot(data, out_dir):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('data', nargs='?', default=DEFAULT_DATA, help='the recorded values (default: docs/data/neon_trees_seeds.json)')
+    parser.add_argument('data', nargs='?', default=DEFAULT_DATA,
+                        help='the recorded values (default: docs/data/neon_trees_seeds.json)')
     parser.add_argument('--out-dir', help='where the PNGs go (default: docs/)')
     args = parser.parse_args(argv)
     out_dir = args.out_dir or osp.dirname(osp.dirname(osp.abspath(args.data)))
