@@ -7,7 +7,7 @@ import platform
 import statistics
 
 from ..outputs import figure, means_over_seeds, replaced, table, write_json
-from ..seed_statistics import CI_METHOD, mean_std, over_seeds, paired_over_seeds
+from ..seed_statistics import CI_METHOD, mean_std, over_seeds
 
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75')
 LABELS = dict(bbox_mAP='mAP', bbox_mAP_50='AP50', bbox_mAP_75='AP75')
@@ -41,14 +41,12 @@ def summarize(runs, models, baseline):
                        seeds=[r['seed'] for r in model_runs],
                        reused_seeds=[r['seed'] for r in model_runs if r.get('reused')],
                        train_seconds=mean_std([r['train_seconds'] for r in model_runs]),
-                       **over_seeds(model_runs, METRICS))
+                       **over_seeds(model_runs, METRICS,
+                                    None if name == baseline else by_model[baseline]))
         if name in timed:
             summary.update(
                 inference_ms_median=timed[name],
                 inference_ms_median_per_seed=[r['inference_ms_median'] for r in model_runs])
-        if name != baseline and (difference := paired_over_seeds(model_runs, by_model[baseline],
-                                                                 METRICS)):
-            summary['difference_to_baseline'] = difference
         if name in timed and baseline in timed:
             summary['inference_vs_baseline'] = timed[name] / timed[baseline]
         summaries.append(summary)

@@ -13,7 +13,7 @@ import torch
 from mmdet_psroi_tools.ablation import report
 from mmdet_psroi_tools.ablation.run_cache import finished_runs, load_run
 from mmdet_psroi_tools.outputs import table, write_json
-from mmdet_psroi_tools.seed_statistics import CI_METHOD, over_seeds, paired_over_seeds
+from mmdet_psroi_tools.seed_statistics import CI_METHOD, over_seeds
 
 MAX_DETS = 1000
 PROPOSAL_IOU = 0.5
@@ -123,11 +123,8 @@ def summarize(results, baseline):
     summaries = {}
     for model, runs in results.items():
         keys = [k for k in runs[0] if '@' in k and runs[0][k] is not None]
-        summaries[model] = dict(seeds=[r['seed'] for r in runs], **over_seeds(runs, keys))
-        shared = [k for k in keys if results[baseline][0][k] is not None]
-        if model != baseline and (difference := paired_over_seeds(runs, results[baseline],
-                                                                  shared)):
-            summaries[model]['difference_to_baseline'] = difference
+        summaries[model] = dict(seeds=[r['seed'] for r in runs], **over_seeds(
+            runs, keys, None if model == baseline else results[baseline]))
     return summaries
 
 
