@@ -27,10 +27,10 @@ def finished(process, run_dir, amp, start):
     records = logged_scalars(run_dir)
     if not records:
         raise RuntimeError(f'no training log (scalars.json) under {run_dir}')
-    metrics = {key: r[key] for r in records for key in METRICS if key in r}
-    return dict(amp=amp, train_and_val_seconds=round(seconds, 1),
-                final_loss=next((r['loss'] for r in reversed(records) if 'loss' in r), None),
-                **{key.split('/')[-1]: metrics.get(key) for key in METRICS})
+    last = {key: next((r[key] for r in reversed(records) if key in r), None)
+            for key in ('loss', *METRICS)}
+    return dict(amp=amp, train_and_val_seconds=round(seconds, 1), final_loss=last['loss'],
+                **{key.split('/')[-1]: last[key] for key in METRICS})
 
 
 def train_both(config, work_dir, parallel):
