@@ -1,7 +1,5 @@
-"""Statistics over training seeds: mean and standard deviation, and the difference of two
-models with a paired t interval (two models trained with one seed share its data order,
-augmentations and initialisation, so their per-seed differences are less noisy). One seed
-gives no standard deviation and no interval (``None``). docs/neon_demo.md."""
+"""Statistics over training seeds: mean and standard deviation, and the paired difference of two
+models (docs/neon_demo.md). One seed gives no standard deviation and no interval (``None``)."""
 import math
 import statistics
 
@@ -45,10 +43,16 @@ def paired_difference(values, baseline, confidence=0.95):
     return dict(differences=differences, **summary, confidence=confidence, low=low, high=high)
 
 
-def over_seeds(runs, keys):
-    """Per key: the runs' ``values`` (in ``runs`` order) and their :func:`mean_std`."""
-    return {key: dict(values=[r[key] for r in runs], **mean_std([r[key] for r in runs]))
-            for key in keys}
+def over_seeds(runs, keys, baseline_runs=None):
+    """Per key: the runs' ``values`` (in ``runs`` order) and their :func:`mean_std`; given
+    ``baseline_runs`` that share seeds with ``runs``, also ``difference_to_baseline``:
+    :func:`paired_over_seeds` of the keys whose baseline value is not ``None``."""
+    summary = {key: dict(values=[r[key] for r in runs], **mean_std([r[key] for r in runs]))
+               for key in keys}
+    if baseline_runs and (difference := paired_over_seeds(
+            runs, baseline_runs, [k for k in keys if baseline_runs[0][k] is not None])):
+        summary['difference_to_baseline'] = difference
+    return summary
 
 
 def paired_over_seeds(runs, baseline_runs, keys):

@@ -1,14 +1,9 @@
 """Train and compare detectors that differ only in their RoI head, over seeds.
 
-docs/neon_demo.md. Writes under ``--work-dir``: ``<model>/seed_<k>-<hash>/`` (one run, reused
-when finished), results.json (the previous one kept as results.previous.json), results.md,
-ap.png, latency.png, loss_curves.png, predictions_<model>.png.
-
-    python tools/ablation.py [CONFIG ...] [--seeds 3] [--baseline MODEL]
-    python tools/ablation.py --max-iters 2 --data-root DIR   # a smoke run
+docs/neon_demo.md (the outputs under ``--work-dir``). A smoke run:
+``python tools/ablation.py --max-iters 2 --data-root DIR``.
 """
 import argparse
-import os
 import os.path as osp
 import shutil
 import statistics
@@ -77,17 +72,17 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     out_dir = args.work_dir
-    os.makedirs(out_dir, exist_ok=True)
-    if osp.isfile(osp.join(out_dir, 'results.json')):
-        shutil.copy(osp.join(out_dir, 'results.json'), osp.join(out_dir, 'results.previous.json'))
+    results = osp.join(out_dir, 'results.json')
+    if osp.isfile(results):
+        shutil.copy(results, osp.join(out_dir, 'results.previous.json'))
     runs = collect_runs(args)
 
     say('loading the trained models for timing')
     trained = [load_run(record['work_dir'])[:2] for record in runs]
-    for record, (model, dataloader) in zip(runs, trained):
+    for record, (model, dataloader), times in zip(runs, trained,
+                                                  time_interleaved(trained, args.timing_rounds)):
         if record['seed'] == 0:
             draw_predictions(model, dataloader, record['model'], out_dir, args.show_images)
-    for record, times in zip(runs, time_interleaved(trained, args.timing_rounds)):
         record.update(inference_ms=[round(t, 3) for t in times],
                       inference_ms_median=statistics.median(times),
                       timing_threads=torch.get_num_threads())

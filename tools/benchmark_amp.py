@@ -1,10 +1,7 @@
 """Train one config in float32 and with --amp, and compare the val AP and the training time.
 
-docs/mixed_precision.md. ``tools/train.py --amp`` trains in bfloat16 on the CPU, in float16 with
-loss scaling on a GPU. Same seed; the schedule shortened to ``--iters`` (learning-rate steps
+docs/mixed_precision.md. Same seed; the schedule shortened to ``--iters`` (learning-rate steps
 scaled, warm-up kept). Prints a table and writes ``results.json`` under ``--work-dir``.
-
-    python tools/benchmark_amp.py [CONFIG] [--iters 300] [--work-dir DIR] [--parallel]
 """
 import argparse
 import os
@@ -30,10 +27,10 @@ def finished(process, run_dir, amp, start):
     records = logged_scalars(run_dir)
     if not records:
         raise RuntimeError(f'no training log (scalars.json) under {run_dir}')
-    metrics = {key: r[key] for r in records for key in METRICS if key in r}
-    return dict(amp=amp, train_and_val_seconds=round(seconds, 1),
-                final_loss=next((r['loss'] for r in reversed(records) if 'loss' in r), None),
-                **{key.split('/')[-1]: metrics.get(key) for key in METRICS})
+    last = {key: next((r[key] for r in reversed(records) if key in r), None)
+            for key in ('loss', *METRICS)}
+    return dict(amp=amp, train_and_val_seconds=round(seconds, 1), final_loss=last['loss'],
+                **{key.split('/')[-1]: last[key] for key in METRICS})
 
 
 def train_both(config, work_dir, parallel):

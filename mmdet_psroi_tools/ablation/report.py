@@ -7,7 +7,7 @@ import platform
 import statistics
 
 from ..outputs import figure, means_over_seeds, replaced, table, write_json
-from ..seed_statistics import CI_METHOD, mean_std, over_seeds, paired_over_seeds
+from ..seed_statistics import CI_METHOD, mean_std, over_seeds
 
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_75')
 LABELS = dict(bbox_mAP='mAP', bbox_mAP_50='AP50', bbox_mAP_75='AP75')
@@ -30,6 +30,9 @@ def summarize(runs, models, baseline):
     inference time over all its seeds' images, and the paired difference to ``baseline``."""
     by_model = {name: sorted((r for r in runs if r['model'] == name), key=lambda r: r['seed'])
                 for name in models}
+    timed = {name: statistics.median(t for r in model_runs for t in r['inference_ms'])
+             for name, model_runs in by_model.items()
+             if model_runs and all('inference_ms' in r for r in model_runs)}
     summaries = []
     for name, model_runs in by_model.items():
         if not model_runs:
@@ -38,20 +41,15 @@ def summarize(runs, models, baseline):
                        seeds=[r['seed'] for r in model_runs],
                        reused_seeds=[r['seed'] for r in model_runs if r.get('reused')],
                        train_seconds=mean_std([r['train_seconds'] for r in model_runs]),
-                       **over_seeds(model_runs, METRICS))
-        if all('inference_ms' in r for r in model_runs):
+                       **over_seeds(model_runs, METRICS,
+                                    None if name == baseline else by_model[baseline]))
+        if name in timed:
             summary.update(
-                inference_ms_median=statistics.median(
-                    t for r in model_runs for t in r['inference_ms']),
+                inference_ms_median=timed[name],
                 inference_ms_median_per_seed=[r['inference_ms_median'] for r in model_runs])
-        if name != baseline and (difference := paired_over_seeds(model_runs, by_model[baseline],
-                                                                 METRICS)):
-            summary['difference_to_baseline'] = difference
+        if name in timed and baseline in timed:
+            summary['inference_vs_baseline'] = timed[name] / timed[baseline]
         summaries.append(summary)
-    timed = {s['model']: s['inference_ms_median'] for s in summaries if 'inference_ms_median' in s}
-    for summary in summaries:
-        if baseline in timed and summary['model'] in timed:
-            summary['inference_vs_baseline'] = timed[summary['model']] / timed[baseline]
     return summaries
 
 
@@ -69,29 +67,27 @@ def difference_with_interval(difference):
 
 def markdown(summaries, runs, baseline, environment):
     """results.md: means ± std, differences with their intervals, every seed's values."""
-    lines = table(['model', 'seeds', 'mAP', 'AP50', 'AP75', 'inference ms/image (median)',
-                   'vs. baseline', 'train s (mean)'], [
-        [s['model'] + (' (baseline)' if s['model'] == baseline else ''), len(s['seeds'])]
-        + [mean_pm_std(s[key]) for key in METRICS]
-        + [f"{s['inference_ms_median']:.1f}" if 'inference_ms_median' in s else 'not timed yet',
-           f"{s['inference_vs_baseline']:.2f}x" if 'inference_vs_baseline' in s else '',
-           f"{s['train_seconds']['mean']:.0f}"] for s in summaries])
+    def timed(stats, missing=''):
+        return f"{stats['inference_ms_median']:.1f}" if 'inference_ms_median' in stats else missing
+
+    labels, ms = list(LABELS.values()), 'inference ms/image (median)'
+    lines = table(['model', 'seeds', *labels, ms, 'vs. baseline', 'train s (mean)'], [
+        [s['model'] + (' (baseline)' if s['model'] == baseline else ''), len(s['seeds']),
+         *(mean_pm_std(s[key]) for key in METRICS), timed(s, 'not timed yet'),
+         f"{s['inference_vs_baseline']:.2f}x" if 'inference_vs_baseline' in s else '',
+         f"{s['train_seconds']['mean']:.0f}"] for s in summaries])
     compared = [s for s in summaries if 'difference_to_baseline' in s]
     if compared:
         lines += ['', f'Difference to the baseline ({baseline}), mean over seeds with its '
-                  '95 % confidence interval:', ''] + table(
-            ['model', 'seeds paired', 'mAP', 'AP50', 'AP75'],
-            [[s['model'], len(s['difference_to_baseline'][METRICS[0]]['seeds'])]
-             + [difference_with_interval(s['difference_to_baseline'][key]) for key in METRICS]
-             for s in compared])
+                  '95 % confidence interval:', ''] + table(['model', 'seeds paired', *labels], [
+            [s['model'], len(s['difference_to_baseline'][METRICS[0]]['seeds']),
+             *(difference_with_interval(s['difference_to_baseline'][key]) for key in METRICS)]
+            for s in compared])
     order = {s['model']: index for index, s in enumerate(summaries)}
-    lines += ['', 'Every seed:', ''] + table(
-        ['model', 'seed', 'mAP', 'AP50', 'AP75', 'inference ms/image (median)', 'train s',
-         'reused'],
-        [[r['model'], r['seed']] + [f'{r[key]:.3f}' for key in METRICS]
-         + [f"{r['inference_ms_median']:.1f}" if 'inference_ms_median' in r else '',
-            f"{r['train_seconds']:.0f}", 'yes' if r.get('reused') else 'no']
-         for r in sorted(runs, key=lambda r: (order[r['model']], r['seed']))])
+    lines += ['', 'Every seed:', ''] + table(['model', 'seed', *labels, ms, 'train s', 'reused'], [
+        [r['model'], r['seed'], *(f'{r[key]:.3f}' for key in METRICS), timed(r),
+         f"{r['train_seconds']:.0f}", 'yes' if r.get('reused') else 'no']
+        for r in sorted(runs, key=lambda r: (order[r['model']], r['seed']))])
     lines += ['', f"AP on the val split with mmdet CocoMetric; ± is the standard deviation "
               f"over seeds (n-1). Interval: {CI_METHOD}. Inference timed in one process, "
               f"{environment['threads']} threads, interleaved rounds over every trained model. "

@@ -1,6 +1,5 @@
-"""The ablation's runs: a run's config, its training and evaluation with mmengine's runner,
-the seed loop that trains only what the run cache (:mod:`.run_cache`) does not hold, and the
-inference time of the trained models."""
+"""The ablation's runs: their configs, the seed loop that trains what the run cache
+(:mod:`.run_cache`) does not hold, and the inference time of the trained models."""
 import datetime
 import functools
 import glob

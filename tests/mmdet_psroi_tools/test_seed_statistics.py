@@ -101,3 +101,15 @@ def test_runs_are_summarised_per_key_and_paired_by_seed_not_by_position():
     assert difference['ap']['differences'] == pytest.approx([0.04, 0.02])
     assert difference['mAP']['differences'] == pytest.approx([0.2, 0.1])
     assert paired_over_seeds(runs, [dict(seed=5, ap=0.3)], ['ap']) == {}
+
+
+def test_a_summary_with_a_baseline_holds_the_paired_difference_of_the_keys_it_has():
+    runs = [dict(seed=0, ap=0.40, recall=0.7), dict(seed=1, ap=0.42, recall=0.8)]
+    baseline = [dict(seed=1, ap=0.40, recall=None)]  # e.g. no proposal recall: no RPN
+    summary = over_seeds(runs, ['ap', 'recall'], baseline)
+    assert summary['recall']['mean'] == pytest.approx(0.75)
+    assert list(summary['difference_to_baseline']) == ['ap']
+    assert summary['difference_to_baseline']['ap']['seeds'] == [1]
+    assert summary['difference_to_baseline']['ap']['mean'] == pytest.approx(0.02)
+    assert 'difference_to_baseline' not in over_seeds(runs, ['ap'], [dict(seed=5, ap=0.3)])
+    assert 'difference_to_baseline' not in over_seeds(runs, ['ap'], [])

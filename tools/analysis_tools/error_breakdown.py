@@ -1,11 +1,6 @@
-"""Where a model's AP is lost, over the seeds of a `tools/ablation.py` run (docs/neon_demo.md).
-
-Every finished run of each MODEL_DIR evaluated again with pycocotools at ``--iou-thrs`` (AP and
-recall, up to 1000 detections per image), and the recall at IoU 0.5 of its RPN's proposals. Per
-model: mean and std over seeds and the difference to ``--baseline`` (default: the last) paired
-by seed, printed and written to ``--out``.
-
-    python tools/analysis_tools/error_breakdown.py WORK_DIR/MODEL_A WORK_DIR/MODEL_B ...
+"""Where a model's AP is lost, over the seeds of a `tools/ablation.py` run (docs/neon_demo.md):
+AP and recall at several IoUs and the RPN's proposal recall, per model over seeds and paired
+by seed with the baseline's.
 """
 import argparse
 import contextlib
@@ -18,7 +13,7 @@ import torch
 from mmdet_psroi_tools.ablation import report
 from mmdet_psroi_tools.ablation.run_cache import finished_runs, load_run
 from mmdet_psroi_tools.outputs import table, write_json
-from mmdet_psroi_tools.seed_statistics import CI_METHOD, over_seeds, paired_over_seeds
+from mmdet_psroi_tools.seed_statistics import CI_METHOD, over_seeds
 
 MAX_DETS = 1000
 PROPOSAL_IOU = 0.5
@@ -128,11 +123,8 @@ def summarize(results, baseline):
     summaries = {}
     for model, runs in results.items():
         keys = [k for k in runs[0] if '@' in k and runs[0][k] is not None]
-        summaries[model] = dict(seeds=[r['seed'] for r in runs], **over_seeds(runs, keys))
-        shared = [k for k in keys if results[baseline][0][k] is not None]
-        if model != baseline and (difference := paired_over_seeds(runs, results[baseline],
-                                                                  shared)):
-            summaries[model]['difference_to_baseline'] = difference
+        summaries[model] = dict(seeds=[r['seed'] for r in runs], **over_seeds(
+            runs, keys, None if model == baseline else results[baseline]))
     return summaries
 
 

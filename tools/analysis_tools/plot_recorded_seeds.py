@@ -1,9 +1,7 @@
-"""Draw the NEON demo's plots from the per-seed values recorded in the docs (docs/neon_demo.md):
-``neon_trees_ap50_seeds.png`` (mean, std, one point per seed) and ``neon_trees_latency.png``
-(median ms per val tile, coloured by the run that timed it), from DATA_JSON (default
-``docs/data/neon_trees_seeds.json``) into ``--out-dir`` (default ``docs/``). It trains nothing.
+"""Draw the NEON demo's plots (docs/neon_demo.md) from the per-seed values recorded in the docs.
 
-    python tools/analysis_tools/plot_recorded_seeds.py [DATA_JSON] [--out-dir DIR]
+AP50 over seeds and the median ms per val tile (coloured by the run that timed it); it trains
+nothing.
 """
 import argparse
 import json
@@ -51,7 +49,8 @@ def plot(data, out_dir):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
-    parser.add_argument('data', nargs='?', default=DEFAULT_DATA, help='the recorded values')
+    parser.add_argument('data', nargs='?', default=DEFAULT_DATA,
+                        help='the recorded values (default: docs/data/neon_trees_seeds.json)')
     parser.add_argument('--out-dir', help='where the PNGs go (default: docs/)')
     args = parser.parse_args(argv)
     out_dir = args.out_dir or osp.dirname(osp.dirname(osp.abspath(args.data)))
