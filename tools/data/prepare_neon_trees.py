@@ -1,7 +1,6 @@
 """Prepare the NEON tree-crown demo data: tiles and COCO jsons of two deepforest scenes.
 
-docs/neon_demo.md: the data, what the tool writes and when it rebuilds a split.
-"""
+docs/neon_demo.md: the data, what the tool writes and when it rebuilds a split."""
 import argparse
 import json
 import os
@@ -32,10 +31,7 @@ def fetch_scenes(raw_dir, scenes=SCENES):
 def tile_origins(length, tile):
     """Start offsets of tiles of size ``tile`` covering ``[0, length)``; the last one is flush
     with the end. A side shorter than the tile gives one origin, 0."""
-    origins = list(range(0, max(length - tile, 0) + 1, tile))
-    if origins[-1] + tile < length:
-        origins.append(length - tile)
-    return origins
+    return [*range(0, length - tile, tile), max(length - tile, 0)]
 
 
 def clip_box(box, x0, y0, width, height, min_visible):
