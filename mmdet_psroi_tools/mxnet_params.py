@@ -26,9 +26,8 @@ class _Reader:
             raise MXNetParamsError(
                 f'{self.path}: truncated MXNet .params file: {what} needs {count} bytes at '
                 f'offset {self.offset} but the file has {len(self.data)} bytes')
-        chunk = self.data[self.offset:end]
         self.offset = end
-        return chunk
+        return self.data[end - count:end]
 
     def unpack(self, fmt, what):
         """One value for a one-letter ``fmt``, else a tuple."""

@@ -15,14 +15,13 @@ from mmdet_psroi_tools.outputs import replaced
 
 def preprocess(model, image):
     from mmdet.utils import get_test_pipeline_cfg
-    from mmengine.dataset import Compose
+    from mmengine.dataset import Compose, pseudo_collate
 
     pipeline_cfg = get_test_pipeline_cfg(model.cfg.copy())
     pipeline_cfg[0].type = 'mmdet.LoadImageFromNDArray'
     pipeline_cfg = [step for step in pipeline_cfg if step['type'] != 'LoadAnnotations']
     data = Compose(pipeline_cfg)(dict(img=image, img_id=0))
-    return model.data_preprocessor(dict(inputs=[data['inputs']],
-                                        data_samples=[data['data_samples']]), False)
+    return model.data_preprocessor(pseudo_collate([data]), False)
 
 
 def score_maps_and_roi(model, batch, class_index, roi=None):

@@ -114,8 +114,7 @@ def prepare(raw_dir, out_dir, tile=400, min_visible=0.5, scenes=SCENES):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', default='data/neon_trees', help='output directory')
-    parser.add_argument('--raw', help='directory holding the scenes (default: OUT/raw, fetched '
-                                      'if missing)')
+    parser.add_argument('--raw', help='folder of the scenes (default: OUT/raw, fetched if missing)')
     parser.add_argument('--tile', type=at_least(1), default=400, help='tile side in pixels')
     parser.add_argument('--min-visible', type=float, default=0.5,
                         help='keep a clipped box when at least this fraction of it is inside')
