@@ -1,6 +1,5 @@
-"""What tools/train.py and tools/test.py share: mmdet's common arguments, the config loaded as
-mmdet's tools load it, and the runner, CPU-only distributed runs (``--launcher pytorch``, gloo)
-included."""
+"""What tools/train.py and tools/test.py share: mmdet's common arguments and config loading, and
+the runner, CPU-only distributed runs (``--launcher pytorch``, gloo) included."""
 import os
 import os.path as osp
 from contextlib import contextmanager
