@@ -7,8 +7,7 @@ import numpy as np
 
 LIST_MAGIC = 0x112
 ARRAY_MAGIC_V1, ARRAY_MAGIC_V2, ARRAY_MAGIC_V3 = 0xF993FAC8, 0xF993FAC9, 0xF993FACA
-DTYPES = {0: np.float32, 1: np.float64, 2: np.float16, 3: np.uint8, 4: np.int32, 5: np.int8,
-          6: np.int64}
+DTYPES = {0: '<f4', 1: '<f8', 2: '<f2', 3: 'u1', 4: '<i4', 5: 'i1', 6: '<i8'}  # little-endian
 
 
 class MXNetParamsError(ValueError):
@@ -27,9 +26,8 @@ class _Reader:
             raise MXNetParamsError(
                 f'{self.path}: truncated MXNet .params file: {what} needs {count} bytes at '
                 f'offset {self.offset} but the file has {len(self.data)} bytes')
-        chunk = self.data[self.offset:end]
         self.offset = end
-        return chunk
+        return self.data[end - count:end]
 
     def unpack(self, fmt, what):
         """One value for a one-letter ``fmt``, else a tuple."""
@@ -61,9 +59,8 @@ class _Reader:
         _, _, flag = self.unpack('iii', what + ' context and dtype')
         if flag not in DTYPES:
             raise MXNetParamsError(f'{self.path}: {what} has the unknown dtype flag {flag}')
-        dtype = np.dtype(DTYPES[flag]).newbyteorder('<')
-        size = int(np.prod(shape)) * dtype.itemsize
-        return np.frombuffer(self.read(size, what + ' data'), dtype).reshape(shape).copy()
+        size = int(np.prod(shape)) * np.dtype(DTYPES[flag]).itemsize
+        return np.frombuffer(self.read(size, what + ' data'), DTYPES[flag]).reshape(shape).copy()
 
 
 def load_params(path):

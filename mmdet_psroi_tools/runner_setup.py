@@ -1,6 +1,5 @@
-"""What tools/train.py and tools/test.py share: mmdet's common arguments, the config loaded as
-mmdet's tools load it, and the runner, CPU-only distributed runs (``--launcher pytorch``, gloo)
-included."""
+"""What tools/train.py and tools/test.py share: mmdet's common arguments and config loading, and
+the runner, CPU-only distributed runs (``--launcher pytorch``, gloo) included."""
 import os
 import os.path as osp
 from contextlib import contextmanager
@@ -12,14 +11,12 @@ from .arguments import existing_file
 
 
 def add_common_arguments(parser):
-    """``config``, ``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local_rank``."""
     from mmengine.config import DictAction
 
     parser.add_argument('config', type=existing_file, help='config file path')
     parser.add_argument('--work-dir', help='the dir to save logs, models and metrics')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override some settings in the used config, the key-value pair '
-                             'in xxx=yyy format will be merged into config file.')
+                        help='override settings of the config: key=value pairs')
     parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
@@ -59,9 +56,8 @@ def prepare_cpu_distributed(cfg):
 @contextmanager
 def process_group_closed_at_exit():
     """Runs the block, then destroys the default process group (left to it, gloo's threads can
-    abort a process that succeeded), whether the block raised or not; after a block that
-    succeeded, only once every rank has got there (a barrier; a rank that raised does not wait
-    for the others, which could hang)."""
+    abort a process that succeeded): after a barrier if the block succeeded; at once if it
+    raised (the other ranks may never get to a barrier)."""
     try:
         yield
         if dist.is_available() and dist.is_initialized():

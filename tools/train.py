@@ -1,11 +1,11 @@
 """Train a detector with MMDetection's runner; same arguments as mmdet's tools/train.py."""
 import argparse
-import os.path as osp
 
 import torch
 from mmengine.logging import print_log
 
 import mmdet_psroi.plugin  # noqa: F401  (registers R-FCN and BF16OptimWrapper for --amp)
+from mmdet_psroi_tools.arguments import existing_file
 from mmdet_psroi_tools.runner_setup import add_common_arguments, built_runner, load_config
 
 
@@ -15,15 +15,15 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true', help='mixed precision: float16 with '
                         'dynamic loss scaling on a GPU, bfloat16 on the CPU')
     parser.add_argument('--auto-scale-lr', action='store_true')
-    parser.add_argument('--resume', nargs='?', const='auto', help='resume from this '
-                        'checkpoint; without one (or "auto"), from the latest in the work dir')
+    parser.add_argument('--resume', nargs='?', const='auto',
+                        type=lambda text: text if text == 'auto' else existing_file(text),
+                        help='resume from this checkpoint (without one: the latest in work_dir)')
     return parser.parse_args(argv)
 
 
 def enable_amp(cfg):
-    """mmdet's ``--amp`` where CUDA is available: float16 autocast with dynamic loss scaling
-    (mmengine's ``AmpOptimWrapper``). Without CUDA, where that wrapper refuses to run:
-    bfloat16 autocast on the CPU, which needs no loss scaling (``BF16OptimWrapper``)."""
+    """mmdet's ``--amp`` (float16, ``AmpOptimWrapper``) with CUDA, else bfloat16 autocast on the
+    CPU (``BF16OptimWrapper``): docs/mixed_precision.md."""
     wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
     if wrapper in ('AmpOptimWrapper', 'BF16OptimWrapper'):
         print_log(f'--amp: mixed precision is already enabled ({wrapper}) in the config',
@@ -48,8 +48,6 @@ def build_config(args):
                                'in your configuration file.')
         cfg.auto_scale_lr.enable = True
     if args.resume is not None:
-        if args.resume != 'auto' and not osp.isfile(args.resume):
-            raise SystemExit(f'--resume: checkpoint not found: {args.resume}')
         cfg.resume = True
         cfg.load_from = None if args.resume == 'auto' else args.resume
     return cfg

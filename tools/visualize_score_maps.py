@@ -1,9 +1,7 @@
 """Draw R-FCN's position-sensitive score maps for one class and the pooled bins of one RoI.
 
 As in the paper's figures 3 and 4: the class's k*k maps (of the level the extractor pools the
-RoI from), each with the RoI and its bin outlined, then the RoI's k*k pooled bins and their
-mean. Without --roi: the class's highest-scoring detection (in the network input's pixels).
-"""
+RoI from), each with the RoI and its bin outlined, then the RoI's k*k pooled bins and their mean."""
 import argparse
 
 import numpy as np
@@ -17,14 +15,13 @@ from mmdet_psroi_tools.outputs import replaced
 
 def preprocess(model, image):
     from mmdet.utils import get_test_pipeline_cfg
-    from mmengine.dataset import Compose
+    from mmengine.dataset import Compose, pseudo_collate
 
     pipeline_cfg = get_test_pipeline_cfg(model.cfg.copy())
     pipeline_cfg[0].type = 'mmdet.LoadImageFromNDArray'
     pipeline_cfg = [step for step in pipeline_cfg if step['type'] != 'LoadAnnotations']
     data = Compose(pipeline_cfg)(dict(img=image, img_id=0))
-    return model.data_preprocessor(dict(inputs=[data['inputs']],
-                                        data_samples=[data['data_samples']]), False)
+    return model.data_preprocessor(pseudo_collate([data]), False)
 
 
 def score_maps_and_roi(model, batch, class_index, roi=None):
@@ -68,15 +65,14 @@ def draw(image, maps, roi, pooled, stride, class_name, score, out):
     x1, y1, x2, y2 = (float(v) / stride for v in roi)
     bin_w, bin_h = (x2 - x1) / kw, (y2 - y1) / kh
     shown = dict(cmap='viridis', vmin=float(maps.min()), vmax=float(maps.max()))
-    for i in range(kh):
-        for j in range(kw):
-            ax = fig.add_subplot(grid[i, j], xticks=[], yticks=[])
-            ax.imshow(maps[i, j].numpy(), **shown)
-            ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False,
-                                   edgecolor='white', linewidth=0.8))
-            ax.add_patch(Rectangle((x1 + j * bin_w - 0.5, y1 + i * bin_h - 0.5), bin_w, bin_h,
-                                   fill=False, edgecolor='red', linewidth=1.2))
-            ax.set_title(f'map ({i},{j})', fontsize=7)
+    for i, j in np.ndindex(kh, kw):
+        ax = fig.add_subplot(grid[i, j], xticks=[], yticks=[])
+        ax.imshow(maps[i, j].numpy(), **shown)
+        ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False,
+                               edgecolor='white', linewidth=0.8))
+        ax.add_patch(Rectangle((x1 + j * bin_w - 0.5, y1 + i * bin_h - 0.5), bin_w, bin_h,
+                               fill=False, edgecolor='red', linewidth=1.2))
+        ax.set_title(f'map ({i},{j})', fontsize=7)
     ax = fig.add_subplot(grid[:kh // 2 or 1, kw:], title='input and RoI')
     ax.imshow(image)
     rx1, ry1, rx2, ry2 = (float(v) for v in roi)
@@ -104,7 +100,8 @@ def main(argv=None):
     parser.add_argument('checkpoint', type=existing_file)
     parser.add_argument('image', type=existing_file)
     parser.add_argument('--class-index', type=int, default=0)
-    parser.add_argument('--roi', type=float, nargs=4, metavar=('X1', 'Y1', 'X2', 'Y2'))
+    parser.add_argument('--roi', type=float, nargs=4, metavar=('X1', 'Y1', 'X2', 'Y2'),
+                        help="in the network input's pixels (default: the class's best detection)")
     parser.add_argument('--out', default='work_dirs/score_maps.png')
     args = parser.parse_args(argv)
     if args.roi is not None and not (args.roi[2] > args.roi[0] and args.roi[3] > args.roi[1]):

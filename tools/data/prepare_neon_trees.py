@@ -1,7 +1,6 @@
 """Prepare the NEON tree-crown demo data: tiles and COCO jsons of two deepforest scenes.
 
-docs/neon_demo.md: the data, what the tool writes and when it rebuilds a split.
-"""
+docs/neon_demo.md: the data, what the tool writes and when it rebuilds a split."""
 import argparse
 import json
 import os
@@ -32,10 +31,7 @@ def fetch_scenes(raw_dir, scenes=SCENES):
 def tile_origins(length, tile):
     """Start offsets of tiles of size ``tile`` covering ``[0, length)``; the last one is flush
     with the end. A side shorter than the tile gives one origin, 0."""
-    origins = list(range(0, max(length - tile, 0) + 1, tile))
-    if origins[-1] + tile < length:
-        origins.append(length - tile)
-    return origins
+    return [*range(0, length - tile, tile), max(length - tile, 0)]
 
 
 def clip_box(box, x0, y0, width, height, min_visible):
@@ -118,8 +114,7 @@ def prepare(raw_dir, out_dir, tile=400, min_visible=0.5, scenes=SCENES):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', default='data/neon_trees', help='output directory')
-    parser.add_argument('--raw', help='directory holding the scenes (default: OUT/raw, fetched '
-                                      'if missing)')
+    parser.add_argument('--raw', help='folder of the scenes (default: OUT/raw, fetched if missing)')
     parser.add_argument('--tile', type=at_least(1), default=400, help='tile side in pixels')
     parser.add_argument('--min-visible', type=float, default=0.5,
                         help='keep a clipped box when at least this fraction of it is inside')

