@@ -247,13 +247,14 @@ def build_test_dataloader(cfg):
     return Runner.build_dataloader(cfg.test_dataloader)  # which copies it
 
 
-def load_pytorch_model(cfg, checkpoint=None):
-    """The config's model in eval mode, ``checkpoint``'s weights or else random ones (seed 0)."""
+def load_pytorch_model(cfg, checkpoint=None, logger='silent'):
+    """The config's model in eval mode, ``checkpoint``'s weights or else random ones (seed 0);
+    ``logger``: mmengine's ``load_checkpoint``'s, where keys that do not match are reported."""
     from mmdet.registry import MODELS
     from mmengine.runner import load_checkpoint
 
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     if checkpoint is not None:
-        load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+        load_checkpoint(model, checkpoint, map_location='cpu', logger=logger)
     return model.eval()

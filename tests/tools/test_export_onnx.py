@@ -116,6 +116,23 @@ def test_a_failed_export_leaves_the_output_as_it_was(tiny_files, tmp_path, monke
     assert os.listdir(tmp_path) == ['model.onnx']
 
 
+def test_checkpoint_keys_that_miss_are_printed(tiny_files, tmp_path, monkeypatch, capsys):
+    """A checkpoint that lacks a weight of the model is not exported silently."""
+    config, checkpoint = tiny_files
+    state = torch.load(checkpoint)['state_dict']
+    missing = next(iter(state))
+    partial = tmp_path / 'partial.pth'
+    torch.save(dict(state_dict={k: v for k, v in state.items() if k != missing}), partial)
+
+    def stop(*args, **kwargs):
+        raise RuntimeError('stopped before exporting')
+
+    monkeypatch.setattr(torch.onnx, 'export', stop)
+    with pytest.raises(RuntimeError, match='stopped before exporting'):
+        _main(config, str(partial), tmp_path / 'out.onnx')
+    assert f'missing keys in source state_dict: {missing}' in capsys.readouterr().out
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('exporter', exporters())
 def test_exports_a_tiny_rfcn_that_onnxruntime_runs_at_other_sizes(tiny_files, tmp_path,

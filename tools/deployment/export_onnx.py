@@ -64,7 +64,8 @@ def main(argv=None):
     from mmdet_psroi.ops import OnnxExportError
 
     cfg = onnx_runtime.load_config(args.config, args.cfg_options)
-    model = onnx_runtime.load_pytorch_model(cfg, args.checkpoint)
+    # keys of the checkpoint and the model that do not match are printed (random weights there)
+    model = onnx_runtime.load_pytorch_model(cfg, args.checkpoint, logger=None)
     height, width = args.input_shape or default_input_shape(cfg)
     image = onnx_runtime.noise_image(height, width)
     # into a temporary file beside the output, renamed to it once checked (standard operators
