@@ -106,9 +106,9 @@ def evaluate_run(run_dir, iou_thrs, cfg_options=None, unregressed=False):
                                     score=score, bbox=box) for box, score, label in
                                zip(xywh.tolist(), pred.scores.tolist(), pred.labels.tolist())]
                 gt = torch.tensor([a['bbox'] for a in coco_gt.loadAnns(coco_gt.getAnnIds(
-                    imgIds=sample.img_id, iscrowd=False))], dtype=torch.float32).reshape(-1, 4)
-                gt[:, 2:] += gt[:, :2]  # xyxy
-                gt_boxes.append(gt)
+                    imgIds=sample.img_id, iscrowd=False))], dtype=torch.float64).reshape(-1, 4)
+                gt[:, 2:] += gt[:, :2]  # xyxy, summed in float64 and rounded once
+                gt_boxes.append(gt.float())
                 if kept is not None:  # proposals: in the resized image, unlike the gt
                     scale = torch.tensor(sample.scale_factor, dtype=torch.float32).repeat(2)
                     proposals.append(kept[index] / scale)
