@@ -14,14 +14,26 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Rounds:
-    """One value per round (seconds, or a ratio of seconds) and their summary; ``spread`` is
-    (high - low) / median, how far apart the rounds are."""
+    """One value per round (seconds, or a ratio of seconds) and their summary."""
 
     values: tuple
-    median = property(lambda self: statistics.median(self.values))
-    low = property(lambda self: min(self.values))
-    high = property(lambda self: max(self.values))
-    spread = property(lambda self: (self.high - self.low) / self.median)
+
+    @property
+    def median(self):
+        return statistics.median(self.values)
+
+    @property
+    def low(self):
+        return min(self.values)
+
+    @property
+    def high(self):
+        return max(self.values)
+
+    @property
+    def spread(self):
+        """(high - low) / median: how far apart the rounds are, relative to the median."""
+        return (self.high - self.low) / self.median
 
     def __str__(self):
         return f'{self.median:.3g} [{self.low:.3g}, {self.high:.3g}]'
