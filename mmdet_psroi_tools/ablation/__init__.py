@@ -1,1 +1,1 @@
-"""tools/ablation.py's parts: run_cache, training (and the seed loop), timing, report."""
+"""tools/ablation.py's parts: run_cache, training (the seed loop, inference timing), report."""
